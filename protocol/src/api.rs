@@ -1,0 +1,244 @@
+//! Request and response bodies of `shared/API.md`, one definition each. Times are Unix seconds.
+
+use crate::Secret;
+use serde::{Deserialize, Serialize};
+
+/// Header carrying the client's stable device id (a UUID, any letter case).
+pub const DEVICE_ID_HEADER: &str = "X-Device-Id";
+/// Header carrying the client's device type.
+pub const DEVICE_TYPE_HEADER: &str = "X-Device-Type";
+/// Largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceType {
+    Pc,
+    Web,
+    Ios,
+    Android,
+}
+
+impl DeviceType {
+    pub const ALL: [DeviceType; 4] = [Self::Pc, Self::Web, Self::Ios, Self::Android];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pc => "pc",
+            Self::Web => "web",
+            Self::Ios => "ios",
+            Self::Android => "android",
+        }
+    }
+
+    /// Parses the `X-Device-Type` header value (exact, lower case, as the contract lists them).
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
+    /// The device name used when a client gives none.
+    pub fn default_device_name(self) -> &'static str {
+        match self {
+            Self::Pc => "Computer",
+            Self::Web => "Web browser",
+            Self::Ios => "iPhone or iPad",
+            Self::Android => "Android device",
+        }
+    }
+}
+
+/// How a login token was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Password,
+    Qr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub account_id: String,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// `POST /api/accounts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateAccountRequest {
+    pub username: String,
+    pub password: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+/// A freshly minted login token: the answer to a password login and, once, to a QR poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    pub token: Secret,
+    pub expires_at: u64,
+    pub account: Account,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub via: Via,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub account: Account,
+    pub device: DeviceInfo,
+    pub session: SessionInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceEntry {
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub device_name: String,
+    pub created_at: u64,
+    pub last_seen_at: u64,
+    pub via: Via,
+    pub current: bool,
+}
+
+/// `GET /api/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicesResponse {
+    pub devices: Vec<DeviceEntry>,
+}
+
+/// `POST /api/qr`; every field is optional, so an empty body means this with defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateQrRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateQrResponse {
+    pub qr_id: String,
+    pub poll_secret: Secret,
+    pub qr_url: String,
+    pub expires_at: u64,
+    pub interval: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QrStatus {
+    Pending,
+    Scanned,
+    Confirmed,
+    Denied,
+    Cancelled,
+    Expired,
+}
+
+/// `GET /api/qr/{qr_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollResponse {
+    pub status: QrStatus,
+    pub expires_at: u64,
+    pub interval: u64,
+    /// Present exactly once: in the first poll that sees `confirmed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<LoginSession>,
+}
+
+/// What the phone is shown about the PC that asks to be signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PcInfo {
+    pub device_type: DeviceType,
+    pub device_name: String,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+}
+
+/// Why the phone should look twice before confirming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    DifferentCountry,
+    DifferentNetwork,
+}
+
+/// `POST /api/qr/{qr_id}/scan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanResponse {
+    pub scan_token: Secret,
+    pub expires_at: u64,
+    pub pc: PcInfo,
+    pub warnings: Vec<Warning>,
+}
+
+/// `POST /api/qr/{qr_id}/confirm` and `/deny`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecisionRequest {
+    pub scan_token: Secret,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_types_round_trip_through_their_header_form() {
+        for device_type in DeviceType::ALL {
+            assert_eq!(DeviceType::parse(device_type.as_str()), Some(device_type));
+            let json = serde_json::to_string(&device_type).unwrap();
+            assert_eq!(json, format!("\"{}\"", device_type.as_str()));
+        }
+        assert_eq!(DeviceType::parse("PC"), None);
+        assert_eq!(DeviceType::parse("tv"), None);
+    }
+
+    #[test]
+    fn poll_omits_the_session_until_there_is_one() {
+        let poll = PollResponse {
+            status: QrStatus::Scanned,
+            expires_at: 10,
+            interval: 1,
+            session: None,
+        };
+        let json = serde_json::to_value(&poll).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "scanned", "expires_at": 10, "interval": 1})
+        );
+    }
+
+    #[test]
+    fn optional_fields_may_be_absent_or_null() {
+        let request: CreateQrRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(request.device_name, None);
+        let request: LoginRequest =
+            serde_json::from_str(r#"{"username":"ann","password":"x","device_name":null}"#)
+                .unwrap();
+        assert_eq!(request.device_name, None);
+    }
+}

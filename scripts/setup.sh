@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what building and testing qrgate needs, skipping whatever is already there, so a
+# second run takes seconds. Works on a machine with internet (rustup target add) and on one
+# that reaches only the package registries (Debian's rustc-web fallback); see
+# ../shared/TOOLCHAIN.md for why each step looks the way it does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+# Pinned tool versions. wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock
+# (pinned once in the workspace Cargo.toml); worker-build must match the `worker` crate.
+WASM_BINDGEN_VERSION=0.2.130
+WORKER_BUILD_VERSION=0.8.7
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "apt-get install ${missing[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+cargo_install() { # name version [extra args]
+    local name=$1 version=$2
+    shift 2
+    if cargo install --list | grep -q "^$name v$version:"; then return; fi
+    log "cargo install $name@$version"
+    cargo install "$name" --version "=$version" "$@"
+}
+
+# 1. The wasm32 standard library: rustup where it can download, else Debian's rustc-web.
+if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    :
+elif rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+    log "wasm32-unknown-unknown added through rustup"
+else
+    log "rustup cannot fetch wasm32: using Debian's rustc-web with build-std"
+    apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
+    rustup toolchain list | grep -q '^debian-web' || rustup toolchain link debian-web /usr
+    # worker-build checks that the target's libdir exists; std itself comes from build-std.
+    mkdir -p "$(RUSTUP_TOOLCHAIN=debian-web rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib"
+fi
+
+# 2. Cargo tools at pinned versions. wasm-bindgen-cli's own lockfile names a crate the
+#    registry lacks, hence no --locked.
+cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+cargo_install worker-build "$WORKER_BUILD_VERSION" --locked
+
+# 3. npm tools (wrangler, Node 22 for it, esbuild and wasm-opt for worker-build).
+if ! npm ls --depth=0 >/dev/null 2>&1; then
+    log "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 4. Build-std needs std's own dependencies in the cargo cache before an offline build.
+if [ "${QRGATE_WASM_FALLBACK:-0}" = 1 ]; then
+    wasm_cargo fetch --target wasm32-unknown-unknown >/dev/null 2>&1 || wasm_cargo fetch --target wasm32-unknown-unknown
+fi
+log "tools ready"
