@@ -53,6 +53,9 @@ else
     mkdir -p "$(RUSTUP_TOOLCHAIN=debian-web rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib"
 fi
 
+# Which wasm route the builds take depends on what step 1 found.
+source scripts/env.sh
+
 # 2. Cargo tools at pinned versions. wasm-bindgen-cli's own lockfile names a crate the
 #    registry lacks, hence no --locked.
 cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"

@@ -196,6 +196,10 @@ pub struct ScanResponse {
     pub warnings: Vec<Warning>,
 }
 
+/// `POST /api/qr/{qr_id}/scan` takes no fields: no body, or `{}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScanRequest {}
+
 /// `POST /api/qr/{qr_id}/confirm` and `/deny`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DecisionRequest {

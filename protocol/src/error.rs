@@ -59,7 +59,11 @@ mod tests {
             (ErrorCode::Conflict, "conflict", 409),
             (ErrorCode::Expired, "expired", 410),
             (ErrorCode::PayloadTooLarge, "payload_too_large", 413),
-            (ErrorCode::UnsupportedMediaType, "unsupported_media_type", 415),
+            (
+                ErrorCode::UnsupportedMediaType,
+                "unsupported_media_type",
+                415,
+            ),
             (ErrorCode::RateLimited, "rate_limited", 429),
             (ErrorCode::Internal, "internal", 500),
         ];

@@ -7,6 +7,7 @@
 //! never invent a confirmation. See `edge/README.md` for the key schema built on this.
 
 use crate::QrStatus;
+use serde::{Deserialize, Serialize};
 
 /// How long after the confirmation the PC may still pick up its token, even past expiry.
 pub const PICKUP_WINDOW_MS: u64 = 60_000;
@@ -24,7 +25,8 @@ pub struct Scanner {
     pub device_id: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Confirmed,
     Denied,
@@ -199,7 +201,10 @@ mod tests {
             decided(Verdict::Confirmed, LIVE).status(LIVE),
             QrStatus::Confirmed
         );
-        assert_eq!(decided(Verdict::Denied, LIVE).status(LIVE), QrStatus::Denied);
+        assert_eq!(
+            decided(Verdict::Denied, LIVE).status(LIVE),
+            QrStatus::Denied
+        );
         assert_eq!(cancelled(pending()).status(LIVE), QrStatus::Cancelled);
         assert_eq!(cancelled(scanned()).status(LIVE), QrStatus::Cancelled);
     }
@@ -223,10 +228,7 @@ mod tests {
             decided(Verdict::Denied, LIVE).status(much_later),
             QrStatus::Denied
         );
-        assert_eq!(
-            cancelled(pending()).status(much_later),
-            QrStatus::Cancelled
-        );
+        assert_eq!(cancelled(pending()).status(much_later), QrStatus::Cancelled);
     }
 
     #[test]
@@ -252,7 +254,10 @@ mod tests {
         let confirmed_at = DEAD - 10_000;
         let facts = decided(Verdict::Confirmed, confirmed_at);
         assert!(facts.may_pick_up(confirmed_at));
-        assert!(facts.may_pick_up(DEAD + 5_000), "past expires_at but in window");
+        assert!(
+            facts.may_pick_up(DEAD + 5_000),
+            "past expires_at but in window"
+        );
         assert!(facts.may_pick_up(confirmed_at + PICKUP_WINDOW_MS));
         assert!(!facts.may_pick_up(confirmed_at + PICKUP_WINDOW_MS + 1));
         let picked = QrFacts {

@@ -20,12 +20,15 @@ pub fn display_name<'a>(value: Option<&'a str>, username: &'a str) -> Option<&'a
     }
 }
 
+/// An optional field that was given but breaks its rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IllFormed;
+
 /// Device name: at most 64 characters after trimming; empty or absent means "not given".
-/// `Err(())` when it is too long or holds control characters.
-pub fn device_name(value: Option<&str>) -> Result<Option<&str>, ()> {
+pub fn device_name(value: Option<&str>) -> Result<Option<&str>, IllFormed> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(name) => printable(name, 1, 64).map(Some).ok_or(()),
+        Some(name) => printable(name, 1, 64).map(Some).ok_or(IllFormed),
     }
 }
 
@@ -97,9 +100,12 @@ mod tests {
         assert_eq!(device_name(None), Ok(None));
         assert_eq!(device_name(Some("  ")), Ok(None));
         assert_eq!(device_name(Some("Work laptop")), Ok(Some("Work laptop")));
-        assert_eq!(device_name(Some(&"x".repeat(64))).map(|n| n.is_some()), Ok(true));
-        assert_eq!(device_name(Some(&"x".repeat(65))), Err(()));
-        assert_eq!(device_name(Some("bad\nname")), Err(()));
+        assert_eq!(
+            device_name(Some(&"x".repeat(64))).map(|n| n.is_some()),
+            Ok(true)
+        );
+        assert_eq!(device_name(Some(&"x".repeat(65))), Err(IllFormed));
+        assert_eq!(device_name(Some("bad\nname")), Err(IllFormed));
     }
 
     #[test]

@@ -1,0 +1,298 @@
+//! Accounts, password login, login tokens and the device list.
+//!
+//! A login token is `<account_id>.<256 random bits>`. The account id in front lets the edge
+//! find the one record that can validate it, `dev:<account_id>:<X-Device-Id>`, which holds
+//! the token's hash. So a request is authenticated with one read, a token presented with
+//! another device's headers finds another record (or none) and fails, and signing a device in
+//! again simply overwrites that record, which retires its earlier token.
+
+use crate::context::{Ctx, DeviceHeaders};
+use crate::crypto::{
+    PASSWORD_ITERATIONS, constant_time_eq, decode, derive_password_key, encode, hash_secret, hex,
+    random_bytes, random_secret,
+};
+use crate::error::{AppError, AppResult};
+use crate::ratelimit;
+use crate::store::{AccountRecord, DeviceSessionRecord, DeviceSummary, LastSeen, keys};
+use futures_util::future::try_join;
+use qrgate_protocol::{
+    Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
+    LoginSession, MeResponse, Secret, SessionInfo, Via, validate,
+};
+use worker::Response;
+
+/// How often `last_seen_at` may be rewritten for one device: often enough to be useful, rare
+/// enough to stay far from KV's one write per second per key and its write cost.
+const LAST_SEEN_RESOLUTION_SECONDS: u64 = 60;
+/// A salt used for usernames that do not exist, so that they cost the same PBKDF2 work as a
+/// wrong password and answer in similar time.
+const ABSENT_ACCOUNT_SALT: [u8; 16] = *b"qrgate-no-such-a";
+
+/// A request that presented a valid login token for its device.
+pub struct Authenticated {
+    pub account: Account,
+    pub device_id: String,
+    pub session: DeviceSummary,
+}
+
+pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
+    let token = ctx.bearer.as_ref().ok_or(AppError::Unauthorized)?;
+    let (account_id, _) = token
+        .expose()
+        .split_once('.')
+        .ok_or(AppError::Unauthorized)?;
+    if account_id.len() != 32 || !account_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::Unauthorized);
+    }
+    let device_id = &ctx.device.device_id;
+    let (record, seen) = try_join(
+        ctx.store
+            .get::<DeviceSessionRecord>(&keys::device(account_id, device_id)),
+        ctx.store
+            .get::<LastSeen>(&keys::seen(account_id, device_id)),
+    )
+    .await?;
+    let record = record.ok_or(AppError::Unauthorized)?;
+    let token_matches = constant_time_eq(
+        hash_secret(token.expose()).as_bytes(),
+        record.token_hash.as_bytes(),
+    );
+    let valid = token_matches
+        && record.device.device_type == ctx.device.device_type
+        && ctx.now_seconds() < record.device.expires_at;
+    if !valid {
+        return Err(AppError::Unauthorized);
+    }
+    let last_seen = seen.map_or(record.device.created_at, |s| s.at);
+    if ctx.now_seconds() >= last_seen + LAST_SEEN_RESOLUTION_SECONDS {
+        let seen = LastSeen {
+            at: ctx.now_seconds(),
+        };
+        let key = keys::seen(account_id, device_id);
+        ctx.store
+            .put_listed(&key, &seen, &seen, record.device.expires_at)
+            .await?;
+    }
+    Ok(Authenticated {
+        account: record.account,
+        device_id: device_id.clone(),
+        session: record.device,
+    })
+}
+
+/// Mints a login token for `account` on `device`, replacing the device's earlier token.
+pub async fn mint_token(
+    ctx: &Ctx,
+    account: &Account,
+    device: &DeviceHeaders,
+    device_name: &str,
+    via: Via,
+) -> AppResult<LoginSession> {
+    let token = format!("{}.{}", account.account_id, random_secret()?);
+    let created_at = ctx.now_seconds();
+    let expires_at = created_at + ctx.config.session_ttl_seconds;
+    let summary = DeviceSummary {
+        device_type: device.device_type,
+        device_name: device_name.to_owned(),
+        created_at,
+        expires_at,
+        via,
+    };
+    let record = DeviceSessionRecord {
+        token_hash: hash_secret(&token),
+        account: account.clone(),
+        device: summary.clone(),
+    };
+    let key = keys::device(&account.account_id, &device.device_id);
+    ctx.store
+        .put_listed(&key, &record, &summary, expires_at)
+        .await?;
+    Ok(LoginSession {
+        token: Secret::new(token),
+        expires_at,
+        account: account.clone(),
+    })
+}
+
+/// `POST /api/accounts`.
+pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
+    let request: CreateAccountRequest = ctx.json()?;
+    let username = validate::username(&request.username)
+        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))?;
+    let password = validate::password(request.password.expose())
+        .ok_or_else(|| AppError::invalid("password must be 8–128 characters."))?;
+    let display_name = validate::display_name(request.display_name.as_deref(), username)
+        .ok_or_else(|| AppError::invalid("display_name must be 1–64 characters."))?;
+
+    let key = keys::account(username);
+    if ctx.store.get::<AccountRecord>(&key).await?.is_some() {
+        return Err(AppError::Conflict("This username is taken."));
+    }
+    let salt = random_bytes::<16>()?;
+    let hash = derive_password_key(password, &salt, PASSWORD_ITERATIONS).await?;
+    let now = ctx.now_seconds();
+    let record = AccountRecord {
+        account: Account {
+            account_id: hex(&random_bytes::<16>()?),
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+        },
+        password_salt: encode(&salt),
+        password_hash: encode(&hash),
+        password_iterations: PASSWORD_ITERATIONS,
+        created_at: now,
+        renewed_at: now,
+    };
+    ctx.store
+        .put(&key, &record, now + ctx.config.account_ttl_seconds)
+        .await?;
+    // Two registrations of one name in the same instant both find it free; read back so the
+    // one whose write lost learns it here instead of holding an account that does not exist.
+    let stored = ctx.store.get::<AccountRecord>(&key).await?;
+    if stored.is_some_and(|s| s.account.account_id != record.account.account_id) {
+        return Err(AppError::Conflict("This username is taken."));
+    }
+    crate::json_response(201, &record.account)
+}
+
+/// `POST /api/sessions`.
+pub async fn login(ctx: &Ctx) -> AppResult<Response> {
+    let request: LoginRequest = ctx.json()?;
+    let username = validate::username(&request.username)
+        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))?;
+    let password = validate::password(request.password.expose())
+        .ok_or_else(|| AppError::invalid("password must be 8–128 characters."))?;
+    let device_name = validate::device_name(request.device_name.as_deref())
+        .map_err(|_| AppError::invalid("device_name must be at most 64 characters."))?
+        .unwrap_or(ctx.device.device_type.default_device_name());
+
+    ratelimit::check_login(ctx, username).await?;
+    let key = keys::account(username);
+    let record = ctx.store.get::<AccountRecord>(&key).await?;
+    let (salt, iterations) = match &record {
+        Some(r) => (decode(&r.password_salt)?, r.password_iterations),
+        None => (ABSENT_ACCOUNT_SALT.to_vec(), PASSWORD_ITERATIONS),
+    };
+    let derived = derive_password_key(password, &salt, iterations).await?;
+    let record = match record {
+        Some(r) if constant_time_eq(&derived, &decode(&r.password_hash)?) => r,
+        _ => {
+            ratelimit::record_login_failure(ctx, username).await?;
+            return Err(AppError::Unauthorized);
+        }
+    };
+
+    let session = mint_token(
+        ctx,
+        &record.account,
+        &ctx.device,
+        device_name,
+        Via::Password,
+    )
+    .await?;
+    let now = ctx.now_seconds();
+    if now >= record.renewed_at + 24 * 3600 {
+        let renewed = AccountRecord {
+            renewed_at: now,
+            ..record
+        };
+        ctx.store
+            .put(&key, &renewed, now + ctx.config.account_ttl_seconds)
+            .await?;
+    }
+    crate::json_response(201, &session)
+}
+
+/// `GET /api/me`.
+pub async fn me(ctx: &Ctx) -> AppResult<Response> {
+    let auth = authenticate(ctx).await?;
+    crate::json_response(
+        200,
+        &MeResponse {
+            account: auth.account,
+            device: DeviceInfo {
+                device_id: auth.device_id,
+                device_type: auth.session.device_type,
+                device_name: auth.session.device_name,
+            },
+            session: SessionInfo {
+                created_at: auth.session.created_at,
+                expires_at: auth.session.expires_at,
+                via: auth.session.via,
+            },
+        },
+    )
+}
+
+/// `DELETE /api/sessions/current`.
+pub async fn logout(ctx: &Ctx) -> AppResult<Response> {
+    let auth = authenticate(ctx).await?;
+    sign_out(ctx, &auth.account.account_id, &auth.device_id).await?;
+    Ok(crate::no_content())
+}
+
+/// `GET /api/devices`.
+pub async fn list_devices(ctx: &Ctx) -> AppResult<Response> {
+    let auth = authenticate(ctx).await?;
+    let account_id = &auth.account.account_id;
+    let (sessions, seen) = try_join(
+        ctx.store
+            .list::<DeviceSummary>(&keys::devices_of(account_id)),
+        ctx.store.list::<LastSeen>(&keys::seen_of(account_id)),
+    )
+    .await?;
+    let now = ctx.now_seconds();
+    let devices_prefix = keys::devices_of(account_id);
+    let seen_prefix = keys::seen_of(account_id);
+    let devices = sessions
+        .into_iter()
+        .filter(|(_, summary)| now < summary.expires_at)
+        .filter_map(|(key, summary)| {
+            let device_id = key.strip_prefix(&devices_prefix)?.to_owned();
+            let last_seen = seen
+                .iter()
+                .find(|(k, _)| k.strip_prefix(&seen_prefix) == Some(device_id.as_str()))
+                .map_or(0, |(_, s)| s.at);
+            Some(DeviceEntry {
+                current: device_id == auth.device_id,
+                device_id,
+                device_type: summary.device_type,
+                device_name: summary.device_name,
+                // A `seen` record older than this token belongs to the device's earlier token.
+                last_seen_at: last_seen.max(summary.created_at),
+                created_at: summary.created_at,
+                via: summary.via,
+            })
+        })
+        .collect();
+    crate::json_response(200, &DevicesResponse { devices })
+}
+
+/// `DELETE /api/devices/{device_id}`.
+pub async fn revoke_device(ctx: &Ctx, device_id: &str) -> AppResult<Response> {
+    let device_id = validate::device_id(device_id)
+        .ok_or_else(|| AppError::invalid("The device id in the path must be a UUID."))?;
+    let auth = authenticate(ctx).await?;
+    let account_id = &auth.account.account_id;
+    let target = ctx
+        .store
+        .get::<DeviceSessionRecord>(&keys::device(account_id, &device_id))
+        .await?;
+    match target {
+        Some(record) if ctx.now_seconds() < record.device.expires_at => {
+            sign_out(ctx, account_id, &device_id).await?;
+            Ok(crate::no_content())
+        }
+        _ => Err(AppError::NotFound("device signed in to this account")),
+    }
+}
+
+/// Deleting the device's record retires its token: nothing else can validate it.
+async fn sign_out(ctx: &Ctx, account_id: &str, device_id: &str) -> AppResult<()> {
+    try_join(
+        ctx.store.delete(&keys::device(account_id, device_id)),
+        ctx.store.delete(&keys::seen(account_id, device_id)),
+    )
+    .await?;
+    Ok(())
+}

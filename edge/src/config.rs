@@ -1,0 +1,42 @@
+//! Lifetimes and limits from `[vars]` in `wrangler.toml`, so tests and load runs can change
+//! them with `wrangler dev --var NAME:VALUE`.
+
+use crate::error::{AppError, AppResult};
+use worker::Env;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub qr_ttl_seconds: u64,
+    pub session_ttl_seconds: u64,
+    pub poll_interval_seconds: u64,
+    /// An account not signed in to with its password for this long is collected.
+    pub account_ttl_seconds: u64,
+    pub login_failure_window_seconds: u64,
+    pub login_failures_per_username: usize,
+    pub login_failures_per_address: usize,
+    /// Adds the `X-Qrgate-Kv` header with this request's KV operation counts (tests, benches).
+    pub kv_count_header: bool,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> AppResult<Self> {
+        let number = |name: &str, default: u64| -> AppResult<u64> {
+            match env.var(name) {
+                Err(_) => Ok(default),
+                Ok(value) => value.to_string().trim().parse().map_err(|_| {
+                    AppError::Internal(format!("[vars] {name} is not a whole number"))
+                }),
+            }
+        };
+        Ok(Self {
+            qr_ttl_seconds: number("QR_TTL_SECONDS", 120)?,
+            session_ttl_seconds: number("SESSION_TTL_SECONDS", 30 * 24 * 3600)?,
+            poll_interval_seconds: number("POLL_INTERVAL_SECONDS", 1)?,
+            account_ttl_seconds: number("ACCOUNT_TTL_SECONDS", 400 * 24 * 3600)?,
+            login_failure_window_seconds: number("LOGIN_FAILURE_WINDOW_SECONDS", 600)?,
+            login_failures_per_username: number("LOGIN_FAILURES_PER_USERNAME", 10)? as usize,
+            login_failures_per_address: number("LOGIN_FAILURES_PER_ADDRESS", 100)? as usize,
+            kv_count_header: number("KV_COUNT_HEADER", 0)? == 1,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Turns a raw `worker::Request` into a checked [`Ctx`], in the contract's order of checks:
+//! route and method are resolved before this, then size (`413`), media type (`415`) and the
+//! device headers (`400`). Handlers then parse their own body and path parameters.
+
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::store::Store;
+use qrgate_protocol::location::Location;
+use qrgate_protocol::{
+    DEVICE_ID_HEADER, DEVICE_TYPE_HEADER, DeviceType, MAX_BODY_BYTES, Secret, validate,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use worker::{Env, Request};
+
+/// The device a request says it comes from: `X-Device-Id` (lower-cased) and `X-Device-Type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceHeaders {
+    pub device_id: String,
+    pub device_type: DeviceType,
+}
+
+/// Everything a handler needs, read once per request.
+pub struct Ctx {
+    pub env: Env,
+    pub config: Config,
+    pub store: Store,
+    pub now_ms: u64,
+    pub device: DeviceHeaders,
+    /// `Authorization: Bearer <value>`, whichever secret it carries on this route.
+    pub bearer: Option<Secret>,
+    body: Vec<u8>,
+    /// `scheme://host[:port]` of the request, for the QR URL.
+    pub origin: String,
+    pub client_address: String,
+    pub location: Location,
+}
+
+impl Ctx {
+    pub async fn from_request(
+        mut req: Request,
+        env: Env,
+        takes_body: bool,
+        now_ms: u64,
+    ) -> AppResult<Self> {
+        let body = if takes_body {
+            read_body(&mut req).await?
+        } else {
+            Vec::new()
+        };
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        let device = device_headers(
+            header(DEVICE_ID_HEADER).as_deref(),
+            header(DEVICE_TYPE_HEADER).as_deref(),
+        )?;
+        let bearer = header("Authorization").and_then(|value| {
+            let token = value.strip_prefix("Bearer ")?.trim();
+            (!token.is_empty()).then(|| Secret::new(token))
+        });
+        let url = req.url()?;
+        let origin = url.origin().ascii_serialization();
+        let client_address = header("CF-Connecting-IP").unwrap_or_else(|| "unknown".into());
+        let location = request_location(&req);
+        let config = Config::from_env(&env)?;
+        let store = Store::new(env.kv(crate::KV_BINDING)?, now_ms);
+        Ok(Self {
+            env,
+            config,
+            store,
+            now_ms,
+            device,
+            bearer,
+            body,
+            origin,
+            client_address,
+            location,
+        })
+    }
+
+    pub fn now_seconds(&self) -> u64 {
+        self.now_ms / 1000
+    }
+
+    /// The JSON body as `T`; an empty body means `{}`, so routes whose fields are all optional
+    /// accept none. Errors name the problem, never the offending value (it may be a secret).
+    pub fn json<T: DeserializeOwned>(&self) -> AppResult<T> {
+        let body: &[u8] = if self.body.is_empty() {
+            b"{}"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|error| {
+            let message = error.to_string();
+            let field = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next());
+            AppError::invalid(match (error.classify(), field) {
+                (_, Some(field)) => format!("The field `{field}` is required."),
+                (serde_json::error::Category::Data, None) => {
+                    "A field of the request body has the wrong type.".to_owned()
+                }
+                _ => "The request body is not a valid JSON object.".to_owned(),
+            })
+        })
+    }
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty.
+async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|len| len.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let body = req.bytes().await?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let content_type = req.headers().get("Content-Type").ok().flatten();
+    match content_type {
+        Some(value) if !is_json(&value) => Err(AppError::UnsupportedMediaType),
+        None if !body.is_empty() => Err(AppError::UnsupportedMediaType),
+        _ => Ok(body),
+    }
+}
+
+/// `application/json`, with or without parameters such as `charset=utf-8`.
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+pub fn device_headers(id: Option<&str>, device_type: Option<&str>) -> AppResult<DeviceHeaders> {
+    let device_id = id
+        .and_then(|id| validate::device_id(id.trim()))
+        .ok_or_else(|| AppError::invalid("X-Device-Id must be a UUID."))?;
+    let device_type = device_type
+        .and_then(|t| DeviceType::parse(t.trim()))
+        .ok_or_else(|| AppError::invalid("X-Device-Type must be one of pc, web, ios, android."))?;
+    Ok(DeviceHeaders {
+        device_id,
+        device_type,
+    })
+}
+
+/// The edge's view of where the request came from (`request.cf`). In `wrangler dev` this is a
+/// fixed placeholder; a missing or odd `cf` object simply gives an unknown location.
+fn request_location(req: &Request) -> Location {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cf {
+        country: Option<String>,
+        city: Option<String>,
+        as_organization: Option<String>,
+    }
+    let cf = js_sys::Reflect::get(req.inner(), &"cf".into()).ok();
+    let cf: Option<Cf> = cf
+        .filter(|value| value.is_object())
+        .and_then(|value| serde_wasm_bindgen::from_value(value).ok());
+    let known = |value: Option<String>| value.filter(|v| !v.trim().is_empty() && v != "XX");
+    match cf {
+        Some(cf) => Location {
+            country: known(cf.country),
+            city: known(cf.city),
+            network: known(cf.as_organization),
+        },
+        None => Location::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/jsonp"));
+        assert!(!is_json(""));
+    }
+
+    #[test]
+    fn device_headers_are_required_and_normalised() {
+        let ok = device_headers(Some("0F8FAD5B-D9CB-469F-A165-70867728950E"), Some("ios"));
+        assert_eq!(
+            ok.ok(),
+            Some(DeviceHeaders {
+                device_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+                device_type: DeviceType::Ios
+            })
+        );
+        let id = Some("0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert!(device_headers(None, Some("pc")).is_err());
+        assert!(device_headers(id, None).is_err());
+        assert!(device_headers(id, Some("toaster")).is_err());
+        assert!(device_headers(Some("123"), Some("pc")).is_err());
+    }
+}

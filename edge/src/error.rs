@@ -1,0 +1,131 @@
+//! The one error type of the edge. Every failure becomes the contract's JSON error; the detail
+//! of an internal failure goes to the log only, never into a response.
+
+use qrgate_protocol::qr::StepError;
+use qrgate_protocol::{ErrorBody, ErrorCode};
+use worker::{Headers, Response};
+
+#[derive(Debug)]
+pub enum AppError {
+    /// A malformed body, header or path parameter; the message names what, never its value.
+    InvalidRequest(String),
+    Unauthorized,
+    Forbidden,
+    NotFound(&'static str),
+    MethodNotAllowed(&'static [&'static str]),
+    Conflict(&'static str),
+    Expired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited {
+        retry_after_seconds: u64,
+    },
+    /// A bug or a platform failure. The detail is logged, the client sees a plain sentence.
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::InvalidRequest(message.into())
+    }
+
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Expired => ErrorCode::Expired,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::InvalidRequest(message) => message.clone(),
+            Self::Unauthorized => {
+                "Sign in again: the credentials are missing, wrong or no longer valid.".into()
+            }
+            Self::Forbidden => "This step belongs to another device or an older scan.".into(),
+            Self::NotFound(what) => format!("No such {what}."),
+            Self::MethodNotAllowed(allowed) => {
+                format!("This path accepts only {}.", allowed.join(", "))
+            }
+            Self::Conflict(why) => (*why).into(),
+            Self::Expired => "This QR code has expired; ask for a new one.".into(),
+            Self::PayloadTooLarge => "The request body is larger than 8 KiB.".into(),
+            Self::UnsupportedMediaType => "The request body must be application/json.".into(),
+            Self::RateLimited { .. } => "Too many attempts; wait and try again.".into(),
+            Self::Internal(_) => "Something went wrong on our side.".into(),
+        }
+    }
+
+    /// The error as the contract's JSON response. Cannot fail: a response is always produced.
+    pub fn into_response(self) -> Response {
+        if let Self::Internal(detail) = &self {
+            worker::console_error!("internal error: {detail}");
+        }
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.message(),
+        };
+        let headers = Headers::new();
+        // Header names and values here are constants or digits, so setting them cannot fail.
+        let _ = headers.set("Content-Type", "application/json");
+        match &self {
+            Self::MethodNotAllowed(allowed) => {
+                let _ = headers.set("Allow", &allowed.join(", "));
+            }
+            Self::RateLimited {
+                retry_after_seconds,
+            } => {
+                let _ = headers.set("Retry-After", &retry_after_seconds.to_string());
+            }
+            _ => {}
+        }
+        let json = serde_json::to_vec(&body).unwrap_or_else(|_| {
+            br#"{"error":"internal","message":"Something went wrong on our side."}"#.to_vec()
+        });
+        Response::builder()
+            .with_status(self.code().status())
+            .with_headers(headers)
+            .fixed(json)
+    }
+}
+
+impl From<StepError> for AppError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::Expired => Self::Expired,
+            StepError::Conflict => {
+                Self::Conflict("This QR code is not in a state that allows this step.")
+            }
+            StepError::Forbidden => Self::Forbidden,
+        }
+    }
+}
+
+impl From<worker::Error> for AppError {
+    fn from(error: worker::Error) -> Self {
+        Self::Internal(format!("worker: {error}"))
+    }
+}
+
+impl From<worker::kv::KvError> for AppError {
+    fn from(error: worker::kv::KvError) -> Self {
+        Self::Internal(format!("kv: {error}"))
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Internal(format!("json: {error}"))
+    }
+}

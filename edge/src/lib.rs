@@ -1,0 +1,88 @@
+//! The qrgate Worker: `shared/API.md` on Workers KV. This crate is the thin HTTP layer; the
+//! wire types and the QR state machine live in `qrgate-protocol`. The static app is served by
+//! Workers Static Assets; only `/api/*` reaches this code (`run_worker_first`).
+
+mod accounts;
+mod config;
+mod context;
+mod crypto;
+mod error;
+mod qr;
+mod ratelimit;
+mod routes;
+mod store;
+
+use context::Ctx;
+use error::{AppError, AppResult};
+use qrgate_protocol::qr::Verdict;
+use routes::{Resolved, Route};
+use serde::Serialize;
+use worker::{Context, Date, Env, Request, Response, event};
+
+/// The KV namespace binding in `wrangler.toml`.
+pub const KV_BINDING: &str = "QRGATE_KV";
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let now_ms = Date::now().as_millis();
+    let mut kv_counts = None;
+    let response = match handle(req, env, now_ms, &mut kv_counts).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    let headers = response.headers();
+    // Tokens and poll answers must never be kept by a browser or an intermediary.
+    headers.set("Cache-Control", "no-store")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    if let Some(counts) = kv_counts {
+        headers.set("X-Qrgate-Kv", &counts)?;
+    }
+    Ok(response)
+}
+
+async fn handle(
+    req: Request,
+    env: Env,
+    now_ms: u64,
+    kv_counts: &mut Option<String>,
+) -> AppResult<Response> {
+    let route = match routes::resolve(req.method().as_ref(), &req.path()) {
+        Resolved::Found(route) => route,
+        Resolved::NotFound => return Err(AppError::NotFound("API route")),
+        Resolved::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
+    };
+    let ctx = Ctx::from_request(req, env, route.takes_body(), now_ms).await?;
+    let result = dispatch(&ctx, route).await;
+    if ctx.config.kv_count_header {
+        *kv_counts = Some(ctx.store.counts.header_value());
+    }
+    result
+}
+
+async fn dispatch(ctx: &Ctx, route: Route) -> AppResult<Response> {
+    match route {
+        Route::CreateAccount => accounts::create_account(ctx).await,
+        Route::Login => accounts::login(ctx).await,
+        Route::Logout => accounts::logout(ctx).await,
+        Route::Me => accounts::me(ctx).await,
+        Route::ListDevices => accounts::list_devices(ctx).await,
+        Route::RevokeDevice(device_id) => accounts::revoke_device(ctx, &device_id).await,
+        Route::CreateQr => qr::create(ctx).await,
+        Route::PollQr(qr_id) => qr::poll(ctx, &qr_id).await,
+        Route::CancelQr(qr_id) => qr::cancel(ctx, &qr_id).await,
+        Route::ScanQr(qr_id) => qr::scan(ctx, &qr_id).await,
+        Route::ConfirmQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Confirmed).await,
+        Route::DenyQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Denied).await,
+    }
+}
+
+pub(crate) fn json_response<T: Serialize>(status: u16, body: &T) -> AppResult<Response> {
+    Ok(Response::builder()
+        .with_status(status)
+        .with_header("Content-Type", "application/json")?
+        .fixed(serde_json::to_vec(body)?))
+}
+
+pub(crate) fn no_content() -> Response {
+    Response::builder().with_status(204).empty()
+}

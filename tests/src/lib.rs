@@ -1,0 +1,292 @@
+//! A small client for the qrgate API, for integration tests against a live `wrangler dev`.
+//!
+//! `scripts/test.sh` starts `wrangler dev` with short lifetimes and exports `QRGATE_URL`; the
+//! tests speak the API through the shared wire types of `qrgate-protocol`. Every simulated
+//! device gets its own client address (`CF-Connecting-IP`, which local dev passes through), so
+//! per-address limits never couple two tests.
+
+use qrgate_protocol::{
+    Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
+    DecisionRequest, DeviceType, ErrorBody, ErrorCode, LoginRequest, LoginSession, PollResponse,
+    ScanResponse, Secret,
+};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::OnceLock;
+
+/// The QR lifetime `scripts/test.sh` gives `wrangler dev`.
+pub const TEST_QR_TTL_SECONDS: u64 = 3;
+/// The per-address login failure limit `scripts/test.sh` gives `wrangler dev`.
+pub const TEST_LOGIN_FAILURES_PER_ADDRESS: usize = 20;
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn base_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        std::env::var("QRGATE_URL").unwrap_or_else(|_| {
+            panic!("QRGATE_URL is not set: run these tests through scripts/test.sh")
+        })
+    })
+}
+
+fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
+/// A random name that fits the username rules.
+pub fn unique_username(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}
+
+/// A client device: its id, type and the address its requests come from.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub id: String,
+    pub device_type: DeviceType,
+    pub address: String,
+}
+
+impl Device {
+    pub fn new(device_type: DeviceType) -> Self {
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            device_type,
+            address: format!("10.{}.{}.{}", bytes[0], bytes[1], bytes[2]),
+        }
+    }
+
+    pub fn pc() -> Self {
+        Self::new(DeviceType::Pc)
+    }
+
+    pub fn phone() -> Self {
+        Self::new(DeviceType::Ios)
+    }
+
+    /// A request from this device.
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        Call::new(method, path)
+            .header(DEVICE_ID_HEADER, &self.id)
+            .header(DEVICE_TYPE_HEADER, self.device_type.as_str())
+            .header("CF-Connecting-IP", &self.address)
+    }
+}
+
+/// One request, built up and then sent.
+pub struct Call {
+    request: reqwest::RequestBuilder,
+}
+
+impl Call {
+    /// A request with no device headers at all.
+    pub fn new(method: Method, path: &str) -> Self {
+        Self {
+            request: http().request(method, format!("{}{path}", base_url())),
+        }
+    }
+
+    pub fn header(self, name: &str, value: &str) -> Self {
+        Self {
+            request: self.request.header(name, value),
+        }
+    }
+
+    pub fn bearer(self, secret: &Secret) -> Self {
+        self.header("Authorization", &format!("Bearer {}", secret.expose()))
+    }
+
+    pub fn json<T: Serialize>(self, body: &T) -> Self {
+        Self {
+            request: self.request.json(body),
+        }
+    }
+
+    pub fn raw_body(self, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Self {
+        let request = match content_type {
+            Some(content_type) => self.request.header("Content-Type", content_type),
+            None => self.request,
+        };
+        Self {
+            request: request.body(body.into()),
+        }
+    }
+
+    pub async fn send(self) -> Reply {
+        let response = self.request.send().await.expect("wrangler dev answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("body").to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as `T`, after checking the status.
+    pub fn expect<T: DeserializeOwned>(&self, status: u16) -> T {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: the body does not fit: {}", self.text()))
+    }
+
+    /// An empty success, e.g. `204`.
+    pub fn expect_empty(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+        assert!(self.body.is_empty(), "unexpected body: {}", self.text());
+    }
+
+    /// The contract's error shape with this status and code; returns the body for more checks.
+    pub fn expect_error(&self, status: u16, code: ErrorCode) -> ErrorBody {
+        assert_eq!(
+            self.header("Content-Type"),
+            Some("application/json"),
+            "{}",
+            self.text()
+        );
+        let body: ErrorBody = self.expect(status);
+        assert_eq!(body.error, code, "{}", self.text());
+        let fields: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&self.body).expect("an object");
+        assert_eq!(fields.len(), 2, "only error and message: {}", self.text());
+        assert!(!body.message.is_empty());
+        body
+    }
+
+    /// KV operations the request made, from the `X-Qrgate-Kv` header (`KV_COUNT_HEADER=1`).
+    pub fn kv_ops(&self) -> KvOps {
+        let mut ops = KvOps::default();
+        for part in self.header("X-Qrgate-Kv").unwrap_or_default().split(',') {
+            let Some((name, count)) = part.trim().split_once('=') else {
+                continue;
+            };
+            let count: u32 = count.parse().unwrap_or(0);
+            match name {
+                "reads" => ops.reads += count,
+                "writes" => ops.writes += count,
+                "lists" => ops.lists += count,
+                "deletes" => ops.deletes += count,
+                _ => {}
+            }
+        }
+        ops
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct KvOps {
+    pub reads: u32,
+    pub writes: u32,
+    pub lists: u32,
+    pub deletes: u32,
+}
+
+impl std::ops::AddAssign for KvOps {
+    fn add_assign(&mut self, other: Self) {
+        self.reads += other.reads;
+        self.writes += other.writes;
+        self.lists += other.lists;
+        self.deletes += other.deletes;
+    }
+}
+
+/// Registers a fresh account and signs `device` in to it with its password.
+pub async fn signed_in(device: &Device) -> LoginSession {
+    let username = unique_username("user");
+    register(device, &username).await;
+    login(device, &username).await
+}
+
+pub async fn register(device: &Device, username: &str) -> Account {
+    device
+        .call(Method::POST, "/api/accounts")
+        .json(&CreateAccountRequest {
+            username: username.to_owned(),
+            password: Secret::new(PASSWORD),
+            display_name: None,
+        })
+        .send()
+        .await
+        .expect(201)
+}
+
+pub async fn login(device: &Device, username: &str) -> LoginSession {
+    login_call(device, username, PASSWORD)
+        .send()
+        .await
+        .expect(201)
+}
+
+pub fn login_call(device: &Device, username: &str, password: &str) -> Call {
+    device
+        .call(Method::POST, "/api/sessions")
+        .json(&LoginRequest {
+            username: username.to_owned(),
+            password: Secret::new(password),
+            device_name: None,
+        })
+}
+
+pub async fn create_qr(pc: &Device) -> CreateQrResponse {
+    pc.call(Method::POST, "/api/qr").send().await.expect(201)
+}
+
+pub fn poll_call(pc: &Device, qr: &CreateQrResponse) -> Call {
+    pc.call(Method::GET, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+}
+
+pub async fn poll(pc: &Device, qr: &CreateQrResponse) -> PollResponse {
+    poll_call(pc, qr).send().await.expect(200)
+}
+
+pub fn scan_call(phone: &Device, token: &Secret, qr_id: &str) -> Call {
+    phone
+        .call(Method::POST, &format!("/api/qr/{qr_id}/scan"))
+        .bearer(token)
+}
+
+pub async fn scan(phone: &Device, token: &Secret, qr_id: &str) -> ScanResponse {
+    scan_call(phone, token, qr_id).send().await.expect(200)
+}
+
+/// `confirm` or `deny`.
+pub fn decide_call(
+    phone: &Device,
+    token: &Secret,
+    qr_id: &str,
+    step: &str,
+    scan_token: &Secret,
+) -> Call {
+    phone
+        .call(Method::POST, &format!("/api/qr/{qr_id}/{step}"))
+        .bearer(token)
+        .json(&DecisionRequest {
+            scan_token: scan_token.clone(),
+        })
+}
+
+pub fn me_call(device: &Device, token: &Secret) -> Call {
+    device.call(Method::GET, "/api/me").bearer(token)
+}

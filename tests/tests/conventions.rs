@@ -1,0 +1,260 @@
+//! The contract's conventions: routes, methods, sizes, media types, headers, the error shape,
+//! the order of checks and the QR creation limit, against a live `wrangler dev`.
+
+use qrgate_protocol::{CreateQrResponse, ErrorCode, MAX_BODY_BYTES};
+use qrgate_tests::*;
+use reqwest::Method;
+
+#[tokio::test]
+async fn unknown_routes_are_404_in_json() {
+    let device = Device::pc();
+    for path in [
+        "/api/nothing",
+        "/api/",
+        "/api/qr/",
+        "/api/qr/abcdefghijklmnop/steal",
+        "/api/accounts/x",
+    ] {
+        let reply = device.call(Method::GET, path).send().await;
+        reply.expect_error(404, ErrorCode::NotFound);
+        assert_eq!(reply.header("Cache-Control"), Some("no-store"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_with_allow() {
+    let device = Device::pc();
+    let cases = [
+        (Method::GET, "/api/accounts", "POST"),
+        (Method::GET, "/api/sessions", "POST"),
+        (Method::GET, "/api/sessions/current", "DELETE"),
+        (Method::POST, "/api/me", "GET"),
+        (Method::DELETE, "/api/devices", "GET"),
+        (Method::GET, "/api/devices/x", "DELETE"),
+        (Method::GET, "/api/qr", "POST"),
+        (Method::PUT, "/api/qr/abcdefghijklmnop", "GET, DELETE"),
+        (Method::GET, "/api/qr/abcdefghijklmnop/scan", "POST"),
+        (Method::DELETE, "/api/qr/abcdefghijklmnop/confirm", "POST"),
+        (Method::PATCH, "/api/qr/abcdefghijklmnop/deny", "POST"),
+    ];
+    for (method, path, allow) in cases {
+        let reply = device.call(method.clone(), path).send().await;
+        reply.expect_error(405, ErrorCode::MethodNotAllowed);
+        assert_eq!(reply.header("Allow"), Some(allow), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_8_kib_are_413() {
+    let device = Device::pc();
+    let big = format!(
+        r#"{{"username":"ann","password":"{}"}}"#,
+        "x".repeat(MAX_BODY_BYTES)
+    );
+    for path in ["/api/accounts", "/api/sessions", "/api/qr"] {
+        device
+            .call(Method::POST, path)
+            .raw_body(Some("application/json"), big.clone())
+            .send()
+            .await
+            .expect_error(413, ErrorCode::PayloadTooLarge);
+    }
+    // Size is checked before the media type and the device headers.
+    Call::new(Method::POST, "/api/qr")
+        .raw_body(Some("text/plain"), big)
+        .send()
+        .await
+        .expect_error(413, ErrorCode::PayloadTooLarge);
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_are_415() {
+    let device = Device::pc();
+    device
+        .call(Method::POST, "/api/accounts")
+        .raw_body(Some("text/plain"), r#"{"username":"ann"}"#)
+        .send()
+        .await
+        .expect_error(415, ErrorCode::UnsupportedMediaType);
+    device
+        .call(Method::POST, "/api/qr")
+        .raw_body(None, "{}")
+        .send()
+        .await
+        .expect_error(415, ErrorCode::UnsupportedMediaType);
+    device
+        .call(Method::POST, "/api/qr")
+        .raw_body(Some("application/x-www-form-urlencoded"), "device_name=x")
+        .send()
+        .await
+        .expect_error(415, ErrorCode::UnsupportedMediaType);
+    // Media type is checked before the device headers.
+    Call::new(Method::POST, "/api/sessions")
+        .raw_body(Some("text/plain"), "x")
+        .send()
+        .await
+        .expect_error(415, ErrorCode::UnsupportedMediaType);
+}
+
+#[tokio::test]
+async fn an_empty_body_means_an_empty_object() {
+    let pc = Device::pc();
+    let qr: CreateQrResponse = pc
+        .call(Method::POST, "/api/qr")
+        .raw_body(None, "")
+        .send()
+        .await
+        .expect(201);
+    assert!(!qr.qr_id.is_empty());
+    let phone = Device::phone();
+    let login = signed_in(&phone).await;
+    phone
+        .call(Method::POST, &format!("/api/qr/{}/scan", qr.qr_id))
+        .bearer(&login.token)
+        .raw_body(None, "")
+        .send()
+        .await
+        .expect::<serde_json::Value>(200);
+    // A required field is still required.
+    pc.call(Method::POST, "/api/accounts")
+        .raw_body(None, "")
+        .send()
+        .await
+        .expect_error(400, ErrorCode::InvalidRequest);
+    pc.call(Method::POST, "/api/qr")
+        .raw_body(Some("application/json; charset=utf-8"), "{}")
+        .send()
+        .await
+        .expect::<CreateQrResponse>(201);
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let device = Device::pc();
+    for body in [
+        "{",
+        "nul",
+        r#"{"device_name": 5}"#,
+        "[1,2",
+        "\"just a string\"",
+    ] {
+        device
+            .call(Method::POST, "/api/qr")
+            .raw_body(Some("application/json"), body)
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+    }
+    device
+        .call(Method::POST, "/api/qr")
+        .json(&serde_json::json!({"device_name": "n".repeat(65)}))
+        .send()
+        .await
+        .expect_error(400, ErrorCode::InvalidRequest);
+}
+
+#[tokio::test]
+async fn device_headers_are_required_on_every_route() {
+    let valid = Device::pc();
+    let headerless = [
+        (Method::POST, "/api/accounts"),
+        (Method::POST, "/api/sessions"),
+        (Method::DELETE, "/api/sessions/current"),
+        (Method::GET, "/api/me"),
+        (Method::GET, "/api/devices"),
+        (Method::POST, "/api/qr"),
+        (Method::GET, "/api/qr/abcdefghijklmnop"),
+    ];
+    for (method, path) in headerless {
+        Call::new(method.clone(), path)
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+        Call::new(method.clone(), path)
+            .header("X-Device-Id", &valid.id)
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+        Call::new(method.clone(), path)
+            .header("X-Device-Id", "not-a-uuid")
+            .header("X-Device-Type", "pc")
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+        Call::new(method, path)
+            .header("X-Device-Id", &valid.id)
+            .header("X-Device-Type", "toaster")
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+    }
+}
+
+#[tokio::test]
+async fn ill_formed_qr_ids_are_400_before_anything_else() {
+    let device = Device::phone();
+    for id in [
+        "short",
+        "has.dot.in.the.middle.x",
+        "%2e%2e%2fetc%2fpasswd%2e%2e",
+        &"a".repeat(65),
+    ] {
+        device
+            .call(Method::GET, &format!("/api/qr/{id}"))
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+        device
+            .call(Method::POST, &format!("/api/qr/{id}/scan"))
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+        device
+            .call(Method::POST, &format!("/api/qr/{id}/confirm"))
+            .json(&serde_json::json!({"scan_token": "x"}))
+            .send()
+            .await
+            .expect_error(400, ErrorCode::InvalidRequest);
+    }
+    // A missing scan_token is 400 before the missing login token (401).
+    device
+        .call(Method::POST, "/api/qr/abcdefghijklmnop/confirm")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect_error(400, ErrorCode::InvalidRequest);
+}
+
+#[tokio::test]
+async fn every_api_answer_is_no_store() {
+    let pc = Device::pc();
+    let reply = pc.call(Method::POST, "/api/qr").send().await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.header("Cache-Control"), Some("no-store"));
+    let qr: CreateQrResponse = reply.expect(201);
+    let reply = poll_call(&pc, &qr).send().await;
+    assert_eq!(reply.header("Cache-Control"), Some("no-store"));
+    let reply = pc.call(Method::GET, "/api/me").send().await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.header("Cache-Control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn qr_creation_is_limited_per_address() {
+    let pc = Device::pc();
+    let mut limited = None;
+    for _ in 0..40 {
+        let reply = pc.call(Method::POST, "/api/qr").send().await;
+        if reply.status == 429 {
+            limited = Some(reply);
+            break;
+        }
+        reply.expect::<CreateQrResponse>(201);
+    }
+    let reply = limited.expect("the limiter trips within 40 creations");
+    reply.expect_error(429, ErrorCode::RateLimited);
+    let retry_after: u64 = reply.header("Retry-After").unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    // Another address is not affected.
+    create_qr(&Device::pc()).await;
+}

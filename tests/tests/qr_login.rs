@@ -1,0 +1,484 @@
+//! The QR login, step by step, against a live `wrangler dev`.
+
+use qrgate_protocol::{
+    DeviceType, ErrorCode, MeResponse, PollResponse, QrStatus, Secret, Via, validate,
+};
+use qrgate_tests::*;
+use reqwest::Method;
+use std::time::Duration;
+
+async fn wait_for_expiry(expires_at: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let wait = (expires_at as f64 - now).max(0.0) + 0.3;
+    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+}
+
+#[tokio::test]
+async fn the_whole_flow_signs_the_pc_in_as_the_phone_account() {
+    let phone = Device::phone();
+    let pc = Device::pc();
+    let mut cost = KvOps::default();
+
+    let phone_login = signed_in(&phone).await;
+
+    let reply = pc
+        .call(Method::POST, "/api/qr")
+        .json(&serde_json::json!({"device_name": "Chromium on Linux"}))
+        .send()
+        .await;
+    cost += reply.kv_ops();
+    let qr: qrgate_protocol::CreateQrResponse = reply.expect(201);
+    assert!(validate::qr_id(&qr.qr_id).is_some());
+    assert!(qr.qr_url.ends_with(&format!("/m/qr/{}", qr.qr_id)));
+    assert!(qr.qr_url.starts_with(base_url()));
+    assert!(!qr.qr_url.contains(qr.poll_secret.expose()));
+    assert!(qr.poll_secret.expose().len() >= 43, "256 bits");
+    assert_eq!(qr.interval, 1);
+
+    let reply = poll_call(&pc, &qr).send().await;
+    cost += reply.kv_ops();
+    let first: PollResponse = reply.expect(200);
+    assert_eq!(first.status, QrStatus::Pending);
+    assert_eq!(first.expires_at, qr.expires_at);
+    assert!(first.session.is_none());
+
+    let reply = scan_call(&phone, &phone_login.token, &qr.qr_id)
+        .send()
+        .await;
+    cost += reply.kv_ops();
+    let scanned: qrgate_protocol::ScanResponse = reply.expect(200);
+    assert_eq!(scanned.pc.device_type, DeviceType::Pc);
+    assert_eq!(scanned.pc.device_name, "Chromium on Linux");
+    assert_eq!(scanned.expires_at, qr.expires_at);
+    assert!(scanned.warnings.is_empty(), "same edge view on both sides");
+
+    // The PC learns that someone scanned, and nothing about who.
+    let reply = poll_call(&pc, &qr).send().await;
+    cost += reply.kv_ops();
+    let text = reply.text();
+    let after_scan: PollResponse = reply.expect(200);
+    assert_eq!(after_scan.status, QrStatus::Scanned);
+    assert!(after_scan.session.is_none());
+    assert!(!text.contains(&phone_login.account.username));
+    assert!(!text.contains(&phone_login.account.account_id));
+
+    let reply = decide_call(
+        &phone,
+        &phone_login.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await;
+    cost += reply.kv_ops();
+    reply.expect_empty(204);
+
+    let reply = poll_call(&pc, &qr).send().await;
+    cost += reply.kv_ops();
+    let confirmed: PollResponse = reply.expect(200);
+    assert_eq!(confirmed.status, QrStatus::Confirmed);
+    let pc_login = confirmed
+        .session
+        .expect("the first confirmed poll carries the session");
+    assert_eq!(pc_login.account, phone_login.account);
+    assert_ne!(pc_login.token, phone_login.token);
+
+    // Exactly once: later polls say confirmed without the session.
+    let again = poll(&pc, &qr).await;
+    assert_eq!(again.status, QrStatus::Confirmed);
+    assert!(again.session.is_none());
+
+    let me: MeResponse = me_call(&pc, &pc_login.token).send().await.expect(200);
+    assert_eq!(me.account, phone_login.account);
+    assert_eq!(me.device.device_id, pc.id);
+    assert_eq!(me.device.device_type, DeviceType::Pc);
+    assert_eq!(me.device.device_name, "Chromium on Linux");
+    assert_eq!(me.session.via, Via::Qr);
+    assert_eq!(me.session.expires_at, pc_login.expires_at);
+
+    // The PC's token is bound to the PC: with the phone's headers, or another type, it fails.
+    me_call(&phone, &pc_login.token)
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    let wrong_type = Device {
+        device_type: DeviceType::Web,
+        ..pc.clone()
+    };
+    me_call(&wrong_type, &pc_login.token)
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+
+    println!(
+        "KV cost of one QR login (create, 3 polls, scan, confirm): {} reads, {} writes, {} lists, {} deletes",
+        cost.reads, cost.writes, cost.lists, cost.deletes
+    );
+}
+
+#[tokio::test]
+async fn deny_ends_the_session_without_a_token() {
+    let phone = Device::phone();
+    let pc = Device::pc();
+    let login = signed_in(&phone).await;
+    let qr = create_qr(&pc).await;
+    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+    decide_call(&phone, &login.token, &qr.qr_id, "deny", &scanned.scan_token)
+        .send()
+        .await
+        .expect_empty(204);
+    let polled = poll(&pc, &qr).await;
+    assert_eq!(polled.status, QrStatus::Denied);
+    assert!(polled.session.is_none());
+    // Decided: no second decision, no new scan.
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await
+    .expect_error(409, ErrorCode::Conflict);
+    scan_call(&phone, &login.token, &qr.qr_id)
+        .send()
+        .await
+        .expect_error(409, ErrorCode::Conflict);
+    // Still denied after its lifetime: a decided session never turns expired.
+    wait_for_expiry(qr.expires_at).await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Denied);
+}
+
+#[tokio::test]
+async fn the_pc_can_cancel_until_a_decision() {
+    let phone = Device::phone();
+    let pc = Device::pc();
+    let login = signed_in(&phone).await;
+
+    // Pending → cancelled.
+    let qr = create_qr(&pc).await;
+    let wrong = Secret::new("not-the-poll-secret");
+    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&wrong)
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    phone
+        .call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+        .send()
+        .await
+        .expect_empty(204);
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Cancelled);
+    scan_call(&phone, &login.token, &qr.qr_id)
+        .send()
+        .await
+        .expect_error(409, ErrorCode::Conflict);
+    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+        .send()
+        .await
+        .expect_error(409, ErrorCode::Conflict);
+
+    // Scanned → cancelled: the phone can no longer confirm.
+    let qr = create_qr(&pc).await;
+    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+        .send()
+        .await
+        .expect_empty(204);
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await
+    .expect_error(409, ErrorCode::Conflict);
+    let polled = poll(&pc, &qr).await;
+    assert_eq!(polled.status, QrStatus::Cancelled);
+    assert!(polled.session.is_none());
+
+    // Confirmed → cancel is a conflict.
+    let qr = create_qr(&pc).await;
+    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await
+    .expect_empty(204);
+    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+        .send()
+        .await
+        .expect_error(409, ErrorCode::Conflict);
+}
+
+#[tokio::test]
+async fn expiry_reads_expired_and_refuses_every_step_with_410() {
+    let phone = Device::phone();
+    let pc = Device::pc();
+    let login = signed_in(&phone).await;
+
+    let pending = create_qr(&pc).await;
+    let scanned_qr = create_qr(&pc).await;
+    let scanned = scan(&phone, &login.token, &scanned_qr.qr_id).await;
+    assert!(pending.expires_at <= now_seconds() + TEST_QR_TTL_SECONDS + 1);
+    wait_for_expiry(scanned_qr.expires_at.max(pending.expires_at)).await;
+
+    for qr in [&pending, &scanned_qr] {
+        let polled = poll(&pc, qr).await;
+        assert_eq!(polled.status, QrStatus::Expired);
+        assert!(polled.session.is_none());
+        pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+            .bearer(&qr.poll_secret)
+            .send()
+            .await
+            .expect_error(410, ErrorCode::Expired);
+    }
+    scan_call(&phone, &login.token, &pending.qr_id)
+        .send()
+        .await
+        .expect_error(410, ErrorCode::Expired);
+    scan_call(&phone, &login.token, &scanned_qr.qr_id)
+        .send()
+        .await
+        .expect_error(410, ErrorCode::Expired);
+    for step in ["confirm", "deny"] {
+        decide_call(
+            &phone,
+            &login.token,
+            &scanned_qr.qr_id,
+            step,
+            &scanned.scan_token,
+        )
+        .send()
+        .await
+        .expect_error(410, ErrorCode::Expired);
+    }
+}
+
+#[tokio::test]
+async fn a_confirmed_token_can_be_picked_up_after_expires_at() {
+    let phone = Device::phone();
+    let pc = Device::pc();
+    let login = signed_in(&phone).await;
+    let qr = create_qr(&pc).await;
+    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await
+    .expect_empty(204);
+    wait_for_expiry(qr.expires_at).await;
+    let polled = poll(&pc, &qr).await;
+    assert_eq!(polled.status, QrStatus::Confirmed);
+    let session = polled.session.expect("within 60 s of the confirmation");
+    assert_eq!(session.account, login.account);
+}
+
+#[tokio::test]
+async fn a_rescan_by_the_same_phone_retires_the_earlier_scan_token() {
+    let phone = Device::phone();
+    let pc = Device::pc();
+    let login = signed_in(&phone).await;
+    let qr = create_qr(&pc).await;
+    let first = scan(&phone, &login.token, &qr.qr_id).await;
+    let second = scan(&phone, &login.token, &qr.qr_id).await;
+    assert_ne!(first.scan_token, second.scan_token);
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &first.scan_token,
+    )
+    .send()
+    .await
+    .expect_error(403, ErrorCode::Forbidden);
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &second.scan_token,
+    )
+    .send()
+    .await
+    .expect_empty(204);
+    assert_eq!(
+        poll(&pc, &qr).await.session.map(|s| s.account),
+        Some(login.account)
+    );
+}
+
+#[tokio::test]
+async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
+    let phone = Device::phone();
+    let intruder = Device::new(DeviceType::Android);
+    let pc = Device::pc();
+    let login = signed_in(&phone).await;
+    let intruder_login = signed_in(&intruder).await;
+    let qr = create_qr(&pc).await;
+
+    // Confirm and deny before any scan: the state does not allow it.
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &Secret::new("x"),
+    )
+    .send()
+    .await
+    .expect_error(409, ErrorCode::Conflict);
+
+    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+    scan_call(&intruder, &intruder_login.token, &qr.qr_id)
+        .send()
+        .await
+        .expect_error(409, ErrorCode::Conflict);
+    // Even holding the phone's scan token, another account or device is refused.
+    for step in ["confirm", "deny"] {
+        decide_call(
+            &intruder,
+            &intruder_login.token,
+            &qr.qr_id,
+            step,
+            &scanned.scan_token,
+        )
+        .send()
+        .await
+        .expect_error(403, ErrorCode::Forbidden);
+    }
+    // The same account on another device is another device.
+    let second_phone = Device::phone();
+    let same_account = login_with_username(&second_phone, &login.account.username).await;
+    decide_call(
+        &second_phone,
+        &same_account,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await
+    .expect_error(403, ErrorCode::Forbidden);
+    // A made-up scan token from the right phone.
+    decide_call(
+        &phone,
+        &login.token,
+        &qr.qr_id,
+        "confirm",
+        &Secret::new("guess"),
+    )
+    .send()
+    .await
+    .expect_error(403, ErrorCode::Forbidden);
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
+}
+
+async fn login_with_username(device: &Device, username: &str) -> Secret {
+    login(device, username).await.token
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn polling_needs_the_poll_secret_and_the_creating_pc() {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let other_pc = Device::pc();
+    poll_call(&other_pc, &qr)
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    let other_type = Device {
+        device_type: DeviceType::Web,
+        ..pc.clone()
+    };
+    poll_call(&other_type, &qr)
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    pc.call(Method::GET, &format!("/api/qr/{}", qr.qr_id))
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    pc.call(Method::GET, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&Secret::new("wrong"))
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    // The device id is matched in any letter case.
+    let upper = Device {
+        id: pc.id.to_uppercase(),
+        ..pc.clone()
+    };
+    assert_eq!(poll(&upper, &qr).await.status, QrStatus::Pending);
+    // An unknown id is 404 whatever the Authorization.
+    let unknown = "unknownqrid_0123456789";
+    for bearer in [None, Some(&qr.poll_secret)] {
+        let call = pc.call(Method::GET, &format!("/api/qr/{unknown}"));
+        let call = match bearer {
+            Some(secret) => call.bearer(secret),
+            None => call,
+        };
+        call.send().await.expect_error(404, ErrorCode::NotFound);
+    }
+}
+
+#[tokio::test]
+async fn steps_on_an_unknown_session_are_404_after_authentication() {
+    let phone = Device::phone();
+    let login = signed_in(&phone).await;
+    let unknown = "unknownqrid_0123456789";
+    scan_call(&phone, &login.token, unknown)
+        .send()
+        .await
+        .expect_error(404, ErrorCode::NotFound);
+    decide_call(&phone, &login.token, unknown, "confirm", &Secret::new("x"))
+        .send()
+        .await
+        .expect_error(404, ErrorCode::NotFound);
+    // Without a login token the token check comes first.
+    phone
+        .call(Method::POST, &format!("/api/qr/{unknown}/scan"))
+        .send()
+        .await
+        .expect_error(401, ErrorCode::Unauthorized);
+    let pc = Device::pc();
+    pc.call(Method::DELETE, &format!("/api/qr/{unknown}"))
+        .bearer(&Secret::new("x"))
+        .send()
+        .await
+        .expect_error(404, ErrorCode::NotFound);
+}
