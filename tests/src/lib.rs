@@ -30,9 +30,16 @@ pub fn base_url() -> &'static str {
     })
 }
 
+/// One client for every test. Each `#[tokio::test]` runs its own runtime, and a pooled
+/// connection dies with the runtime that opened it, so connections are not kept idle.
 fn http() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("a plain HTTP client builds")
+    })
 }
 
 /// A random name that fits the username rules.
