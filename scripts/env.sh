@@ -14,7 +14,9 @@ export ESBUILD_BIN="$QRGATE_ROOT/node_modules/.bin/esbuild"
 
 # Without a rustup wasm32 target, wasm builds use Debian's rustc-web and rebuild std. Only the
 # wasm builds get these variables (through wasm_cargo / wasm_env), never host builds.
-if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+# QRGATE_FORCE_DEBIAN_WASM=1 takes the fallback even where rustup has the target (to test it).
+if [ "${QRGATE_FORCE_DEBIAN_WASM:-0}" != 1 ] &&
+    rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
     QRGATE_WASM_FALLBACK=0
 else
     QRGATE_WASM_FALLBACK=1

@@ -11,6 +11,9 @@ source scripts/env.sh
 # (pinned once in the workspace Cargo.toml); worker-build must match the `worker` crate.
 WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7
+# 0.22 needs rustc >= 1.96.1; 0.21 builds with the stable toolchain.
+TRUNK_VERSION=0.21.14
+WASM_PACK_VERSION=0.15.1
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -41,9 +44,9 @@ cargo_install() { # name version [extra args]
 }
 
 # 1. The wasm32 standard library: rustup where it can download, else Debian's rustc-web.
-if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+if [ "$QRGATE_WASM_FALLBACK" = 0 ]; then
     :
-elif rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+elif [ "${QRGATE_FORCE_DEBIAN_WASM:-0}" != 1 ] && rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
     log "wasm32-unknown-unknown added through rustup"
 else
     log "rustup cannot fetch wasm32: using Debian's rustc-web with build-std"
@@ -60,6 +63,8 @@ source scripts/env.sh
 #    registry lacks, hence no --locked.
 cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 cargo_install worker-build "$WORKER_BUILD_VERSION" --locked
+cargo_install trunk "$TRUNK_VERSION" --locked
+cargo_install wasm-pack "$WASM_PACK_VERSION" --locked
 
 # 3. npm tools (wrangler, Node 22 for it, esbuild and wasm-opt for worker-build).
 if ! npm ls --depth=0 >/dev/null 2>&1; then
@@ -67,8 +72,15 @@ if ! npm ls --depth=0 >/dev/null 2>&1; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 4. Build-std needs std's own dependencies in the cargo cache before an offline build.
-if [ "${QRGATE_WASM_FALLBACK:-0}" = 1 ]; then
-    wasm_cargo fetch --target wasm32-unknown-unknown >/dev/null 2>&1 || wasm_cargo fetch --target wasm32-unknown-unknown
+# 4. Browsers and decoders for the tests: Debian's Chromium and ChromeDriver (never a
+#    downloaded browser), zbarimg to read the QR code off a screenshot, brotli for sizes.
+apt_install chromium chromium-driver zbar-tools brotli
+
+# 5. Trunk builds offline, so every crate must be in the cargo cache first; build-std also
+#    needs std's own dependencies, which only a fetch for the wasm target brings.
+cargo fetch --locked >/dev/null 2>&1 || cargo fetch --locked
+if [ "$QRGATE_WASM_FALLBACK" = 1 ]; then
+    wasm_cargo fetch --locked --target wasm32-unknown-unknown >/dev/null 2>&1 ||
+        wasm_cargo fetch --locked --target wasm32-unknown-unknown
 fi
 log "tools ready"

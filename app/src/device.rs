@@ -1,0 +1,169 @@
+//! Who this browser is to the API: a device id generated once and kept in `localStorage`, a
+//! device type, and the login token it holds. The PC page and the phone pages are separate
+//! roles with separate ids and tokens, so one browser can play both without one sign-in
+//! replacing the other's token.
+
+use qrgate_protocol::{DeviceType, Secret};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Pc,
+    Phone,
+}
+
+impl Role {
+    fn storage_prefix(self) -> &'static str {
+        match self {
+            Self::Pc => "qrgate.pc",
+            Self::Phone => "qrgate.phone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub device_type: DeviceType,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn stored(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+fn store(key: &str, value: &str) {
+    if let Some(storage) = storage() {
+        // A full or disabled storage only costs persistence across reloads.
+        let _ = storage.set_item(key, value);
+    }
+}
+
+fn forget(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+pub fn user_agent() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default()
+}
+
+/// This browser's device for `role`: the id is created on first use and then kept.
+pub fn device(role: Role) -> Device {
+    let key = format!("{}.device_id", role.storage_prefix());
+    let id = stored(&key)
+        .filter(|id| qrgate_protocol::validate::device_id(id).is_some())
+        .unwrap_or_else(|| {
+            let id = new_uuid();
+            store(&key, &id);
+            id
+        });
+    let device_type = match role {
+        Role::Pc => DeviceType::Pc,
+        Role::Phone => phone_type(&user_agent()),
+    };
+    Device { id, device_type }
+}
+
+fn new_uuid() -> String {
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    match crypto {
+        Some(crypto) => crypto.random_uuid(),
+        // Every browser that runs this app has crypto.randomUUID; this keeps the type total.
+        None => "00000000-0000-4000-8000-000000000000".into(),
+    }
+}
+
+pub fn token(role: Role) -> Option<Secret> {
+    stored(&format!("{}.token", role.storage_prefix())).map(Secret::new)
+}
+
+pub fn set_token(role: Role, token: &Secret) {
+    store(&format!("{}.token", role.storage_prefix()), token.expose());
+}
+
+pub fn clear_token(role: Role) {
+    forget(&format!("{}.token", role.storage_prefix()));
+}
+
+pub fn stored_language() -> Option<String> {
+    stored("qrgate.lang")
+}
+
+pub fn store_language(code: &str) {
+    store("qrgate.lang", code);
+}
+
+/// The phone's device type from its user agent: `ios`, `android`, else `web`.
+pub fn phone_type(user_agent: &str) -> DeviceType {
+    if ["iPhone", "iPad", "iPod"]
+        .iter()
+        .any(|m| user_agent.contains(m))
+    {
+        DeviceType::Ios
+    } else if user_agent.contains("Android") {
+        DeviceType::Android
+    } else {
+        DeviceType::Web
+    }
+}
+
+/// A name a person recognises for this browser, e.g. "Chromium on Linux".
+pub fn browser_name(user_agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chromium/", "Chromium"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map_or("Browser", |(_, name)| name);
+    let system = [
+        ("Windows", "Windows"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| user_agent.contains(marker))
+    .map(|(_, name)| *name);
+    match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINUX_CHROMIUM: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/156.0.0.0 Chrome/156.0.0.0 Safari/537.36";
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+    const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
+
+    #[test]
+    fn phone_types_from_user_agents() {
+        assert_eq!(phone_type(IPHONE), DeviceType::Ios);
+        assert_eq!(phone_type(ANDROID), DeviceType::Android);
+        assert_eq!(phone_type(LINUX_CHROMIUM), DeviceType::Web);
+    }
+
+    #[test]
+    fn browser_names() {
+        assert_eq!(browser_name(LINUX_CHROMIUM), "Chromium on Linux");
+        assert_eq!(browser_name(IPHONE), "Safari on iOS");
+        assert_eq!(browser_name(ANDROID), "Chrome on Android");
+        assert_eq!(browser_name(""), "Browser");
+    }
+}
