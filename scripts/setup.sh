@@ -72,9 +72,12 @@ if ! npm ls --depth=0 >/dev/null 2>&1; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 4. Browsers and decoders for the tests: Debian's Chromium and ChromeDriver (never a
-#    downloaded browser), zbarimg to read the QR code off a screenshot, brotli for sizes.
-apt_install chromium chromium-driver zbar-tools brotli
+# 4. For the tests only (`setup.sh --tests`): Debian's Chromium and ChromeDriver (never a
+#    downloaded browser), zbarimg to read the QR code off a screenshot, brotli for sizes, and
+#    a CJK font so the Chinese pages render in screenshots.
+if [ "${1:-}" = "--tests" ]; then
+    apt_install chromium chromium-driver zbar-tools brotli fonts-wqy-microhei
+fi
 
 # 5. Trunk builds offline, so every crate must be in the cargo cache first; build-std also
 #    needs std's own dependencies, which only a fetch for the wasm target brings.

@@ -45,9 +45,8 @@ impl Lang {
 
 /// The language in effect: the stored choice, else the browser's.
 pub fn initial_language() -> Lang {
-    let preference = crate::device::stored_language().or_else(|| {
-        web_sys::window().and_then(|w| w.navigator().language())
-    });
+    let preference = crate::device::stored_language()
+        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()));
     preference.map_or(Lang::En, |p| Lang::from_preference(&p))
 }
 
@@ -117,6 +116,7 @@ texts! {
     PhoneLoginTitle => "Sign in on this phone", "在此手机上登录";
     ConfirmTitle => "Sign in on another device?", "要在其他设备上登录吗？";
     Checking => "Checking the code…", "正在检查二维码…";
+    CheckDetails => "Check that this is the computer in front of you.", "请确认这是你面前的电脑。";
     PcDevice => "Device", "设备";
     PcPlace => "Place", "位置";
     PcNetwork => "Network", "网络";

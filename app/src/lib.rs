@@ -101,7 +101,9 @@ pub fn PasswordForm(
                 role,
                 username.get_untracked().trim().to_owned(),
                 password.get_untracked(),
-                creating.get_untracked().then(|| display_name.get_untracked()),
+                creating
+                    .get_untracked()
+                    .then(|| display_name.get_untracked()),
             )
             .await;
             busy.set(false);

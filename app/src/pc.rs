@@ -255,7 +255,8 @@ pub fn PcView(
 ) -> impl IntoView {
     let lang = use_lang();
     let status = move || status_text(&state.get()).get(lang.get());
-    let body = move || match state.get() {
+    let body = move || {
+        match state.get() {
         PcState::Starting => view! { <div class="qr-placeholder" aria-hidden="true"></div> }.into_any(),
         PcState::Showing { qr, .. } => {
             let expires_at = qr.expires_at;
@@ -285,6 +286,7 @@ pub fn PcView(
         }
         .into_any(),
         PcState::SignedIn(me) => view! { <SignedIn me=me on_sign_out=move || on_sign_out.run(()) /> }.into_any(),
+    }
     };
     view! {
         <main class="pc">

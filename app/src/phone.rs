@@ -100,7 +100,7 @@ pub fn PhoneConfirm() -> impl IntoView {
     let lang = use_lang();
     let announce = move || match state.get() {
         ConfirmState::Checking => Text::Checking.get(lang.get()),
-        ConfirmState::Review(_) | ConfirmState::Busy(_) => Text::ConfirmTitle.get(lang.get()),
+        ConfirmState::Review(_) | ConfirmState::Busy(_) => Text::CheckDetails.get(lang.get()),
         ConfirmState::Done(text) | ConfirmState::Problem(text) => text.get(lang.get()),
     };
     let body = move || match state.get() {
@@ -117,8 +117,12 @@ pub fn PhoneConfirm() -> impl IntoView {
             }
             .into_any()
         }
-        ConfirmState::Problem(_) => view! { <a class="button" href="/m/scan">{tr(Text::Scan)}</a> }.into_any(),
-        ConfirmState::Done(_) => view! { <a class="button" href="/m/devices">{tr(Text::Devices)}</a> }.into_any(),
+        ConfirmState::Problem(_) => {
+            view! { <a class="button" href="/m/scan">{tr(Text::Scan)}</a> }.into_any()
+        }
+        ConfirmState::Done(_) => {
+            view! { <a class="button" href="/m/devices">{tr(Text::Devices)}</a> }.into_any()
+        }
         ConfirmState::Checking => ().into_any(),
     };
     view! {
@@ -312,9 +316,15 @@ mod tests {
 
     #[test]
     fn next_stays_inside_the_phone_pages() {
-        assert_eq!(safe_next(Some("/m/qr/abcdefghijklmnop".into())), "/m/qr/abcdefghijklmnop");
+        assert_eq!(
+            safe_next(Some("/m/qr/abcdefghijklmnop".into())),
+            "/m/qr/abcdefghijklmnop"
+        );
         assert_eq!(safe_next(None), "/m/devices");
-        assert_eq!(safe_next(Some("https://evil.example/m/".into())), "/m/devices");
+        assert_eq!(
+            safe_next(Some("https://evil.example/m/".into())),
+            "/m/devices"
+        );
         assert_eq!(safe_next(Some("//evil.example".into())), "/m/devices");
         assert_eq!(safe_next(Some("/".into())), "/m/devices");
     }
@@ -322,10 +332,22 @@ mod tests {
     #[test]
     fn qr_ids_from_links_and_typed_codes() {
         let id = "lzQb6JdieDXK-aDVUJuFn42_-XWqlgM2";
-        assert_eq!(qr_id_from_text(&format!("{ORIGIN}/m/qr/{id}"), ORIGIN).as_deref(), Some(id));
-        assert_eq!(qr_id_from_text(&format!("  {id}\n"), ORIGIN).as_deref(), Some(id));
-        assert_eq!(qr_id_from_text(&format!("https://evil.example/m/qr/{id}"), ORIGIN), None);
-        assert_eq!(qr_id_from_text(&format!("{ORIGIN}/m/devices"), ORIGIN), None);
+        assert_eq!(
+            qr_id_from_text(&format!("{ORIGIN}/m/qr/{id}"), ORIGIN).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            qr_id_from_text(&format!("  {id}\n"), ORIGIN).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            qr_id_from_text(&format!("https://evil.example/m/qr/{id}"), ORIGIN),
+            None
+        );
+        assert_eq!(
+            qr_id_from_text(&format!("{ORIGIN}/m/devices"), ORIGIN),
+            None
+        );
         assert_eq!(qr_id_from_text("hello", ORIGIN), None);
     }
 }

@@ -39,10 +39,15 @@ fn barcode_detector() -> Option<JsValue> {
 }
 
 async fn detect_with(detector: &JsValue, video: &HtmlVideoElement) -> Option<String> {
-    let detect: Function = Reflect::get(detector, &"detect".into()).ok()?.dyn_into().ok()?;
+    let detect: Function = Reflect::get(detector, &"detect".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let promise: Promise = detect.call1(detector, video).ok()?.dyn_into().ok()?;
     let found: Array = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
-    Reflect::get(&found.get(0), &"rawValue".into()).ok()?.as_string()
+    Reflect::get(&found.get(0), &"rawValue".into())
+        .ok()?
+        .as_string()
 }
 
 fn decode_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
@@ -152,7 +157,8 @@ mod tests {
         for y in 0..side {
             for x in 0..side {
                 let (mx, my) = ((x / scale) as isize - 4, (y / scale) as isize - 4);
-                let inside = (0..modules as isize).contains(&mx) && (0..modules as isize).contains(&my);
+                let inside =
+                    (0..modules as isize).contains(&mx) && (0..modules as isize).contains(&my);
                 if inside && colors[my as usize * modules + mx as usize] == Color::Dark {
                     let i = (y * side + x) * 4;
                     rgba[i..i + 3].copy_from_slice(&[0, 0, 0]);

@@ -8,8 +8,8 @@ use qrgate_app::pc::{PcState, PcView};
 use qrgate_app::qr_code::QrCodeView;
 use qrgate_app::scanner::decode_rgba;
 use qrgate_protocol::{
-    Account, CreateQrResponse, DeviceInfo, DeviceType, MeResponse, QrStatus, Secret,
-    SessionInfo, Via,
+    Account, CreateQrResponse, DeviceInfo, DeviceType, MeResponse, QrStatus, Secret, SessionInfo,
+    Via,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -28,7 +28,8 @@ fn mount<V: IntoView + 'static>(
     lang: Lang,
     view: impl FnOnce() -> V + 'static,
 ) -> (web_sys::HtmlElement, RwSignal<Lang>) {
-    let container: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    let container: web_sys::HtmlElement =
+        document().create_element("div").unwrap().unchecked_into();
     document().body().unwrap().append_child(&container).unwrap();
     let signal = RwSignal::new(lang);
     let handle = leptos::mount::mount_to(container.clone(), move || {
@@ -70,14 +71,18 @@ async fn decode_svg(svg: &str) -> Option<String> {
     let data = js_sys::encode_uri_component(svg);
     image.set_src(&format!("data:image/svg+xml;charset=utf-8,{data}"));
     JsFuture::from(loaded).await.unwrap();
-    let canvas: web_sys::HtmlCanvasElement =
-        document().create_element("canvas").unwrap().unchecked_into();
+    let canvas: web_sys::HtmlCanvasElement = document()
+        .create_element("canvas")
+        .unwrap()
+        .unchecked_into();
     let (width, height) = (image.natural_width(), image.natural_height());
     canvas.set_width(width);
     canvas.set_height(height);
     let context: web_sys::CanvasRenderingContext2d =
         canvas.get_context("2d").unwrap().unwrap().unchecked_into();
-    context.draw_image_with_html_image_element(&image, 0.0, 0.0).unwrap();
+    context
+        .draw_image_with_html_image_element(&image, 0.0, 0.0)
+        .unwrap();
     let pixels = context
         .get_image_data(0.0, 0.0, width as f64, height as f64)
         .unwrap()
@@ -92,7 +97,10 @@ async fn the_qr_component_draws_a_code_that_decodes_to_its_url() {
     let image = root.query_selector(".qr-image").unwrap().unwrap();
     assert_eq!(image.get_attribute("role").as_deref(), Some("img"));
     let label = image.get_attribute("aria-label").unwrap();
-    assert!(label.contains(URL), "text alternative names the link: {label}");
+    assert!(
+        label.contains(URL),
+        "text alternative names the link: {label}"
+    );
     assert!(text(&root, "figcaption").contains(URL));
     let svg = image.inner_html();
     assert!(svg.contains("<svg"), "{svg}");
@@ -153,7 +161,10 @@ async fn each_pc_state_says_what_is_happening() {
         let root = pc_view(state.clone());
         next_tick().await;
         assert_eq!(status(&root), expected.get(Lang::En), "{state:?}");
-        assert!(!root.inner_html().contains("never-shown"), "the poll secret never shows");
+        assert!(
+            !root.inner_html().contains("never-shown"),
+            "the poll secret never shows"
+        );
     }
 }
 
@@ -165,7 +176,11 @@ async fn a_pending_code_shows_the_qr_and_a_countdown() {
     });
     next_tick().await;
     assert!(root.query_selector(".qr-image svg").unwrap().is_some());
-    assert!(text(&root, ".countdown").contains("10"), "{}", text(&root, ".countdown"));
+    assert!(
+        text(&root, ".countdown").contains("10"),
+        "{}",
+        text(&root, ".countdown")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -199,8 +214,15 @@ async fn signed_in_shows_the_account_and_a_sign_out_button() {
     next_tick().await;
     assert_eq!(text(&root, ".display-name"), "Ann Smith");
     assert_eq!(text(&root, ".username"), "ann");
-    assert!(root.text_content().unwrap().contains(Text::ViaQr.get(Lang::En)));
-    assert_eq!(text(&root, ".signed-in button"), Text::SignOut.get(Lang::En));
+    assert!(
+        root.text_content()
+            .unwrap()
+            .contains(Text::ViaQr.get(Lang::En))
+    );
+    assert_eq!(
+        text(&root, ".signed-in button"),
+        Text::SignOut.get(Lang::En)
+    );
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,184 @@
+// End-to-end tests in real headless Chromium (Debian's, driven by playwright-core) against a
+// real `wrangler dev`: a PC and a phone, each a browser context with its own storage.
+// scripts/test.sh sets QRGATE_URL (normal lifetimes) and QRGATE_SHORT_URL (3 s QR lifetime).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.QRGATE_URL;
+const SHORT = process.env.QRGATE_SHORT_URL;
+assert.ok(BASE && SHORT, "run through scripts/test.sh (QRGATE_URL and QRGATE_SHORT_URL)");
+// Screenshots for the README go to docs/screenshots when QRGATE_SCREENSHOTS=1.
+const shots = process.env.QRGATE_SCREENSHOTS === "1" ? "docs/screenshots" : mkdtempSync(join(tmpdir(), "qrgate-e2e-"));
+mkdirSync(shots, { recursive: true });
+
+const IPHONE_UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+const PASSWORD = "correct horse battery";
+
+let browser;
+let phone; // one signed-in phone for every test
+let displayName;
+
+function newPc() {
+  return browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+}
+
+function status(page) {
+  return page.locator("main [role=status]");
+}
+
+/** Opens the PC page and returns it with the time from navigation to a visible QR code. */
+async function openPc(context, base = BASE) {
+  const page = await context.newPage();
+  const started = performance.now();
+  await page.goto(base + "/");
+  await page.locator(".qr-image svg").waitFor();
+  return { page, qrVisibleMs: performance.now() - started };
+}
+
+/** Screenshots the PC page and decodes the QR code in it with zbarimg. */
+async function decodeQr(page, name) {
+  const file = join(shots, name);
+  await page.screenshot({ path: file });
+  const decoded = execFileSync("zbarimg", ["--raw", "-q", file], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"], // zbarimg's complaints about a missing D-Bus
+  }).trim();
+  const shown = (await page.locator(".qr-link").textContent()).trim();
+  assert.equal(decoded, shown, "the QR code holds the link shown under it");
+  assert.match(decoded, new RegExp(`^${BASE.replace(/\./g, "\\.")}/m/qr/[A-Za-z0-9_-]{16,64}$`));
+  return decoded;
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+  phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    userAgent: IPHONE_UA,
+    locale: "en-US",
+  });
+  // The phone creates its account and signs in through the phone pages.
+  const page = await phone.newPage();
+  const username = `e2e-${Date.now().toString(36)}`;
+  displayName = `Ann ${username}`;
+  await page.goto(BASE + "/m/login");
+  await page.getByRole("button", { name: "Create a new account" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Display name (optional)").fill(displayName);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL("**/m/devices");
+  await page.locator(".device").first().waitFor();
+  await page.close();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Scans (opens) the decoded link on the phone and checks what it shows of the PC. */
+async function openOnPhone(url) {
+  const page = await phone.newPage();
+  await page.goto(url);
+  await page.locator(".pc-device").waitFor();
+  assert.match(await page.locator(".pc-device").textContent(), /Chrom.* on Linux \(pc\)/);
+  assert.match(await page.locator(".pc-place").textContent(), /\S/);
+  return page;
+}
+
+test("scan, confirm, and the PC shows the phone's account", async () => {
+  const pc = await newPc();
+  const { page: pcPage, qrVisibleMs } = await openPc(pc);
+  console.log(`navigation → visible QR: ${qrVisibleMs.toFixed(0)} ms`);
+  const url = await decodeQr(pcPage, "pc-qr.png");
+
+  const phonePage = await openOnPhone(url);
+  // The PC learns of the scan, and nothing about who scanned.
+  await status(pcPage).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor();
+  assert.ok(!(await pcPage.content()).includes(displayName));
+  await phonePage.screenshot({ path: join(shots, "phone-confirm.png") });
+
+  const confirmed = performance.now();
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  console.log(`phone confirm → PC shows the account: ${(performance.now() - confirmed).toFixed(0)} ms`);
+  await status(phonePage).filter({ hasText: "Done." }).waitFor();
+  assert.match(await pcPage.locator(".signed-in").textContent(), /signed in with a QR code/);
+  await pcPage.screenshot({ path: join(shots, "pc-signed-in.png") });
+  await phonePage.screenshot({ path: join(shots, "phone-done.png") });
+
+  // A reload keeps the PC signed in.
+  await pcPage.reload();
+  await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
+
+  // The phone signs the PC out from its device list: the PC goes back to the QR code.
+  const devices = await phone.newPage();
+  await devices.goto(BASE + "/m/devices");
+  const pcEntry = devices.locator(".device").filter({ hasText: "(pc)" });
+  await pcEntry.getByRole("button", { name: "Sign out this device" }).click();
+  await pcEntry.waitFor({ state: "detached" });
+  await devices.screenshot({ path: join(shots, "phone-devices.png") });
+  await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
+  await pc.close();
+});
+
+test("deny leaves the PC signed out and says so", async () => {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const url = await decodeQr(pcPage, "pc-qr-deny.png");
+  const phonePage = await openOnPhone(url);
+  await phonePage.getByRole("button", { name: "Deny" }).click();
+  await status(phonePage).filter({ hasText: "Denied." }).waitFor();
+  await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
+  await pcPage.getByRole("button", { name: "Get a new code" }).waitFor();
+  assert.equal(await pcPage.locator(".signed-in").count(), 0);
+  await pc.close();
+});
+
+test("an unattended code is replaced a few times, then blurred under Get a new code", async () => {
+  const pc = await newPc();
+  const { page } = await openPc(pc, SHORT);
+  const first = await page.locator(".qr-link").textContent();
+  // 3 s lifetime, 3 automatic renewals: the overlay comes after about 12 s.
+  await page.locator(".stale .blurred").waitFor({ timeout: 40_000 });
+  await status(page).filter({ hasText: "This code has expired." }).waitFor();
+  await page.screenshot({ path: join(shots, "pc-expired.png") });
+  assert.notEqual(await page.locator(".qr-link").textContent(), first, "codes were renewed");
+  await page.getByRole("button", { name: "Get a new code" }).click();
+  await page.locator(".qr:not(.blurred) .qr-image svg").waitFor();
+  await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
+  await pc.close();
+});
+
+test("every page carries the security headers", async () => {
+  for (const path of ["/", "/m/qr/abcdefghijklmnop", "/m/login"]) {
+    const response = await fetch(BASE + path);
+    assert.equal(response.status, 200, path);
+    const csp = response.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /frame-ancestors 'none'/, path);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/, path);
+    assert.doesNotMatch(csp, /unsafe-inline/, path);
+    assert.equal(response.headers.get("referrer-policy"), "no-referrer", path);
+    const html = await response.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, `${path} has no inline script`);
+  }
+});
