@@ -277,7 +277,6 @@ pub fn PhoneDevices() -> impl IntoView {
                 let rows = list
                     .into_iter()
                     .map(|entry| {
-                        let sign_out = sign_out.clone();
                         let this = entry.clone();
                         let via = match entry.via {
                             qrgate_protocol::Via::Qr => Text::ViaQr,
