@@ -54,7 +54,7 @@ cargo test -p qrgate-tests --locked -- --nocapture
 
 step "end-to-end tests in headless Chromium"
 QRGATE_URL="http://127.0.0.1:$flow_port" QRGATE_SHORT_URL="http://127.0.0.1:$short_port" \
-    node --test --test-timeout=180000 tests/e2e/
+    node --test --test-timeout=180000 tests/e2e/*.test.mjs
 
 stop_wrangler
 kill -TERM -- "-$FLOW_PID" 2>/dev/null || true
