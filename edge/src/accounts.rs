@@ -114,13 +114,26 @@ pub async fn mint_token(
     })
 }
 
+/// The username and password of a request, checked against the contract's rules.
+fn credentials<'a>(username: &'a str, password: &'a Secret) -> AppResult<(&'a str, &'a str)> {
+    let username = validate::username(username)
+        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))?;
+    let password = validate::password(password.expose())
+        .ok_or_else(|| AppError::invalid("password must be 8–128 characters."))?;
+    Ok((username, password))
+}
+
+/// The `device_name` a client gave, or the default for its device type.
+pub fn device_name_or_default<'a>(ctx: &Ctx, given: Option<&'a str>) -> AppResult<&'a str> {
+    Ok(validate::device_name(given)
+        .map_err(|_| AppError::invalid("device_name must be at most 64 characters."))?
+        .unwrap_or(ctx.device.device_type.default_device_name()))
+}
+
 /// `POST /api/accounts`.
 pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
     let request: CreateAccountRequest = ctx.json()?;
-    let username = validate::username(&request.username)
-        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))?;
-    let password = validate::password(request.password.expose())
-        .ok_or_else(|| AppError::invalid("password must be 8–128 characters."))?;
+    let (username, password) = credentials(&request.username, &request.password)?;
     let display_name = validate::display_name(request.display_name.as_deref(), username)
         .ok_or_else(|| AppError::invalid("display_name must be 1–64 characters."))?;
 
@@ -158,13 +171,8 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
 /// `POST /api/sessions`.
 pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let request: LoginRequest = ctx.json()?;
-    let username = validate::username(&request.username)
-        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))?;
-    let password = validate::password(request.password.expose())
-        .ok_or_else(|| AppError::invalid("password must be 8–128 characters."))?;
-    let device_name = validate::device_name(request.device_name.as_deref())
-        .map_err(|_| AppError::invalid("device_name must be at most 64 characters."))?
-        .unwrap_or(ctx.device.device_type.default_device_name());
+    let (username, password) = credentials(&request.username, &request.password)?;
+    let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
 
     ratelimit::check_login(ctx, username).await?;
     let key = keys::account(username);

@@ -1,7 +1,7 @@
 //! The QR-login steps. Each handler gathers the session's facts from KV, asks the pure state
 //! machine in `qrgate_protocol::qr` whether the step is allowed, and writes one new fact.
 
-use crate::accounts::{authenticate, mint_token};
+use crate::accounts::{Authenticated, authenticate, device_name_or_default, mint_token};
 use crate::context::{Ctx, DeviceHeaders};
 use crate::crypto::{constant_time_eq, encode, hash_secret, random_bytes, random_secret};
 use crate::error::{AppError, AppResult};
@@ -88,6 +88,14 @@ async fn load(ctx: &Ctx, qr_id: &str) -> AppResult<Session> {
     })
 }
 
+/// The authenticated phone, as the state machine knows a scanner.
+fn scanner(auth: &Authenticated) -> Scanner {
+    Scanner {
+        account_id: auth.account.account_id.clone(),
+        device_id: auth.device_id.clone(),
+    }
+}
+
 /// `401` unless the request carries the session's poll secret and the creating PC's headers.
 fn check_pc(ctx: &Ctx, session: &Session) -> AppResult<()> {
     let secret = ctx.bearer.as_ref().ok_or(AppError::Unauthorized)?;
@@ -111,9 +119,7 @@ fn check_pc(ctx: &Ctx, session: &Session) -> AppResult<()> {
 /// `POST /api/qr`.
 pub async fn create(ctx: &Ctx) -> AppResult<Response> {
     let request: CreateQrRequest = ctx.json()?;
-    let device_name = validate::device_name(request.device_name.as_deref())
-        .map_err(|_| AppError::invalid("device_name must be at most 64 characters."))?
-        .unwrap_or(ctx.device.device_type.default_device_name());
+    let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
     ratelimit::check_qr_create(ctx).await?;
 
     // 192 bits: public, but unguessable, so nobody can scan a session they were not shown.
@@ -203,10 +209,7 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let _: ScanRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
     let session = load(ctx, qr_id).await?;
-    let phone = Scanner {
-        account_id: auth.account.account_id.clone(),
-        device_id: auth.device_id.clone(),
-    };
+    let phone = scanner(&auth);
     session.facts().check_scan(&phone, ctx.now_ms)?;
 
     // A new token on every scan: a reload retires the one before, since decisions are keyed
@@ -246,10 +249,7 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     let request: DecisionRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
     let session = load(ctx, qr_id).await?;
-    let phone = Scanner {
-        account_id: auth.account.account_id.clone(),
-        device_id: auth.device_id.clone(),
-    };
+    let phone = scanner(&auth);
     let presented_hash = hash_secret(request.scan_token.expose());
     let token_matches = session.scan.as_ref().is_some_and(|scan| {
         constant_time_eq(presented_hash.as_bytes(), scan.scan_token_hash.as_bytes())

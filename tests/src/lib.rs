@@ -122,6 +122,11 @@ impl Call {
         }
     }
 
+    /// Sends and expects the contract's error with this status and code.
+    pub async fn fails(self, status: u16, code: ErrorCode) -> ErrorBody {
+        self.send().await.expect_error(status, code)
+    }
+
     pub async fn send(self) -> Reply {
         let response = self.request.send().await.expect("wrangler dev answers");
         let status = response.status();

@@ -42,9 +42,8 @@ async fn a_taken_username_is_a_conflict() {
             password: Secret::new("another password"),
             display_name: None,
         })
-        .send()
-        .await
-        .expect_error(409, ErrorCode::Conflict);
+        .fails(409, ErrorCode::Conflict)
+        .await;
 }
 
 #[tokio::test]
@@ -98,29 +97,25 @@ async fn password_login_returns_a_token_bound_to_the_device() {
 
     // Another device, the same device id with another type, or no token: 401.
     me_call(&Device::phone(), &session.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     let other_type = Device {
         device_type: DeviceType::Android,
         ..phone.clone()
     };
     me_call(&other_type, &session.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     phone
         .call(Method::GET, "/api/me")
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     for garbage in ["", "x", "not.a.token", "0123456789abcdef0123456789abcdef.x"] {
         phone
             .call(Method::GET, "/api/me")
             .header("Authorization", &format!("Bearer {garbage}"))
-            .send()
-            .await
-            .expect_error(401, ErrorCode::Unauthorized);
+            .fails(401, ErrorCode::Unauthorized)
+            .await;
     }
     phone
         .call(Method::GET, "/api/me")
@@ -128,9 +123,8 @@ async fn password_login_returns_a_token_bound_to_the_device() {
             "Authorization",
             &format!("Basic {}", session.token.expose()),
         )
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
 }
 
 #[tokio::test]
@@ -157,9 +151,8 @@ async fn a_new_sign_in_replaces_the_device_token() {
     let first = login(&phone, &username).await;
     let second = login(&phone, &username).await;
     me_call(&phone, &first.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     me_call(&phone, &second.token)
         .send()
         .await
@@ -184,15 +177,13 @@ async fn logout_stops_the_token() {
         .await
         .expect_empty(204);
     me_call(&phone, &session.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     phone
         .call(Method::DELETE, "/api/sessions/current")
         .bearer(&session.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
 }
 
 #[tokio::test]
@@ -246,9 +237,8 @@ async fn devices_are_listed_and_can_be_signed_out() {
         .await
         .expect_empty(204);
     me_call(&laptop, &laptop_session.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     let listed: DevicesResponse = phone
         .call(Method::GET, "/api/devices")
         .bearer(&phone_session.token)
@@ -263,16 +253,14 @@ async fn devices_are_listed_and_can_be_signed_out() {
         phone
             .call(Method::DELETE, &format!("/api/devices/{device_id}"))
             .bearer(&phone_session.token)
-            .send()
-            .await
-            .expect_error(404, ErrorCode::NotFound);
+            .fails(404, ErrorCode::NotFound)
+            .await;
     }
     phone
         .call(Method::DELETE, "/api/devices/not-a-uuid")
         .bearer(&phone_session.token)
-        .send()
-        .await
-        .expect_error(400, ErrorCode::InvalidRequest);
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
 
     // Signing out the current device is a logout.
     phone
@@ -282,9 +270,8 @@ async fn devices_are_listed_and_can_be_signed_out() {
         .await
         .expect_empty(204);
     me_call(&phone, &phone_session.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
 }
 
 #[tokio::test]
@@ -296,9 +283,8 @@ async fn another_account_cannot_sign_out_my_device() {
     theirs
         .call(Method::DELETE, &format!("/api/devices/{}", mine.id))
         .bearer(&their_session.token)
-        .send()
-        .await
-        .expect_error(404, ErrorCode::NotFound);
+        .fails(404, ErrorCode::NotFound)
+        .await;
     me_call(&mine, &my_session.token)
         .send()
         .await
@@ -313,9 +299,8 @@ async fn ten_failures_lock_a_username_for_everyone() {
     // Each failure from a new address, so only the per-username limit can trip.
     for _ in 0..10 {
         login_call(&Device::phone(), &username, "wrong password")
-            .send()
-            .await
-            .expect_error(401, ErrorCode::Unauthorized);
+            .fails(401, ErrorCode::Unauthorized)
+            .await;
     }
     // Now even the right password from a fresh device is refused, with a Retry-After.
     let reply = login_call(&Device::phone(), &username, PASSWORD)
@@ -329,14 +314,12 @@ async fn ten_failures_lock_a_username_for_everyone() {
     let ghost = unique_username("ghost");
     for _ in 0..10 {
         login_call(&Device::phone(), &ghost, "wrong password")
-            .send()
-            .await
-            .expect_error(401, ErrorCode::Unauthorized);
+            .fails(401, ErrorCode::Unauthorized)
+            .await;
     }
     login_call(&Device::phone(), &ghost, PASSWORD)
-        .send()
-        .await
-        .expect_error(429, ErrorCode::RateLimited);
+        .fails(429, ErrorCode::RateLimited)
+        .await;
 }
 
 #[tokio::test]
@@ -346,9 +329,8 @@ async fn failures_from_one_address_lock_that_address() {
     register(&office, &username).await;
     for _ in 0..TEST_LOGIN_FAILURES_PER_ADDRESS {
         login_call(&office, &unique_username("typo"), "wrong password")
-            .send()
-            .await
-            .expect_error(401, ErrorCode::Unauthorized);
+            .fails(401, ErrorCode::Unauthorized)
+            .await;
     }
     let reply = login_call(&office, &username, PASSWORD).send().await;
     reply.expect_error(429, ErrorCode::RateLimited);

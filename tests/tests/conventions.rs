@@ -55,16 +55,14 @@ async fn bodies_over_8_kib_are_413() {
         device
             .call(Method::POST, path)
             .raw_body(Some("application/json"), big.clone())
-            .send()
-            .await
-            .expect_error(413, ErrorCode::PayloadTooLarge);
+            .fails(413, ErrorCode::PayloadTooLarge)
+            .await;
     }
     // Size is checked before the media type and the device headers.
     Call::new(Method::POST, "/api/qr")
         .raw_body(Some("text/plain"), big)
-        .send()
-        .await
-        .expect_error(413, ErrorCode::PayloadTooLarge);
+        .fails(413, ErrorCode::PayloadTooLarge)
+        .await;
 }
 
 #[tokio::test]
@@ -73,27 +71,23 @@ async fn bodies_that_are_not_json_are_415() {
     device
         .call(Method::POST, "/api/accounts")
         .raw_body(Some("text/plain"), r#"{"username":"ann"}"#)
-        .send()
-        .await
-        .expect_error(415, ErrorCode::UnsupportedMediaType);
+        .fails(415, ErrorCode::UnsupportedMediaType)
+        .await;
     device
         .call(Method::POST, "/api/qr")
         .raw_body(None, "{}")
-        .send()
-        .await
-        .expect_error(415, ErrorCode::UnsupportedMediaType);
+        .fails(415, ErrorCode::UnsupportedMediaType)
+        .await;
     device
         .call(Method::POST, "/api/qr")
         .raw_body(Some("application/x-www-form-urlencoded"), "device_name=x")
-        .send()
-        .await
-        .expect_error(415, ErrorCode::UnsupportedMediaType);
+        .fails(415, ErrorCode::UnsupportedMediaType)
+        .await;
     // Media type is checked before the device headers.
     Call::new(Method::POST, "/api/sessions")
         .raw_body(Some("text/plain"), "x")
-        .send()
-        .await
-        .expect_error(415, ErrorCode::UnsupportedMediaType);
+        .fails(415, ErrorCode::UnsupportedMediaType)
+        .await;
 }
 
 #[tokio::test]
@@ -118,9 +112,8 @@ async fn an_empty_body_means_an_empty_object() {
     // A required field is still required.
     pc.call(Method::POST, "/api/accounts")
         .raw_body(None, "")
-        .send()
-        .await
-        .expect_error(400, ErrorCode::InvalidRequest);
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
     pc.call(Method::POST, "/api/qr")
         .raw_body(Some("application/json; charset=utf-8"), "{}")
         .send()
@@ -141,16 +134,14 @@ async fn malformed_json_is_400() {
         device
             .call(Method::POST, "/api/qr")
             .raw_body(Some("application/json"), body)
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
     }
     device
         .call(Method::POST, "/api/qr")
         .json(&serde_json::json!({"device_name": "n".repeat(65)}))
-        .send()
-        .await
-        .expect_error(400, ErrorCode::InvalidRequest);
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
 }
 
 #[tokio::test]
@@ -167,26 +158,22 @@ async fn device_headers_are_required_on_every_route() {
     ];
     for (method, path) in headerless {
         Call::new(method.clone(), path)
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
         Call::new(method.clone(), path)
             .header("X-Device-Id", &valid.id)
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
         Call::new(method.clone(), path)
             .header("X-Device-Id", "not-a-uuid")
             .header("X-Device-Type", "pc")
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
         Call::new(method, path)
             .header("X-Device-Id", &valid.id)
             .header("X-Device-Type", "toaster")
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
     }
 }
 
@@ -201,28 +188,24 @@ async fn ill_formed_qr_ids_are_400_before_anything_else() {
     ] {
         device
             .call(Method::GET, &format!("/api/qr/{id}"))
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
         device
             .call(Method::POST, &format!("/api/qr/{id}/scan"))
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
         device
             .call(Method::POST, &format!("/api/qr/{id}/confirm"))
             .json(&serde_json::json!({"scan_token": "x"}))
-            .send()
-            .await
-            .expect_error(400, ErrorCode::InvalidRequest);
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
     }
     // A missing scan_token is 400 before the missing login token (401).
     device
         .call(Method::POST, "/api/qr/abcdefghijklmnop/confirm")
         .json(&serde_json::json!({}))
-        .send()
-        .await
-        .expect_error(400, ErrorCode::InvalidRequest);
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
 }
 
 #[tokio::test]

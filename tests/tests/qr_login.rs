@@ -102,17 +102,15 @@ async fn the_whole_flow_signs_the_pc_in_as_the_phone_account() {
 
     // The PC's token is bound to the PC: with the phone's headers, or another type, it fails.
     me_call(&phone, &pc_login.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     let wrong_type = Device {
         device_type: DeviceType::Web,
         ..pc.clone()
     };
     me_call(&wrong_type, &pc_login.token)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
 
     println!(
         "KV cost of one QR login (create, 3 polls, scan, confirm): {} reads, {} writes, {} lists, {} deletes",
@@ -142,13 +140,11 @@ async fn deny_ends_the_session_without_a_token() {
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_error(409, ErrorCode::Conflict);
+    .fails(409, ErrorCode::Conflict)
+    .await;
     scan_call(&phone, &login.token, &qr.qr_id)
-        .send()
-        .await
-        .expect_error(409, ErrorCode::Conflict);
+        .fails(409, ErrorCode::Conflict)
+        .await;
     // Still denied after its lifetime: a decided session never turns expired.
     wait_for_expiry(qr.expires_at).await;
     assert_eq!(poll(&pc, &qr).await.status, QrStatus::Denied);
@@ -165,15 +161,13 @@ async fn the_pc_can_cancel_until_a_decision() {
     let wrong = Secret::new("not-the-poll-secret");
     pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
         .bearer(&wrong)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     phone
         .call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
         .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
         .bearer(&qr.poll_secret)
         .send()
@@ -181,14 +175,12 @@ async fn the_pc_can_cancel_until_a_decision() {
         .expect_empty(204);
     assert_eq!(poll(&pc, &qr).await.status, QrStatus::Cancelled);
     scan_call(&phone, &login.token, &qr.qr_id)
-        .send()
-        .await
-        .expect_error(409, ErrorCode::Conflict);
+        .fails(409, ErrorCode::Conflict)
+        .await;
     pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
         .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_error(409, ErrorCode::Conflict);
+        .fails(409, ErrorCode::Conflict)
+        .await;
 
     // Scanned → cancelled: the phone can no longer confirm.
     let qr = create_qr(&pc).await;
@@ -205,9 +197,8 @@ async fn the_pc_can_cancel_until_a_decision() {
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_error(409, ErrorCode::Conflict);
+    .fails(409, ErrorCode::Conflict)
+    .await;
     let polled = poll(&pc, &qr).await;
     assert_eq!(polled.status, QrStatus::Cancelled);
     assert!(polled.session.is_none());
@@ -227,9 +218,8 @@ async fn the_pc_can_cancel_until_a_decision() {
     .expect_empty(204);
     pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
         .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_error(409, ErrorCode::Conflict);
+        .fails(409, ErrorCode::Conflict)
+        .await;
 }
 
 #[tokio::test]
@@ -250,18 +240,15 @@ async fn expiry_reads_expired_and_refuses_every_step_with_410() {
         assert!(polled.session.is_none());
         pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
             .bearer(&qr.poll_secret)
-            .send()
-            .await
-            .expect_error(410, ErrorCode::Expired);
+            .fails(410, ErrorCode::Expired)
+            .await;
     }
     scan_call(&phone, &login.token, &pending.qr_id)
-        .send()
-        .await
-        .expect_error(410, ErrorCode::Expired);
+        .fails(410, ErrorCode::Expired)
+        .await;
     scan_call(&phone, &login.token, &scanned_qr.qr_id)
-        .send()
-        .await
-        .expect_error(410, ErrorCode::Expired);
+        .fails(410, ErrorCode::Expired)
+        .await;
     for step in ["confirm", "deny"] {
         decide_call(
             &phone,
@@ -270,9 +257,8 @@ async fn expiry_reads_expired_and_refuses_every_step_with_410() {
             step,
             &scanned.scan_token,
         )
-        .send()
-        .await
-        .expect_error(410, ErrorCode::Expired);
+        .fails(410, ErrorCode::Expired)
+        .await;
     }
 }
 
@@ -316,9 +302,8 @@ async fn a_rescan_by_the_same_phone_retires_the_earlier_scan_token() {
         "confirm",
         &first.scan_token,
     )
-    .send()
-    .await
-    .expect_error(403, ErrorCode::Forbidden);
+    .fails(403, ErrorCode::Forbidden)
+    .await;
     decide_call(
         &phone,
         &login.token,
@@ -352,15 +337,13 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
         "confirm",
         &Secret::new("x"),
     )
-    .send()
-    .await
-    .expect_error(409, ErrorCode::Conflict);
+    .fails(409, ErrorCode::Conflict)
+    .await;
 
     let scanned = scan(&phone, &login.token, &qr.qr_id).await;
     scan_call(&intruder, &intruder_login.token, &qr.qr_id)
-        .send()
-        .await
-        .expect_error(409, ErrorCode::Conflict);
+        .fails(409, ErrorCode::Conflict)
+        .await;
     // Even holding the phone's scan token, another account or device is refused.
     for step in ["confirm", "deny"] {
         decide_call(
@@ -370,9 +353,8 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
             step,
             &scanned.scan_token,
         )
-        .send()
-        .await
-        .expect_error(403, ErrorCode::Forbidden);
+        .fails(403, ErrorCode::Forbidden)
+        .await;
     }
     // The same account on another device is another device.
     let second_phone = Device::phone();
@@ -384,9 +366,8 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_error(403, ErrorCode::Forbidden);
+    .fails(403, ErrorCode::Forbidden)
+    .await;
     // A made-up scan token from the right phone.
     decide_call(
         &phone,
@@ -395,9 +376,8 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
         "confirm",
         &Secret::new("guess"),
     )
-    .send()
-    .await
-    .expect_error(403, ErrorCode::Forbidden);
+    .fails(403, ErrorCode::Forbidden)
+    .await;
     assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
 }
 
@@ -418,26 +398,22 @@ async fn polling_needs_the_poll_secret_and_the_creating_pc() {
     let qr = create_qr(&pc).await;
     let other_pc = Device::pc();
     poll_call(&other_pc, &qr)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     let other_type = Device {
         device_type: DeviceType::Web,
         ..pc.clone()
     };
     poll_call(&other_type, &qr)
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     pc.call(Method::GET, &format!("/api/qr/{}", qr.qr_id))
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     pc.call(Method::GET, &format!("/api/qr/{}", qr.qr_id))
         .bearer(&Secret::new("wrong"))
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     // The device id is matched in any letter case.
     let upper = Device {
         id: pc.id.to_uppercase(),
@@ -452,7 +428,7 @@ async fn polling_needs_the_poll_secret_and_the_creating_pc() {
             Some(secret) => call.bearer(secret),
             None => call,
         };
-        call.send().await.expect_error(404, ErrorCode::NotFound);
+        call.fails(404, ErrorCode::NotFound).await;
     }
 }
 
@@ -462,23 +438,19 @@ async fn steps_on_an_unknown_session_are_404_after_authentication() {
     let login = signed_in(&phone).await;
     let unknown = "unknownqrid_0123456789";
     scan_call(&phone, &login.token, unknown)
-        .send()
-        .await
-        .expect_error(404, ErrorCode::NotFound);
+        .fails(404, ErrorCode::NotFound)
+        .await;
     decide_call(&phone, &login.token, unknown, "confirm", &Secret::new("x"))
-        .send()
-        .await
-        .expect_error(404, ErrorCode::NotFound);
+        .fails(404, ErrorCode::NotFound)
+        .await;
     // Without a login token the token check comes first.
     phone
         .call(Method::POST, &format!("/api/qr/{unknown}/scan"))
-        .send()
-        .await
-        .expect_error(401, ErrorCode::Unauthorized);
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     let pc = Device::pc();
     pc.call(Method::DELETE, &format!("/api/qr/{unknown}"))
         .bearer(&Secret::new("x"))
-        .send()
-        .await
-        .expect_error(404, ErrorCode::NotFound);
+        .fails(404, ErrorCode::NotFound)
+        .await;
 }
