@@ -67,9 +67,13 @@ cargo_install trunk "$TRUNK_VERSION" --locked
 cargo_install wasm-pack "$WASM_PACK_VERSION" --locked
 
 # 3. npm tools (wrangler, Node 22 for it, esbuild and wasm-opt for worker-build).
+#    `npm ci` refuses the lockfile where the registry lacks other platforms' optional
+#    packages (workerd for macOS and Windows, here); `npm install` then installs the same
+#    locked versions without touching package-lock.json.
 if ! npm ls --depth=0 >/dev/null 2>&1; then
     log "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error
+    npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+        npm install --no-audit --no-fund --loglevel=error
 fi
 
 # 4. For the tests only (`setup.sh --tests`): Debian's Chromium and ChromeDriver (never a
