@@ -50,7 +50,12 @@ start_wrangler "$short_port" "$states/short" target/wrangler-short.log \
 export QRGATE_URL="http://127.0.0.1:$short_port"
 
 step "integration tests against wrangler dev"
-cargo test -p qrgate-tests --locked -- --nocapture
+cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
+    --test races --test hostile -- --nocapture
+
+step "load and races at scale (1,000 flows, 50 at a time)"
+QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --test load \
+    -- --nocapture
 
 step "end-to-end tests in headless Chromium"
 QRGATE_URL="http://127.0.0.1:$flow_port" QRGATE_SHORT_URL="http://127.0.0.1:$short_port" \
@@ -67,6 +72,16 @@ if grep -n -i -E "panicked|RuntimeError|unreachable executed" target/wrangler-*.
     exit 1
 fi
 echo "no panic in $(cat target/wrangler-*.log | wc -l) log lines"
+
+step "no secret in the worker logs (the URLs they list included)"
+# Login tokens, poll secrets and scan tokens end in exactly 43 characters of base64url (QR
+# ids have 32); the tests' passwords all contain "correct horse", "password" or "sekrit".
+secret='(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}([^A-Za-z0-9_-]|$)'
+if grep -n -E "$secret|correct horse|password|sekrit" target/wrangler-*.log; then
+    echo "a secret reached a log line" >&2
+    exit 1
+fi
+echo "none found"
 
 step "sizes: the page's transfer and the worker bundle (wrangler deploy --dry-run)"
 for file in dist/index.html dist/*.js dist/*.css dist/*.wasm; do

@@ -82,27 +82,30 @@ impl Ctx {
     }
 
     /// The JSON body as `T`; an empty body means `{}`, so routes whose fields are all optional
-    /// accept none. Errors name the problem, never the offending value (it may be a secret).
+    /// accept none.
     pub fn json<T: DeserializeOwned>(&self) -> AppResult<T> {
-        let body: &[u8] = if self.body.is_empty() {
-            b"{}"
-        } else {
-            &self.body
-        };
-        serde_json::from_slice(body).map_err(|error| {
-            let message = error.to_string();
-            let field = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next());
-            AppError::invalid(match (error.classify(), field) {
-                (_, Some(field)) => format!("The field `{field}` is required."),
-                (serde_json::error::Category::Data, None) => {
-                    "A field of the request body has the wrong type.".to_owned()
-                }
-                _ => "The request body is not a valid JSON object.".to_owned(),
-            })
-        })
+        parse_json(&self.body)
     }
+}
+
+/// A JSON body as `T` (empty means `{}`). Errors name the problem, never the offending value:
+/// it may be a password.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
+    let body: &[u8] = if body.is_empty() { b"{}" } else { body };
+    serde_json::from_slice(body).map_err(|error| {
+        let message = error.to_string();
+        let field = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .filter(|field| field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        AppError::invalid(match (error.classify(), field) {
+            (_, Some(field)) => format!("The field `{field}` is required."),
+            (serde_json::error::Category::Data, None) => {
+                "A field of the request body has the wrong type.".to_owned()
+            }
+            _ => "The request body is not a valid JSON object.".to_owned(),
+        })
+    })
 }
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty.

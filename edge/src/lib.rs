@@ -12,6 +12,9 @@ mod ratelimit;
 mod routes;
 mod store;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use context::Ctx;
 use error::{AppError, AppResult};
 use qrgate_protocol::qr::Verdict;

@@ -136,3 +136,31 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn accepted_values_keep_their_rules(text in "\\PC{0,80}") {
+            if let Some(name) = username(&text) {
+                prop_assert!((3..=32).contains(&name.len()));
+                prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)));
+            }
+            if let Some(id) = qr_id(&text) {
+                prop_assert!((16..=64).contains(&id.len()));
+            }
+            if let Some(id) = device_id(&text) {
+                prop_assert_eq!(id.len(), 36);
+                prop_assert_eq!(device_id(&id), Some(id.clone()), "normalising twice changes nothing");
+            }
+            if let Ok(Some(name)) = device_name(Some(&text)) {
+                prop_assert!(name.chars().count() <= 64 && !name.chars().any(char::is_control));
+            }
+        }
+    }
+}
