@@ -96,7 +96,7 @@ fn request(rng: &mut Rng, known: &Known) -> Call {
     }
     if rng.below(8) != 0 {
         let kinds = ["pc", "web", "ios", "android", "PC", "", "tv"];
-        let kind: &str = rng.pick(&kinds[..]);
+        let kind = *rng.pick::<&str>(&kinds);
         call = call.header("X-Device-Type", kind);
     }
     call = call.header(
