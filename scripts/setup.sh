@@ -79,9 +79,20 @@ fi
 # 4. For the tests only (`setup.sh --tests`): Debian's Chromium and ChromeDriver (never a
 #    downloaded browser), zbarimg to read the QR code off a screenshot, brotli for sizes, and
 #    a CJK font so the Chinese pages render in screenshots.
-if [ "${1:-}" = "--tests" ]; then
-    apt_install chromium chromium-driver zbar-tools brotli fonts-wqy-microhei
+#    The benchmarks (`setup.sh --bench`) add wrk, the load generator.
+#    And schemathesis (PyPI), in a virtualenv of the project's own.
+SCHEMATHESIS_VERSION=4.32.5
+if [ "${1:-}" = --tests ] || [ "${1:-}" = --bench ]; then
+    if ! .venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+        log "pip install schemathesis==$SCHEMATHESIS_VERSION"
+        python3 -m venv .venv
+        .venv/bin/pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+    fi
 fi
+case "${1:-}" in
+--tests) apt_install chromium chromium-driver zbar-tools brotli fonts-wqy-microhei ;;
+--bench) apt_install chromium chromium-driver zbar-tools brotli fonts-wqy-microhei wrk ;;
+esac
 
 # 5. Trunk builds offline, so every crate must be in the cargo cache first; build-std also
 #    needs std's own dependencies, which only a fetch for the wasm target brings.

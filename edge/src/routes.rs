@@ -163,4 +163,64 @@ mod tests {
             assert_eq!(resolve("GET", path), Resolved::NotFound, "{path}");
         }
     }
+
+    /// `openapi.yaml` (for schemathesis and outside clients) describes exactly this table:
+    /// every path it lists resolves with exactly the methods it lists, and no other route
+    /// exists (each route of the table appears in it).
+    #[test]
+    fn the_openapi_description_matches_the_route_table() {
+        const METHODS: [&str; 5] = ["GET", "POST", "DELETE", "PUT", "PATCH"];
+        let spec = include_str!("../../openapi.yaml");
+        let mut described = std::collections::BTreeSet::new();
+        let mut path = None;
+        for line in spec.lines() {
+            if let Some(rest) = line.strip_prefix("  /api/") {
+                path = Some(format!("/api/{}", rest.trim_end_matches(':')));
+            } else if !line.starts_with("  ") {
+                path = None;
+            } else if let (Some(path), Some(method)) = (&path, line.strip_prefix("    ")) {
+                if let Some(method) = method.strip_suffix(':') {
+                    if METHODS.contains(&method.to_uppercase().as_str()) {
+                        described.insert((method.to_uppercase(), path.clone()));
+                    }
+                }
+            }
+        }
+        let concrete = |template: &str| {
+            template
+                .replace("{qr_id}", "abcdefghijklmnop")
+                .replace("{device_id}", "0f8fad5b-d9cb-469f-a165-70867728950e")
+        };
+        let paths: std::collections::BTreeSet<&String> = described.iter().map(|(_, p)| p).collect();
+        for path in &paths {
+            for method in METHODS {
+                let is_described = described.contains(&(method.to_owned(), (*path).clone()));
+                let resolves = matches!(resolve(method, &concrete(path)), Resolved::Found(_));
+                assert_eq!(is_described, resolves, "{method} {path}");
+            }
+        }
+        assert_eq!(
+            described.len(),
+            12,
+            "the twelve routes of the contract: {described:?}"
+        );
+        for code in [
+            "invalid_request",
+            "unauthorized",
+            "forbidden",
+            "not_found",
+            "method_not_allowed",
+            "conflict",
+            "expired",
+            "payload_too_large",
+            "unsupported_media_type",
+            "rate_limited",
+            "internal",
+        ] {
+            assert!(
+                spec.contains(code),
+                "openapi.yaml lacks the error code {code}"
+            );
+        }
+    }
 }

@@ -1,0 +1,35 @@
+// Benchmark, not a test: navigation → visible QR code on the PC page in headless Chromium,
+// cold (a new browser context: empty cache and storage) and warm (a reload in the same
+// context), median of RUNS each. Usage: node tests/e2e/page-timing.mjs URL [RUNS]
+import { chromium } from "playwright-core";
+
+const [url, runsArg] = process.argv.slice(2);
+const runs = Number(runsArg ?? 15);
+const args = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args });
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+async function timeQr(page, navigate) {
+  const started = performance.now();
+  await navigate();
+  await page.locator(".qr-image svg").waitFor();
+  return performance.now() - started;
+}
+const cold = [];
+const warm = [];
+for (let i = 0; i < runs; i++) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  cold.push(await timeQr(page, () => page.goto(url)));
+  warm.push(await timeQr(page, () => page.reload()));
+  await context.close();
+}
+await browser.close();
+console.log(`| navigation → visible QR, cold (new context) | median of ${runs} | ${median(cold).toFixed(0)} ms | min ${Math.min(...cold).toFixed(0)} ms |`);
+console.log(`| navigation → visible QR, warm (reload) | median of ${runs} | ${median(warm).toFixed(0)} ms | min ${Math.min(...warm).toFixed(0)} ms |`);

@@ -1,0 +1,163 @@
+//! Benchmarks against a live `wrangler dev` (run by `scripts/bench.sh`, which sets QRGATE_URL to
+//! an instance with KV operation counting). Prints figures; asserts nothing about speed.
+//!
+//! `bench latency FLOWS INTERVAL_SECONDS`: the time from the phone's confirm answer to the PC
+//! holding its token, with the PC polling every INTERVAL seconds as the page does.
+//! `bench cost`: KV reads and writes of one complete login and of a minute of an idle QR.
+//! `bench poll-target`: prints a QR id, its poll secret and the PC's headers for a load tool.
+
+use qrgate_protocol::{CreateQrResponse, LoginSession, ScanResponse};
+use qrgate_tests::*;
+use std::time::{Duration, Instant};
+
+const CONCURRENT_FLOWS: usize = 10;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One flow; returns milliseconds from the confirm answer to the token in the PC's hands.
+async fn timed_flow(phone: &Device, login: &LoginSession, interval: Duration) -> f64 {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let confirmed_at = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let poller = {
+        let (pc, qr, confirmed_at) = (pc.clone(), qr.clone(), confirmed_at.clone());
+        async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                if poll(&pc, &qr).await.session.is_some() {
+                    let now = Instant::now();
+                    let confirmed = confirmed_at.lock().unwrap().expect("confirmed first");
+                    return now.duration_since(confirmed).as_secs_f64() * 1000.0;
+                }
+            }
+        }
+    };
+    let phone_side = async {
+        let scan: ScanResponse = scan(phone, &login.token, &qr.qr_id).await;
+        // A person takes a moment: confirm at a random phase of the PC's poll cycle.
+        let phase = rand_fraction() * interval.as_secs_f64();
+        tokio::time::sleep(Duration::from_secs_f64(phase)).await;
+        decide_call(phone, &login.token, &qr.qr_id, "confirm", &scan.scan_token)
+            .send()
+            .await
+            .expect_empty(204);
+        *confirmed_at.lock().unwrap() = Some(Instant::now());
+    };
+    let (latency, ()) = tokio::join!(poller, phone_side);
+    latency
+}
+
+fn rand_fraction() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
+}
+
+async fn latency(flows: usize, interval: f64) {
+    use futures::StreamExt;
+    let interval = Duration::from_secs_f64(interval);
+    let phones: Vec<(Device, LoginSession)> =
+        futures::future::join_all((0..CONCURRENT_FLOWS).map(|_| async {
+            let phone = Device::phone();
+            let login = signed_in(&phone).await;
+            (phone, login)
+        }))
+        .await;
+    let mut samples: Vec<f64> = futures::stream::iter(0..flows)
+        .map(|i| {
+            let (phone, login) = &phones[i % phones.len()];
+            timed_flow(phone, login, interval)
+        })
+        .buffer_unordered(CONCURRENT_FLOWS)
+        .collect()
+        .await;
+    samples.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "| confirm → PC holds token, poll every {:.2} s | {flows} flows | p50 {:.0} ms | p95 {:.0} ms | p99 {:.0} ms |",
+        interval.as_secs_f64(),
+        percentile(&samples, 50.0),
+        percentile(&samples, 95.0),
+        percentile(&samples, 99.0)
+    );
+}
+
+async fn cost() {
+    let phone = Device::phone();
+    let login = signed_in(&phone).await;
+    let pc = Device::pc();
+    let mut total = KvOps::default();
+    let reply = pc.call(reqwest::Method::POST, "/api/qr").send().await;
+    total += reply.kv_ops();
+    let qr: CreateQrResponse = reply.expect(201);
+    let reply = poll_call(&pc, &qr).send().await;
+    let idle_poll = reply.kv_ops();
+    total += idle_poll;
+    let reply = scan_call(&phone, &login.token, &qr.qr_id).send().await;
+    total += reply.kv_ops();
+    let scan: ScanResponse = reply.expect(200);
+    let reply = poll_call(&pc, &qr).send().await;
+    total += reply.kv_ops();
+    let reply = decide_call(&phone, &login.token, &qr.qr_id, "confirm", &scan.scan_token)
+        .send()
+        .await;
+    total += reply.kv_ops();
+    let reply = poll_call(&pc, &qr).send().await;
+    total += reply.kv_ops();
+    let reply = login_call(&phone, &login.account.username, PASSWORD)
+        .send()
+        .await;
+    let password_login = reply.kv_ops();
+    println!(
+        "| one QR login (create, poll pending, scan, poll scanned, confirm, poll confirmed) | {} reads | {} writes | {} lists |",
+        total.reads, total.writes, total.lists
+    );
+    println!(
+        "| one idle poll | {} reads | {} writes | {} lists |",
+        idle_poll.reads, idle_poll.writes, idle_poll.lists
+    );
+    println!(
+        "| a minute of an idle QR on screen (60 polls at 1 s, the default interval) | {} reads | {} writes | {} lists |",
+        idle_poll.reads * 60,
+        idle_poll.writes * 60,
+        idle_poll.lists * 60
+    );
+    println!(
+        "| one password login | {} reads | {} writes | {} lists |",
+        password_login.reads, password_login.writes, password_login.lists
+    );
+}
+
+async fn poll_target() {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    println!(
+        "{} {} {} {}",
+        qr.qr_id,
+        qr.poll_secret.expose(),
+        pc.id,
+        pc.device_type.as_str()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["latency", flows, interval] => {
+            latency(
+                flows.parse().expect("FLOWS is a number"),
+                interval.parse().expect("INTERVAL is seconds"),
+            )
+            .await
+        }
+        ["cost"] => cost().await,
+        ["poll-target"] => poll_target().await,
+        _ => {
+            eprintln!(
+                "usage: bench latency FLOWS INTERVAL_SECONDS | bench cost | bench poll-target"
+            );
+            std::process::exit(2);
+        }
+    }
+}
