@@ -23,6 +23,7 @@ const PASSWORD = "correct horse battery";
 let browser;
 let phone; // one signed-in phone for every test
 let displayName;
+let username;
 
 function newPc() {
   return browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
@@ -78,7 +79,7 @@ before(async () => {
   });
   // The phone creates its account and signs in through the phone pages.
   const page = await phone.newPage();
-  const username = `e2e-${Date.now().toString(36)}`;
+  username = `e2e-${Date.now().toString(36)}`;
   displayName = `Ann ${username}`;
   await page.goto(BASE + "/m/login");
   await page.getByRole("button", { name: "Create a new account" }).click();
@@ -166,6 +167,40 @@ test("an unattended code is replaced a few times, then blurred under Get a new c
   await page.getByRole("button", { name: "Get a new code" }).click();
   await page.locator(".qr:not(.blurred) .qr-image svg").waitFor();
   await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
+  await pc.close();
+});
+
+test("a signed-out phone signs in first and comes back to the code", async () => {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const url = await decodeQr(pcPage, "pc-qr-login-first.png");
+  const freshPhone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, userAgent: IPHONE_UA, locale: "en-US",
+  });
+  const page = await freshPhone.newPage();
+  await page.goto(url);
+  await page.waitForURL("**/m/login?next=**");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL(url);
+  await page.getByRole("button", { name: "Deny" }).click();
+  await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
+  await freshPhone.close();
+  await pc.close();
+});
+
+test("the PC can sign in with a password instead", async () => {
+  const pc = await newPc();
+  const { page } = await openPc(pc);
+  await page.getByRole("button", { name: "Sign in with password instead" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  assert.match(await page.locator(".signed-in").textContent(), /signed in with a password/);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.locator(".qr-image svg").waitFor();
   await pc.close();
 });
 
