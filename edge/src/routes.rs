@@ -178,12 +178,14 @@ mod tests {
                 path = Some(format!("/api/{}", rest.trim_end_matches(':')));
             } else if !line.starts_with("  ") {
                 path = None;
-            } else if let (Some(path), Some(method)) = (&path, line.strip_prefix("    ")) {
-                if let Some(method) = method.strip_suffix(':') {
-                    if METHODS.contains(&method.to_uppercase().as_str()) {
-                        described.insert((method.to_uppercase(), path.clone()));
-                    }
-                }
+            } else if let (Some(path), Some(method)) = (
+                &path,
+                line.strip_prefix("    ")
+                    .and_then(|m| m.strip_suffix(':'))
+                    .map(str::to_uppercase),
+            ) && METHODS.contains(&method.as_str())
+            {
+                described.insert((method, path.clone()));
             }
         }
         let concrete = |template: &str| {
