@@ -38,7 +38,7 @@ load() {
     after=$(workerd_cpu)
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
-    printf '| %s | %.0f req/s | p50 %s | p99 %s | %.0f µs CPU/request |\n' "$label" "$rps" \
+    printf '| %s | %.0f req/s | %s | %s | %.0f µs |\n' "$label" "$rps" \
         "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
         "$(echo "$after $before $requests" | awk '{print ($1 - $2) / $3 * 1e6}')"
     echo "$rps" >"$state/rps-$label"
@@ -57,7 +57,7 @@ load() {
     echo
     echo "## Sign-in latency (phone's confirm answer → PC holds its token)"
     echo
-    echo "| what | flows | p50 | p95 | p99 |"
+    echo "| PC polls | flows | p50 | p95 | p99 |"
     echo "|---|---|---|---|---|"
     "$bench" latency "$flows" 1.0
     "$bench" latency "$flows" 0.25
@@ -68,7 +68,7 @@ load() {
     pc_headers=("X-Device-Id: $pc_id" "X-Device-Type: $pc_type")
     echo "wrk, 2 threads, 32 connections, ${seconds} s each; CPU is workerd's user + system time."
     echo
-    echo "| route | throughput | latency p50 | latency p99 | CPU |"
+    echo "| route | throughput | latency p50 | latency p99 | workerd CPU per request |"
     echo "|---|---|---|---|---|"
     load trivial "/api/trivial-404" "${pc_headers[@]}"
     load poll "/api/qr/$qr_id" "${pc_headers[@]}" "Authorization: Bearer $poll_secret"

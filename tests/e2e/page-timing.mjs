@@ -31,5 +31,5 @@ for (let i = 0; i < runs; i++) {
   await context.close();
 }
 await browser.close();
-console.log(`| navigation → visible QR, cold (new context) | median of ${runs} | ${median(cold).toFixed(0)} ms | min ${Math.min(...cold).toFixed(0)} ms |`);
-console.log(`| navigation → visible QR, warm (reload) | median of ${runs} | ${median(warm).toFixed(0)} ms | min ${Math.min(...warm).toFixed(0)} ms |`);
+console.log(`| navigation → visible QR, cold (new context) | ${runs} | ${median(cold).toFixed(0)} ms | ${Math.min(...cold).toFixed(0)} ms |`);
+console.log(`| navigation → visible QR, warm (reload) | ${runs} | ${median(warm).toFixed(0)} ms | ${Math.min(...warm).toFixed(0)} ms |`);
