@@ -204,6 +204,37 @@ test("the PC can sign in with a password instead", async () => {
   await pc.close();
 });
 
+test("the phone's scan page opens a typed code; polling pauses while the PC tab is hidden", async () => {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const link = (await pcPage.locator(".qr-link").textContent()).trim();
+
+  // Hidden: no poll for several intervals. Visible again: polling resumes.
+  const polls = [];
+  pcPage.on("request", (r) => r.url().includes("/api/qr/") && r.method() === "GET" && polls.push(r));
+  await pcPage.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+  });
+  await pcPage.waitForTimeout(1500);
+  polls.length = 0;
+  await pcPage.waitForTimeout(3000);
+  assert.equal(polls.length, 0, "no poll while hidden");
+  await pcPage.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+  });
+  await pcPage.waitForTimeout(2500);
+  assert.ok(polls.length >= 1, "polling resumed");
+
+  const page = await phone.newPage();
+  await page.goto(BASE + "/m/scan");
+  await page.getByLabel("Code or link shown under the QR code").fill(link);
+  await page.getByRole("button", { name: "Open" }).click();
+  await page.waitForURL(link);
+  await page.getByRole("button", { name: "Deny" }).click();
+  await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
+  await pc.close();
+});
+
 test("every page carries the security headers", async () => {
   for (const path of ["/", "/m/qr/abcdefghijklmnop", "/m/login"]) {
     const response = await fetch(BASE + path);
