@@ -70,13 +70,35 @@ pub fn device(role: Role) -> Device {
     Device { id, device_type }
 }
 
+/// A random (version 4) UUID. `crypto.getRandomValues` works in insecure contexts too (a
+/// phone on a LAN address), where `crypto.randomUUID` does not exist; a device id is an
+/// identifier, not a secret, so `Math.random` is only the last resort against collisions.
 fn new_uuid() -> String {
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
-    match crypto {
-        Some(crypto) => crypto.random_uuid(),
-        // Every browser that runs this app has crypto.randomUUID; this keeps the type total.
-        None => "00000000-0000-4000-8000-000000000000".into(),
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
     }
+    uuid_from_bytes(bytes)
+}
+
+/// Formats 16 random bytes as a version 4, variant 1 UUID.
+pub fn uuid_from_bytes(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 pub fn token(role: Role) -> Option<Secret> {
@@ -151,6 +173,15 @@ mod tests {
     const LINUX_CHROMIUM: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/156.0.0.0 Chrome/156.0.0.0 Safari/537.36";
     const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
     const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
+
+    #[test]
+    fn generated_device_ids_are_v4_uuids_the_edge_accepts() {
+        let id = uuid_from_bytes([0xff; 16]);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(qrgate_protocol::validate::device_id(&id), Some(id.clone()));
+        let id = uuid_from_bytes([0; 16]);
+        assert_eq!(id, "00000000-0000-4000-8000-000000000000");
+    }
 
     #[test]
     fn phone_types_from_user_agents() {

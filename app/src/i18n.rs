@@ -55,6 +55,14 @@ pub fn use_lang() -> RwSignal<Lang> {
     use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::En))
 }
 
+/// How a device was signed in, in words.
+pub fn via_text(via: qrgate_protocol::Via) -> Text {
+    match via {
+        qrgate_protocol::Via::Qr => Text::ViaQr,
+        qrgate_protocol::Via::Password => Text::ViaPassword,
+    }
+}
+
 /// A reactive text in the current language.
 pub fn tr(text: Text) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     let lang = use_lang();

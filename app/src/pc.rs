@@ -4,12 +4,12 @@
 
 use crate::api::{self, ApiError};
 use crate::device::{self, Role, browser_name, clear_token, set_token, user_agent};
-use crate::i18n::{Text, tr, use_lang};
+use crate::i18n::{Text, tr, use_lang, via_text};
 use crate::qr_code::QrCodeView;
 use crate::{PasswordForm, is_page_hidden, now_seconds, sleep_ms};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, MeResponse, QrStatus, Via};
+use qrgate_protocol::{CreateQrResponse, ErrorCode, MeResponse, QrStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -299,10 +299,7 @@ pub fn PcView(
 
 #[component]
 fn SignedIn(me: MeResponse, on_sign_out: impl Fn() + 'static) -> impl IntoView {
-    let via = match me.session.via {
-        Via::Qr => Text::ViaQr,
-        Via::Password => Text::ViaPassword,
-    };
+    let via = via_text(me.session.via);
     view! {
         <section class="signed-in">
             <p class="who">

@@ -4,7 +4,7 @@
 use crate::PasswordForm;
 use crate::api;
 use crate::device::{self, Role, clear_token};
-use crate::i18n::{Text, tr, use_lang};
+use crate::i18n::{Text, tr, use_lang, via_text};
 use crate::scanner::Scanner;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -278,10 +278,7 @@ pub fn PhoneDevices() -> impl IntoView {
                     .into_iter()
                     .map(|entry| {
                         let this = entry.clone();
-                        let via = match entry.via {
-                            qrgate_protocol::Via::Qr => Text::ViaQr,
-                            qrgate_protocol::Via::Password => Text::ViaPassword,
-                        };
+                        let via = via_text(entry.via);
                         view! {
                             <li class="device">
                                 <p>
