@@ -67,9 +67,9 @@ cargo_install trunk "$TRUNK_VERSION" --locked
 cargo_install wasm-pack "$WASM_PACK_VERSION" --locked
 
 # 3. npm tools (wrangler, Node 22 for it, esbuild and wasm-opt for worker-build).
-#    `npm ci` refuses the lockfile where the registry lacks other platforms' optional
-#    packages (workerd for macOS and Windows, here); `npm install` then installs the same
-#    locked versions without touching package-lock.json.
+#    `npm ci` refuses a lockfile that lacks other platforms' optional packages (workerd for
+#    macOS and Windows), as one made where the registry lacked them does; `npm install` then
+#    installs the same locked versions and adds the missing entries.
 if ! npm ls --depth=0 >/dev/null 2>&1; then
     log "npm ci"
     npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
