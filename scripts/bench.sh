@@ -11,7 +11,7 @@ flows=${QRGATE_BENCH_FLOWS:-200}
 seconds=${QRGATE_BENCH_SECONDS:-10}
 port=${QRGATE_BENCH_PORT:-8797}
 state=$(mktemp -d)
-trap 'stop_wrangler; rm -rf "$state"' EXIT
+trap 'stop_background; rm -rf "$state"' EXIT
 cargo build --release --locked -p qrgate-tests --bin bench
 bench=target/release/bench
 mkdir -p bench-results target

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every check and test of qrgate:
 #   format and lint (host and wasm) → unit and property tests (protocol, edge, app) → browser
-#   unit tests (wasm-bindgen-test in headless Chromium) → against two real `wrangler dev`s:
-#   integration tests, 10,000 random requests, 1,000 flows under load, races at scale,
-#   end-to-end tests in headless Chromium, schemathesis → no panic and no secret in the
-#   worker logs → sizes (with a `wrangler deploy --dry-run`).
+#   unit tests (wasm-bindgen-test in headless Chromium) → against two real `wrangler dev`s,
+#   each behind a recording proxy: integration tests, 10,000 random requests, 1,000 flows under
+#   load, races at scale, end-to-end tests in headless Chromium, schemathesis → no panic in the
+#   worker logs, and no secret of the run in any URL, error body, log line or KV file → sizes
+#   (with a `wrangler deploy --dry-run`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -31,24 +32,33 @@ fi
 
 step "unit tests (protocol state machine, edge and app pure parts)"
 cargo test -p qrgate-protocol -p qrgate-edge -p qrgate-app --locked
+cargo test -p qrgate-tests --lib --locked
 
 step "browser unit tests (wasm-bindgen-test in headless Chromium)"
 wasm_env wasm-pack test --headless --chrome --mode no-install \
     --chromedriver "$(command -v chromedriver)" app --locked
 
-step "build the integration tests"
+step "build the integration tests and the secret audit"
 cargo test -p qrgate-tests --locked --no-run
+cargo build -p qrgate-tests --locked --bin secret-audit
 
-step "start wrangler dev twice: short lifetimes for the API tests, defaults for the flows"
-mkdir -p target
+step "start wrangler dev twice, each behind a recording proxy for the secret audit"
+# Short lifetimes and KV operation counting for the API tests, the defaults for the flows. The
+# tests speak to the proxies' ports; every exchange is recorded in target/audit/.
+mkdir -p target/audit
+rm -f target/audit/*.jsonl
 states=$(mktemp -d)
-trap 'stop_wrangler; [ -n "${FLOW_PID:-}" ] && kill -TERM -- "-$FLOW_PID" 2>/dev/null; rm -rf "$states"' EXIT
+trap 'stop_background; rm -rf "$states"' EXIT
 short_port=${QRGATE_TEST_PORT:-8790}
 flow_port=$((short_port + 1))
-start_wrangler "$flow_port" "$states/flow" target/wrangler-flow.log
-FLOW_PID=$WRANGLER_PID
-start_wrangler "$short_port" "$states/short" target/wrangler-short.log \
+backend_offset=100
+start_wrangler "$((flow_port + backend_offset))" "$states/flow" target/wrangler-flow.log
+start_wrangler "$((short_port + backend_offset))" "$states/short" target/wrangler-short.log \
     --var QR_TTL_SECONDS:3 --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1
+start_recorder "$flow_port" "$((flow_port + backend_offset))" target/audit/flow.jsonl \
+    target/audit/flow-proxy.log
+start_recorder "$short_port" "$((short_port + backend_offset))" target/audit/short.jsonl \
+    target/audit/short-proxy.log
 export QRGATE_URL="http://127.0.0.1:$short_port"
 
 step "integration tests against wrangler dev"
@@ -76,10 +86,7 @@ token=$(curl -sf "${phone_headers[@]}" "$QRGATE_URL/api/sessions" -d "$credentia
     --max-examples 25 --phases coverage,fuzzing --seed "${QRGATE_SCHEMATHESIS_SEED:-$RANDOM}" \
     --checks not_a_server_error,response_schema_conformance,content_type_conformance,response_headers_conformance
 
-stop_wrangler
-kill -TERM -- "-$FLOW_PID" 2>/dev/null || true
-wait "$FLOW_PID" 2>/dev/null || true
-FLOW_PID=
+stop_background
 
 step "the worker logs hold no panic"
 logs=(target/wrangler-flow.log target/wrangler-short.log)
@@ -99,6 +106,10 @@ if { cat target/wrangler-flow.log; head -n "$checked_lines" target/wrangler-shor
     exit 1
 fi
 echo "none found"
+
+step "secret audit: every secret of the run, searched in URLs, answers, logs and KV storage"
+target/debug/secret-audit target/audit/*.jsonl -- "${logs[@]}" "$states"
+rm -f target/audit/*.jsonl
 
 step "sizes: the page's transfer and the worker bundle"
 bash scripts/sizes.sh

@@ -1,23 +1,22 @@
-# Sourced helpers: start `wrangler dev` in the background and stop it again.
+# Sourced helpers: start `wrangler dev` (and the test run's recording proxy) in the background,
+# each in its own process group, and stop them again.
 # shellcheck shell=bash
 
-# start_wrangler PORT STATE_DIR LOG [--var NAME:VALUE ...]: starts it in its own process group
-# and waits until the API answers (its [build] step may compile the worker first).
-start_wrangler() {
-    local port=$1 state=$2 log=$3
-    shift 3
-    setsid wrangler dev --ip 127.0.0.1 --port "$port" --persist-to "$state" \
-        --show-interactive-dev-session=false "$@" >"$log" 2>&1 </dev/null &
-    WRANGLER_PID=$!
-    local waited=0
+# Process groups started here, for stop_background.
+BACKGROUND_PIDS=()
+
+# wait_for_port PID PORT LOG WHAT: waits until http://127.0.0.1:PORT/api/ answers, failing with
+# the log if the process exits or 900 s pass (wrangler's [build] step may compile first).
+wait_for_port() {
+    local pid=$1 port=$2 log=$3 what=$4 waited=0
     until curl -s -o /dev/null "http://127.0.0.1:$port/api/"; do
-        if ! kill -0 "$WRANGLER_PID" 2>/dev/null; then
-            echo "wrangler dev exited; its log:" >&2
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "$what exited; its log:" >&2
             cat "$log" >&2
             return 1
         fi
         if [ "$waited" -ge 900 ]; then
-            echo "wrangler dev did not answer within 900 s; its log:" >&2
+            echo "$what did not answer within 900 s; its log:" >&2
             cat "$log" >&2
             return 1
         fi
@@ -26,11 +25,36 @@ start_wrangler() {
     done
 }
 
-# stop_wrangler: ends the whole process group (wrangler and its workerd).
-stop_wrangler() {
-    if [ -n "${WRANGLER_PID:-}" ] && kill -0 "$WRANGLER_PID" 2>/dev/null; then
-        kill -TERM -- "-$WRANGLER_PID" 2>/dev/null || true
-        wait "$WRANGLER_PID" 2>/dev/null || true
-    fi
-    WRANGLER_PID=
+# start_wrangler PORT STATE_DIR LOG [--var NAME:VALUE ...]: starts wrangler dev, sets
+# WRANGLER_PID (its process group: wrangler and its workerd) and waits until the API answers.
+start_wrangler() {
+    local port=$1 state=$2 log=$3
+    shift 3
+    setsid wrangler dev --ip 127.0.0.1 --port "$port" --persist-to "$state" \
+        --show-interactive-dev-session=false "$@" >"$log" 2>&1 </dev/null &
+    WRANGLER_PID=$!
+    BACKGROUND_PIDS+=("$WRANGLER_PID")
+    wait_for_port "$WRANGLER_PID" "$port" "$log" "wrangler dev"
+}
+
+# start_recorder PORT BACKEND_PORT RECORD_FILE LOG: the recording proxy of the secret audit
+# (tests/audit/record-proxy.mjs) on PORT in front of the wrangler dev on BACKEND_PORT.
+start_recorder() {
+    local port=$1 backend=$2 records=$3 log=$4 pid
+    setsid node tests/audit/record-proxy.mjs "$port" "$backend" "$records" >"$log" 2>&1 </dev/null &
+    pid=$!
+    BACKGROUND_PIDS+=("$pid")
+    wait_for_port "$pid" "$port" "$log" "the recording proxy"
+}
+
+# stop_background: ends every process group started here.
+stop_background() {
+    local pid
+    for pid in "${BACKGROUND_PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM -- "-$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    BACKGROUND_PIDS=()
 }

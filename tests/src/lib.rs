@@ -5,6 +5,8 @@
 //! device gets its own client address (`CF-Connecting-IP`, which local dev passes through), so
 //! per-address limits never couple two tests.
 
+pub mod audit;
+
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DecisionRequest, DeviceType, ErrorBody, ErrorCode, LoginRequest, LoginSession, PollResponse,
