@@ -31,6 +31,23 @@ fn schema<'a>(spec: &'a Value, pointer: &str) -> &'a Value {
     resolve(spec, spec.pointer(pointer).expect(pointer))
 }
 
+/// The names of an object schema's properties.
+fn described_fields(schema: &Value) -> BTreeSet<String> {
+    let properties = schema["properties"].as_object();
+    properties
+        .into_iter()
+        .flat_map(|p| p.keys().cloned())
+        .collect()
+}
+
+/// The names an object schema requires.
+fn required_fields(schema: &Value) -> BTreeSet<String> {
+    let required = schema["required"].as_array().into_iter().flatten();
+    required
+        .map(|name| name.as_str().expect("a field name").to_owned())
+        .collect()
+}
+
 /// Checks `value` against `schema`, and notes each object's keys under its JSON path so that
 /// the fullest forms can be compared with the described properties afterwards.
 struct Checker<'a> {
@@ -82,16 +99,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(fields) = value.as_object() {
             let properties = schema["properties"].as_object();
-            let described: BTreeSet<String> = properties
-                .into_iter()
-                .flat_map(|p| p.keys().cloned())
-                .collect();
-            let required: BTreeSet<String> = schema["required"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|name| name.as_str().expect("a field name").to_owned())
-                .collect();
+            let (described, required) = (described_fields(schema), required_fields(schema));
             let present: BTreeSet<String> = fields.keys().cloned().collect();
             assert!(
                 present.is_subset(&described),
@@ -324,20 +332,8 @@ fn every_request_body_has_exactly_the_described_fields() {
     };
     for (pointer, fullest, barest) in requests {
         let schema = schema(&spec, pointer);
-        let described: BTreeSet<String> = schema["properties"]
-            .as_object()
-            .expect("properties")
-            .keys()
-            .cloned()
-            .collect();
-        let required: BTreeSet<String> = schema["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|name| name.as_str().expect("a name").to_owned())
-            .collect();
-        assert_eq!(keys(&fullest), described, "{pointer}");
-        assert_eq!(keys(&barest), required, "{pointer}");
+        assert_eq!(keys(&fullest), described_fields(schema), "{pointer}");
+        assert_eq!(keys(&barest), required_fields(schema), "{pointer}");
     }
 }
 
