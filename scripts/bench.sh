@@ -15,7 +15,10 @@ trap 'stop_background; rm -rf "$state"' EXIT
 cargo build --release --locked -p qrgate-tests --bin bench
 bench=target/release/bench
 mkdir -p bench-results target
-start_wrangler "$port" "$state" target/wrangler-bench.log --var KV_COUNT_HEADER:1
+# A 10-minute QR lifetime: the sessions made ready for the scan and confirm runs must outlive
+# their making and the run (no figure here depends on the lifetime).
+start_wrangler "$port" "$state" target/wrangler-bench.log --var KV_COUNT_HEADER:1 \
+    --var QR_TTL_SECONDS:600
 export QRGATE_URL="http://127.0.0.1:$port"
 
 # CPU seconds the workerd processes of this wrangler dev have used so far.
@@ -27,21 +30,33 @@ workerd_cpu() {
     echo "$ticks $(getconf CLK_TCK)" | awk '{printf "%.3f", $1 / $2}'
 }
 
-# load LABEL PATH [HEADER...]: wrk for $seconds s; prints a row with rps, latency and CPU/request.
+# load STEP POOL_SIZE: wrk for $seconds s against POOL_SIZE ready-made requests of STEP (made
+# by `bench pool`, sent by tests/bench/pool.lua); prints a table row with throughput, its ratio
+# to the trivial route's, latency, workerd CPU per request and every answer by status.
+threads=2
+connections=32
 load() {
-    local label=$1 path=$2
-    shift 2
-    local args=() header before after out rps requests
-    for header in "$@"; do args+=(-H "$header"); done
+    local step=$1 size=$2 pool="$state/pool-$1" before after out rps requests
+    "$bench" pool "$step" "$size" >"$pool"
     before=$(workerd_cpu)
-    out=$(wrk -t 2 -c 32 -d "${seconds}s" --latency "${args[@]}" "$QRGATE_URL$path")
+    out=$(wrk -t "$threads" -c "$connections" -d "${seconds}s" --latency -s tests/bench/pool.lua \
+        "$QRGATE_URL" -- "$pool" "$threads")
     after=$(workerd_cpu)
+    rm -f "$pool"
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
-    printf '| %s | %.0f req/s | %s | %s | %.0f µs |\n' "$label" "$rps" \
+    if [ "$step" = trivial ]; then trivial_rps=$rps; fi
+    if [ "$step" = poll ]; then
+        # Scan and confirm do more per request than a poll, so 1.5 × what the poll step
+        # answered in as long is more than they can use up.
+        pool_size=${QRGATE_BENCH_POOL:-$(awk -v r="$rps" -v s="$seconds" \
+            'BEGIN {printf "%d", r * s * 1.5 + 100}')}
+    fi
+    printf '| %s | %s | %.0f req/s | %.2f× | %s | %s | %.0f µs | %s; pool: %s |\n' \
+        "$step" "$requests" "$rps" "$(awk -v r="$rps" -v t="$trivial_rps" 'BEGIN {print r / t}')" \
         "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
-        "$(echo "$after $before $requests" | awk '{print ($1 - $2) / $3 * 1e6}')"
-    echo "$rps" >"$state/rps-$label"
+        "$(echo "$after $before $requests" | awk '{print ($1 - $2) / $3 * 1e6}')" \
+        "$(sed -n 's/^answers: //p' <<<"$out")" "$size"
 }
 
 {
@@ -62,19 +77,22 @@ load() {
     "$bench" latency "$flows" 1.0
     "$bench" latency "$flows" 0.25
     echo
-    echo "## Throughput: the poll endpoint against a trivial route of the same worker"
+    echo "## Throughput: each QR step against a trivial route of the same worker"
     echo
-    read -r qr_id poll_secret pc_id pc_type < <("$bench" poll-target)
-    pc_headers=("X-Device-Id: $pc_id" "X-Device-Type: $pc_type")
-    echo "wrk, 2 threads, 32 connections, ${seconds} s each; CPU is workerd's user + system time."
+    echo "wrk, $threads threads, $connections connections, ${seconds} s per step, one run; CPU is" \
+        "workerd's user + system time. trivial is an unknown /api/ path (routing and the JSON" \
+        "error only) from 50 devices; poll cycles through 50 pending sessions; scan and confirm" \
+        "each get 1.5 × as many sessions as the poll step answered, made ready just before" \
+        "(pending ones; scanned ones with their scan tokens), so every scan is a first scan and" \
+        "every confirm a real confirmation (wraps: how often a thread ran out of its share of" \
+        "the pool and began again)."
     echo
-    echo "| route | throughput | latency p50 | latency p99 | workerd CPU per request |"
-    echo "|---|---|---|---|---|"
-    load trivial "/api/trivial-404" "${pc_headers[@]}"
-    load poll "/api/qr/$qr_id" "${pc_headers[@]}" "Authorization: Bearer $poll_secret"
-    echo
-    printf 'Poll throughput is %s of the trivial route'"'"'s.\n' \
-        "$(awk -v p="$(cat "$state/rps-poll")" -v t="$(cat "$state/rps-trivial")" 'BEGIN {printf "%.2f×", p / t}')"
+    echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
+    echo "|---|---|---|---|---|---|---|---|"
+    load trivial 50
+    load poll 50
+    load scan "$pool_size"
+    load confirm "$pool_size"
     echo
     echo "## KV operations (counted by the store layer, X-Qrgate-Kv)"
     echo

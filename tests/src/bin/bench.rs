@@ -4,9 +4,12 @@
 //! `bench latency FLOWS INTERVAL_SECONDS`: the time from the phone's confirm answer to the PC
 //! holding its token, with the PC polling every INTERVAL seconds as the page does.
 //! `bench cost`: KV reads and writes of one complete login and of a minute of an idle QR.
-//! `bench poll-target`: prints a QR id, its poll secret and the PC's headers for a load tool.
+//! `bench pool STEP COUNT`: prints COUNT ready-made requests of one step (`trivial`, `poll`,
+//! `scan` or `confirm`) for wrk and `tests/bench/pool.lua`, one per line:
+//! `METHOD<TAB>PATH<TAB>BODY<TAB>HEADER<TAB>HEADER...`. Each scan or confirm line is a session of
+//! its own, made ready here, so the load measures real first scans and real confirmations.
 
-use qrgate_protocol::{CreateQrResponse, LoginSession, ScanResponse};
+use qrgate_protocol::{CreateQrResponse, DecisionRequest, LoginSession, ScanResponse, Secret};
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
 
@@ -128,16 +131,84 @@ async fn cost() {
     );
 }
 
-async fn poll_target() {
-    let pc = Device::pc();
-    let qr = create_qr(&pc).await;
-    println!(
-        "{} {} {} {}",
-        qr.qr_id,
-        qr.poll_secret.expose(),
-        pc.id,
-        pc.device_type.as_str()
-    );
+/// How many sessions are made ready at once: enough to finish a pool of thousands in seconds.
+const POOL_CONCURRENCY: usize = 16;
+
+async fn pool(step: &str, count: usize) {
+    use futures::StreamExt;
+    let phone = Device::phone();
+    let login = signed_in(&phone).await;
+    let phone = &(phone, login);
+    let lines: Vec<String> = futures::stream::iter(0..count)
+        .map(|_| pool_line(step, phone))
+        .buffer_unordered(POOL_CONCURRENCY)
+        .collect()
+        .await;
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+/// One request of `step` as a line for `tests/bench/pool.lua`.
+async fn pool_line(step: &str, (phone, login): &(Device, LoginSession)) -> String {
+    let device_headers = |device: &Device| {
+        [
+            format!("X-Device-Id: {}", device.id),
+            format!("X-Device-Type: {}", device.device_type.as_str()),
+            format!("CF-Connecting-IP: {}", device.address),
+        ]
+    };
+    let bearer = |secret: &Secret| format!("Authorization: Bearer {}", secret.expose());
+    let (method, path, body, headers) = match step {
+        "trivial" => {
+            let pc = Device::pc();
+            (
+                "GET",
+                "/api/trivial-404".to_owned(),
+                String::new(),
+                device_headers(&pc).to_vec(),
+            )
+        }
+        "poll" => {
+            let pc = Device::pc();
+            let qr = create_qr(&pc).await;
+            let mut headers = device_headers(&pc).to_vec();
+            headers.push(bearer(&qr.poll_secret));
+            (
+                "GET",
+                format!("/api/qr/{}", qr.qr_id),
+                String::new(),
+                headers,
+            )
+        }
+        "scan" | "confirm" => {
+            let qr = create_qr(&Device::pc()).await;
+            let mut headers = device_headers(phone).to_vec();
+            headers.push(bearer(&login.token));
+            if step == "scan" {
+                (
+                    "POST",
+                    format!("/api/qr/{}/scan", qr.qr_id),
+                    String::new(),
+                    headers,
+                )
+            } else {
+                let scan = scan(phone, &login.token, &qr.qr_id).await;
+                let body = serde_json::to_string(&DecisionRequest {
+                    scan_token: scan.scan_token,
+                })
+                .expect("a decision serialises");
+                (
+                    "POST",
+                    format!("/api/qr/{}/confirm", qr.qr_id),
+                    body,
+                    headers,
+                )
+            }
+        }
+        other => panic!("no such step: {other}"),
+    };
+    format!("{method}\t{path}\t{body}\t{}", headers.join("\t"))
 }
 
 #[tokio::main]
@@ -152,10 +223,10 @@ async fn main() {
             .await
         }
         ["cost"] => cost().await,
-        ["poll-target"] => poll_target().await,
+        ["pool", step, count] => pool(step, count.parse().expect("COUNT is a number")).await,
         _ => {
             eprintln!(
-                "usage: bench latency FLOWS INTERVAL_SECONDS | bench cost | bench poll-target"
+                "usage: bench latency FLOWS INTERVAL_SECONDS | bench cost | bench pool STEP COUNT"
             );
             std::process::exit(2);
         }
