@@ -5,11 +5,11 @@
 //   node tests/audit/record-proxy.mjs LISTEN_PORT BACKEND_PORT RECORD_FILE
 //
 // Requests and answers pass unchanged (the Host header too, so the worker builds its QR URLs
-// for this port). Each exchange is appended to RECORD_FILE as one JSON line:
-// {method, url, authorization, request_body, status, location, response_body}; bodies only for
-// /api/ (the static app's files are not worth keeping). scripts/test.sh runs
-// `secret-audit` over these lines afterwards. The file holds the run's secrets: it lives under
-// target/ and is deleted once the audit passes.
+// for this port). Each exchange is appended to RECORD_FILE as one JSON line: {method, url,
+// request_body, status, location, response_body}; bodies only for /api/ (the static app's
+// files are not worth keeping). scripts/test.sh runs `secret-audit` over these lines
+// afterwards. The file holds the run's secrets: it lives under target/ and is deleted once the
+// audit passes.
 import http from "node:http";
 import { openSync, writeSync } from "node:fs";
 
@@ -77,7 +77,6 @@ function record(req, requestBody, status, location, responseBody) {
   const line = JSON.stringify({
     method: req.method,
     url: req.url,
-    authorization: req.headers.authorization ?? null,
     request_body: api ? requestBody.toString("utf8") : "",
     status,
     location: location ?? null,
@@ -87,7 +86,12 @@ function record(req, requestBody, status, location, responseBody) {
 }
 
 const server = http.createServer(async (req, res) => {
-  const requestBody = await readAll(req);
+  let requestBody;
+  try {
+    requestBody = await readAll(req);
+  } catch {
+    return; // The client went away mid-request: there is nothing to forward or record.
+  }
   try {
     const { answer, body } = await forward(req, requestBody);
     record(req, requestBody, answer.statusCode, answer.headers.location, body);
@@ -97,7 +101,7 @@ const server = http.createServer(async (req, res) => {
     // A 502 fails every test that sees it; the reason goes to the proxy's own log.
     console.error(`record-proxy: ${req.method} ${req.url.split("?")[0]}: ${error.code ?? error}`);
     record(req, requestBody, 502, null, Buffer.alloc(0));
-    res.writeHead(502, { "Content-Type": "text/plain" });
+    if (!res.headersSent) res.writeHead(502, { "Content-Type": "text/plain" });
     res.end("the recording proxy could not reach wrangler dev\n");
   }
 });
