@@ -64,9 +64,18 @@ pub struct Secrets {
     matcher: AhoCorasick,
 }
 
-/// A password made of few distinct characters (`00000000`, as schemathesis sends) could turn
-/// up by chance in a timestamp or a binary file; one with this many cannot.
-const DISTINCT_PASSWORD_CHARACTERS: usize = 6;
+/// A short password, or one of few distinct characters (`00000000`, as schemathesis sends), could
+/// turn up by chance among the tens of megabytes of logs and KV files (timestamps, hashes,
+/// JSON); one with at least this many characters, this many of them distinct, cannot. Every
+/// password the tests choose (`correct horse battery`, `wrong password`, ...) qualifies.
+const MIN_PASSWORD_CHARACTERS: usize = 10;
+const MIN_DISTINCT_PASSWORD_CHARACTERS: usize = 6;
+
+fn is_searchable_password(password: &str) -> bool {
+    let distinct: HashSet<char> = password.chars().collect();
+    password.chars().count() >= MIN_PASSWORD_CHARACTERS
+        && distinct.len() >= MIN_DISTINCT_PASSWORD_CHARACTERS
+}
 
 impl Secrets {
     pub fn collect(exchanges: &[Exchange]) -> Self {
@@ -103,8 +112,7 @@ impl Secrets {
             }
             let request = serde_json::from_str(&exchange.request_body).unwrap_or(Value::Null);
             for (field, value) in string_fields(&request) {
-                let distinct: HashSet<char> = value.chars().collect();
-                if field == "password" && distinct.len() >= DISTINCT_PASSWORD_CHARACTERS {
+                if field == "password" && is_searchable_password(value) {
                     let escaped = serde_json::to_string(value).unwrap_or_default();
                     let escaped = escaped.trim_matches('"').to_owned();
                     let mut forms = vec![value.to_owned()];
@@ -371,7 +379,10 @@ mod tests {
     }
 
     #[test]
-    fn passwords_of_few_characters_are_not_searched() {
+    fn short_or_uniform_passwords_are_not_searched() {
+        assert!(!is_searchable_password("00000000000000"));
+        assert!(!is_searchable_password("abc:def1"));
+        assert!(is_searchable_password("correct horse battery"));
         let run = [exchange(
             "POST",
             "/api/accounts",
