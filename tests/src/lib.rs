@@ -78,11 +78,25 @@ impl Device {
 
     /// A request from this device.
     pub fn call(&self, method: Method, path: &str) -> Call {
-        Call::new(method, path)
-            .header(DEVICE_ID_HEADER, &self.id)
-            .header(DEVICE_TYPE_HEADER, self.device_type.as_str())
-            .header("CF-Connecting-IP", &self.address)
+        let call = Call::new(method, path);
+        self.headers()
+            .into_iter()
+            .fold(call, |call, (name, value)| call.header(name, &value))
     }
+
+    /// The headers every request of this device carries: its id, its type and its address.
+    pub fn headers(&self) -> [(&'static str, String); 3] {
+        [
+            (DEVICE_ID_HEADER, self.id.clone()),
+            (DEVICE_TYPE_HEADER, self.device_type.as_str().to_owned()),
+            ("CF-Connecting-IP", self.address.clone()),
+        ]
+    }
+}
+
+/// The `Authorization` value that presents `secret`.
+pub fn bearer_value(secret: &Secret) -> String {
+    format!("Bearer {}", secret.expose())
 }
 
 /// One request, built up and then sent.
@@ -105,7 +119,7 @@ impl Call {
     }
 
     pub fn bearer(self, secret: &Secret) -> Self {
-        self.header("Authorization", &format!("Bearer {}", secret.expose()))
+        self.header("Authorization", &bearer_value(secret))
     }
 
     pub fn json<T: Serialize>(self, body: &T) -> Self {

@@ -152,13 +152,11 @@ async fn pool(step: &str, count: usize) {
 /// One request of `step` as a line for `tests/bench/pool.lua`.
 async fn pool_line(step: &str, (phone, login): &(Device, LoginSession)) -> String {
     let device_headers = |device: &Device| {
-        [
-            format!("X-Device-Id: {}", device.id),
-            format!("X-Device-Type: {}", device.device_type.as_str()),
-            format!("CF-Connecting-IP: {}", device.address),
-        ]
+        device
+            .headers()
+            .map(|(name, value)| format!("{name}: {value}"))
     };
-    let bearer = |secret: &Secret| format!("Authorization: Bearer {}", secret.expose());
+    let bearer = |secret: &Secret| format!("Authorization: {}", bearer_value(secret));
     let (method, path, body, headers) = match step {
         "trivial" => {
             let pc = Device::pc();
