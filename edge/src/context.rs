@@ -9,12 +9,12 @@ use qrgate_protocol::location::Location;
 use qrgate_protocol::{
     DEVICE_ID_HEADER, DEVICE_TYPE_HEADER, DeviceType, MAX_BODY_BYTES, Secret, validate,
 };
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use worker::{Env, Request};
 
 /// The device a request says it comes from: `X-Device-Id` (lower-cased) and `X-Device-Type`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceHeaders {
     pub device_id: String,
     pub device_type: DeviceType,
@@ -57,8 +57,7 @@ impl Ctx {
             let token = value.strip_prefix("Bearer ")?.trim();
             (!token.is_empty()).then(|| Secret::new(token))
         });
-        let url = req.url()?;
-        let origin = url.origin().ascii_serialization();
+        let origin = origin_of(&req.inner().url());
         let client_address = header("CF-Connecting-IP").unwrap_or_else(|| "unknown".into());
         let location = request_location(&req);
         let config = Config::from_env(&env)?;
@@ -139,6 +138,16 @@ fn is_json(content_type: &str) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// `scheme://host[:port]` of an absolute URL as the runtime serialises it (already normalised,
+/// so no URL parser, and its weight in the bundle, is needed).
+fn origin_of(url: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[authority_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| authority_start + i);
+    url[..authority_end].to_owned()
+}
+
 pub fn device_headers(id: Option<&str>, device_type: Option<&str>) -> AppResult<DeviceHeaders> {
     let device_id = id
         .and_then(|id| validate::device_id(id.trim()))
@@ -153,33 +162,38 @@ pub fn device_headers(id: Option<&str>, device_type: Option<&str>) -> AppResult<
 }
 
 /// The edge's view of where the request came from (`request.cf`). In `wrangler dev` this is a
-/// fixed placeholder; a missing or odd `cf` object simply gives an unknown location.
+/// fixed placeholder; a request without `cf` (made by a worker) has an unknown location.
 fn request_location(req: &Request) -> Location {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Cf {
-        country: Option<String>,
-        city: Option<String>,
-        as_organization: Option<String>,
-    }
-    let cf = js_sys::Reflect::get(req.inner(), &"cf".into()).ok();
-    let cf: Option<Cf> = cf
-        .filter(|value| value.is_object())
-        .and_then(|value| serde_wasm_bindgen::from_value(value).ok());
+    let Some(cf) = req.cf() else {
+        return Location::default();
+    };
     let known = |value: Option<String>| value.filter(|v| !v.trim().is_empty() && v != "XX");
-    match cf {
-        Some(cf) => Location {
-            country: known(cf.country),
-            city: known(cf.city),
-            network: known(cf.as_organization),
-        },
-        None => Location::default(),
+    Location {
+        country: known(cf.country()),
+        city: known(cf.city()),
+        network: known(cf.as_organization()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_keep_scheme_host_and_port() {
+        assert_eq!(
+            origin_of("http://127.0.0.1:8787/api/qr"),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            origin_of("https://qrgate.example/api/qr?x=1"),
+            "https://qrgate.example"
+        );
+        assert_eq!(
+            origin_of("https://qrgate.example?x=1"),
+            "https://qrgate.example"
+        );
+    }
 
     #[test]
     fn json_media_types() {

@@ -17,18 +17,30 @@ pub enum AppError {
     Expired,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// The live channel asked for without `Upgrade: websocket`.
+    UpgradeRequired,
     RateLimited {
         retry_after_seconds: u64,
     },
-    /// A bug or a platform failure. The detail is logged, the client sees a plain sentence.
+    /// A bug. The detail is logged, the client sees a plain sentence.
     Internal(String),
+    /// A storage service (KV, a session's object) failed or was out of reach; the detail is
+    /// logged. Nothing was half-written: the client may simply try again.
+    Unavailable(String),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// `Retry-After` of a `503`: storage hiccups pass within a second or two.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: &str = "1";
+
 impl AppError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidRequest(message.into())
+    }
+
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        Self::Unavailable(detail.to_string())
     }
 
     fn code(&self) -> ErrorCode {
@@ -42,8 +54,10 @@ impl AppError {
             Self::Expired => ErrorCode::Expired,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::UpgradeRequired => ErrorCode::UpgradeRequired,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 
@@ -62,15 +76,21 @@ impl AppError {
             Self::Expired => "This QR code has expired; ask for a new one.".into(),
             Self::PayloadTooLarge => "The request body is larger than 8 KiB.".into(),
             Self::UnsupportedMediaType => "The request body must be application/json.".into(),
+            Self::UpgradeRequired => {
+                "This path is a WebSocket: ask with Upgrade: websocket.".into()
+            }
             Self::RateLimited { .. } => "Too many attempts; wait and try again.".into(),
             Self::Internal(_) => "Something went wrong on our side.".into(),
+            Self::Unavailable(_) => "A storage service is briefly unavailable; try again.".into(),
         }
     }
 
     /// The error as the contract's JSON response. Cannot fail: a response is always produced.
     pub fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            worker::console_error!("internal error: {detail}");
+        match &self {
+            Self::Internal(detail) => worker::console_error!("internal error: {detail}"),
+            Self::Unavailable(detail) => worker::console_error!("unavailable: {detail}"),
+            _ => {}
         }
         let body = ErrorBody {
             error: self.code(),
@@ -87,6 +107,9 @@ impl AppError {
                 retry_after_seconds,
             } => {
                 let _ = headers.set("Retry-After", &retry_after_seconds.to_string());
+            }
+            Self::Unavailable(_) => {
+                let _ = headers.set("Retry-After", UNAVAILABLE_RETRY_AFTER_SECONDS);
             }
             _ => {}
         }
@@ -120,7 +143,7 @@ impl From<worker::Error> for AppError {
 
 impl From<worker::kv::KvError> for AppError {
     fn from(error: worker::kv::KvError) -> Self {
-        Self::Internal(format!("kv: {error}"))
+        Self::Unavailable(format!("kv: {error}"))
     }
 }
 

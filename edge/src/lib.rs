@@ -1,4 +1,5 @@
-//! The qrgate Worker: `shared/API.md` on Workers KV. This crate is the thin HTTP layer; the
+//! The qrgate Worker: `shared/API.md`, with accounts and login tokens in Workers KV and each QR
+//! session in its own Durable Object (`qr_object.rs`). This crate is the thin HTTP layer; the
 //! wire types and the QR state machine live in `qrgate-protocol`. The static app is served by
 //! Workers Static Assets; only `/api/*` reaches this code (`run_worker_first`).
 
@@ -8,6 +9,8 @@ mod context;
 mod crypto;
 mod error;
 mod qr;
+mod qr_object;
+mod qr_rpc;
 mod ratelimit;
 mod routes;
 mod store;
@@ -25,6 +28,8 @@ use worker::{Context, Date, Env, Request, Response, event};
 /// The KV namespace binding in `wrangler.toml`.
 pub const KV_BINDING: &str = "QRGATE_KV";
 
+pub use qr_object::QrSessionObject;
+
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let now_ms = Date::now().as_millis();
@@ -33,6 +38,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
+    if response.status_code() == 101 {
+        // The live channel's socket, as its object made it: its headers cannot be changed.
+        return Ok(response);
+    }
     let headers = response.headers();
     // Tokens and poll answers must never be kept by a browser or an intermediary.
     headers.set("Cache-Control", "no-store")?;
@@ -54,6 +63,10 @@ async fn handle(
         Resolved::NotFound => return Err(AppError::NotFound("API route")),
         Resolved::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
     };
+    if let Route::LiveQr(qr_id) = &route {
+        // No device headers and no body: the socket's first message carries the device.
+        return qr::live(req, &env, qr_id).await;
+    }
     let ctx = Ctx::from_request(req, env, route.takes_body(), now_ms).await?;
     let result = dispatch(&ctx, route).await;
     if ctx.config.kv_count_header {
@@ -76,6 +89,9 @@ async fn dispatch(ctx: &Ctx, route: Route) -> AppResult<Response> {
         Route::ScanQr(qr_id) => qr::scan(ctx, &qr_id).await,
         Route::ConfirmQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Confirmed).await,
         Route::DenyQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Denied).await,
+        Route::LiveQr(_) => Err(AppError::Internal(
+            "the live route is served before this".into(),
+        )),
     }
 }
 

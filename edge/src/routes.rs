@@ -16,6 +16,8 @@ pub enum Route {
     ScanQr(String),
     ConfirmQr(String),
     DenyQr(String),
+    /// `GET /api/qr/{qr_id}/live`: the WebSocket that pushes the session's status.
+    LiveQr(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,9 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
                 _ => None,
             },
         ),
+        (m, ["qr", id, "live"]) if !id.is_empty() => {
+            (&["GET"], (m == "GET").then(|| Route::LiveQr(param(id))))
+        }
         (m, ["qr", id, step]) if !id.is_empty() => {
             let route = match *step {
                 "scan" => Route::ScanQr(param(id)),
@@ -123,6 +128,10 @@ mod tests {
             found("POST", "/api/qr/abc/deny"),
             Route::DenyQr("abc".into())
         );
+        assert_eq!(
+            found("GET", "/api/qr/abc/live"),
+            Route::LiveQr("abc".into())
+        );
     }
 
     #[test]
@@ -142,6 +151,10 @@ mod tests {
         assert_eq!(
             resolve("PUT", "/api/devices/x"),
             Resolved::MethodNotAllowed(&["DELETE"])
+        );
+        assert_eq!(
+            resolve("POST", "/api/qr/abc/live"),
+            Resolved::MethodNotAllowed(&["GET"])
         );
     }
 
@@ -204,8 +217,8 @@ mod tests {
         }
         assert_eq!(
             described.len(),
-            12,
-            "the twelve routes of the contract: {described:?}"
+            13,
+            "the thirteen routes of the contract: {described:?}"
         );
     }
 }

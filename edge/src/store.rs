@@ -1,10 +1,9 @@
-//! Workers KV, typed: the key schema, the stored records, and the one place every read and
-//! write goes through (so each write gets an expiry, and operations can be counted).
-//! `edge/README.md` explains why the schema is shaped this way.
+//! Workers KV, typed: the key schema of accounts, login tokens and login failures, the stored
+//! records, and the one place every read and write goes through (so each write gets an
+//! expiry, and operations can be counted). QR sessions are not here: each lives in its own
+//! Durable Object (`qr_object.rs`). `edge/README.md` explains why.
 
 use crate::error::AppResult;
-use qrgate_protocol::location::Location;
-use qrgate_protocol::qr::Verdict;
 use qrgate_protocol::{Account, DeviceType, Via};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -33,21 +32,6 @@ pub mod keys {
     }
     pub fn seen_of(account_id: &str) -> String {
         format!("seen:{account_id}:")
-    }
-    pub fn qr(qr_id: &str) -> String {
-        format!("qr:{qr_id}")
-    }
-    pub fn qr_scan(qr_id: &str) -> String {
-        format!("qr:{qr_id}:scan")
-    }
-    pub fn qr_decision(qr_id: &str, scan_token_hash: &str) -> String {
-        format!("qr:{qr_id}:decision:{scan_token_hash}")
-    }
-    pub fn qr_cancel(qr_id: &str) -> String {
-        format!("qr:{qr_id}:cancel")
-    }
-    pub fn qr_pickup(qr_id: &str) -> String {
-        format!("qr:{qr_id}:pickup")
     }
     /// `subject` is `user:<sha256>` or `addr:<sha256>`.
     pub fn failures_of(subject: &str) -> String {
@@ -93,47 +77,6 @@ pub struct DeviceSummary {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct LastSeen {
     pub at: u64,
-}
-
-/// Written once, by the PC, when it creates the session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct QrRecord {
-    pub poll_secret_hash: String,
-    pub pc_device_id: String,
-    pub pc_device_type: DeviceType,
-    pub pc_device_name: String,
-    pub pc_location: Location,
-    pub created_at: u64,
-    pub expires_at: u64,
-}
-
-/// The phone bound to the session; rewritten only by a reload of the same phone.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScanRecord {
-    pub account: Account,
-    pub device_id: String,
-    pub scan_token_hash: String,
-    pub scanned_at_ms: u64,
-}
-
-/// Written once per scan token, by the phone that holds it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DecisionRecord {
-    pub verdict: Verdict,
-    /// The account that confirmed: the PC is signed in as exactly this account.
-    pub account: Account,
-    pub decided_at_ms: u64,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct CancelRecord {
-    pub cancelled_at_ms: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PickupRecord {
-    pub picked_up_at_ms: u64,
-    pub account_id: String,
 }
 
 /// KV operations this request made, reported in a response header when `KV_COUNT_HEADER` is

@@ -1,6 +1,7 @@
 //! Request and response bodies of `shared/API.md`, one definition each. Times are Unix seconds.
 
 use crate::Secret;
+use crate::location::Location;
 use serde::{Deserialize, Serialize};
 
 /// Header carrying the client's stable device id (a UUID, any letter case).
@@ -177,6 +178,35 @@ pub struct PcInfo {
     pub city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+}
+
+impl PcInfo {
+    /// The one place the phone's view of a PC is put together: what the PC said of itself
+    /// (type, name) and what the edge saw of its request (`location`).
+    pub fn new(
+        device_type: DeviceType,
+        device_name: String,
+        created_at: u64,
+        location: Location,
+    ) -> Self {
+        Self {
+            device_type,
+            device_name,
+            created_at,
+            country: location.country,
+            city: location.city,
+            network: location.network,
+        }
+    }
+
+    /// Where the edge saw the PC, to compare with the phone ([`crate::location::warnings`]).
+    pub fn location(&self) -> Location {
+        Location {
+            country: self.country.clone(),
+            city: self.city.clone(),
+            network: self.network.clone(),
+        }
+    }
 }
 
 /// Why the phone should look twice before confirming.

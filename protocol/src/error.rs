@@ -14,8 +14,10 @@ pub enum ErrorCode {
     Expired,
     PayloadTooLarge,
     UnsupportedMediaType,
+    UpgradeRequired,
     RateLimited,
     Internal,
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -31,8 +33,10 @@ impl ErrorCode {
             Self::Expired => 410,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::UpgradeRequired => 426,
             Self::RateLimited => 429,
             Self::Internal => 500,
+            Self::Unavailable => 503,
         }
     }
 }
@@ -64,8 +68,10 @@ mod tests {
                 "unsupported_media_type",
                 415,
             ),
+            (ErrorCode::UpgradeRequired, "upgrade_required", 426),
             (ErrorCode::RateLimited, "rate_limited", 429),
             (ErrorCode::Internal, "internal", 500),
+            (ErrorCode::Unavailable, "unavailable", 503),
         ];
         for (code, text, status) in cases {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{text}\""));

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod error;
+pub mod live;
 pub mod location;
 pub mod qr;
 pub mod secret;

@@ -1,16 +1,20 @@
-//! The QR-session state machine, as a pure function of what the store holds.
+//! The QR-session state machine.
 //!
-//! The edge never stores a "status" field that steps overwrite. Each step writes its own fact
-//! once (the scan binding, the decision made with one scan token, the cancellation, the PC's
-//! pick-up of its token) and the status is derived from the facts read back. A lost race or a
-//! stale read can therefore only hide a fact, which makes a step fail or look earlier; it can
-//! never invent a confirmation. See `edge/README.md` for the key schema built on this.
+//! A session has one writer: its own Durable Object, which holds a [`QrSession`], asks it
+//! whether each step is allowed with `now` passed in, stores the result and tells the PC's
+//! live sockets. Because nothing else writes a session, its stage is stored as it is, and
+//! every step is a plain check-and-update of that one value. No clock, no I/O and no randomness
+//! here: secrets arrive as hashes, or as "did the presented one match", so the edge keeps the
+//! hashing and the constant-time comparisons and this file keeps the rules of `shared/API.md`.
 
-use crate::QrStatus;
+use crate::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 
 /// How long after the confirmation the PC may still pick up its token, even past expiry.
 pub const PICKUP_WINDOW_MS: u64 = 60_000;
+/// How long after the last possible pick-up a session still answers (decided sessions keep
+/// reading as decided) before it is collected and its id is unknown (`404`).
+pub const COLLECTION_DELAY_MS: u64 = 60_000;
 
 /// `expires_at` for a session created at `created_ms` that lives `ttl_seconds`: creation time
 /// plus the lifetime, rounded up to a whole second.
@@ -19,10 +23,18 @@ pub fn expires_at(created_ms: u64, ttl_seconds: u64) -> u64 {
 }
 
 /// The phone that scanned: the account it is signed in to and its device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scanner {
-    pub account_id: String,
+    pub account: Account,
     pub device_id: String,
+}
+
+impl Scanner {
+    /// The same account on the same device. The account's names are not compared: they may
+    /// have been read at different moments.
+    fn is(&self, other: &Scanner) -> bool {
+        self.account.account_id == other.account.account_id && self.device_id == other.device_id
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,94 +44,188 @@ pub enum Verdict {
     Denied,
 }
 
-/// A decision made with the current scan token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub verdict: Verdict,
-    pub decided_at_ms: u64,
+/// The PC that created the session: what authenticates its polls, and what the phone is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creator {
+    /// Lower case, as [`crate::validate::device_id`] normalises it.
+    pub device_id: String,
+    /// SHA-256 of the poll secret; the secret itself is known to the PC only.
+    pub poll_secret_hash: String,
+    pub info: PcInfo,
 }
 
-/// Everything the store holds about one QR session, as read at one moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QrFacts {
+impl Creator {
+    /// Whether a request with these device headers may be the creating PC (the poll secret is
+    /// checked separately, in constant time).
+    pub fn is_device(&self, device_id: &str, device_type: DeviceType) -> bool {
+        self.device_id == device_id && self.info.device_type == device_type
+    }
+}
+
+/// Where a session is. `Decided` keeps the deciding phone's account: the PC is signed in as
+/// exactly that account, or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    Pending,
+    Scanned {
+        scanner: Scanner,
+        /// SHA-256 of the latest scan token: a rescan by the same phone replaces it.
+        scan_token_hash: String,
+    },
+    Decided {
+        verdict: Verdict,
+        scanner: Scanner,
+        decided_at_ms: u64,
+        /// The PC has been handed its login token.
+        picked_up: bool,
+    },
+    Cancelled,
+}
+
+/// One QR session, whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrSession {
+    pub pc: Creator,
     /// Unix seconds; the session is live while `now` is before it.
     pub expires_at: u64,
-    pub cancelled: bool,
-    pub scanned_by: Option<Scanner>,
-    /// Only a decision made with the scan token of `scanned_by` counts.
-    pub decision: Option<Decision>,
-    /// The PC has been handed its login token.
-    pub picked_up: bool,
+    pub stage: Stage,
 }
 
 /// Why a step is refused, in the contract's order of checks: state first (`410` past the
 /// lifetime, `409` wrong state), then who presents the scan token (`403`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StepError {
     Expired,
     Conflict,
     Forbidden,
 }
 
-impl QrFacts {
+impl QrSession {
+    pub fn new(pc: Creator, expires_at: u64) -> Self {
+        Self {
+            pc,
+            expires_at,
+            stage: Stage::Pending,
+        }
+    }
+
     pub fn status(&self, now_ms: u64) -> QrStatus {
-        if self.picked_up {
-            // The PC holds a token: nothing that was written later can undo that.
-            return QrStatus::Confirmed;
-        }
-        if self.cancelled {
-            // The PC withdrew; it wins over a decision that raced it, so no token is minted.
-            return QrStatus::Cancelled;
-        }
-        match (self.decision, &self.scanned_by) {
-            (Some(decision), _) => match decision.verdict {
+        match &self.stage {
+            Stage::Decided { verdict, .. } => match verdict {
                 Verdict::Confirmed => QrStatus::Confirmed,
                 Verdict::Denied => QrStatus::Denied,
             },
+            Stage::Cancelled => QrStatus::Cancelled,
             _ if self.past_lifetime(now_ms) => QrStatus::Expired,
-            (None, Some(_)) => QrStatus::Scanned,
-            (None, None) => QrStatus::Pending,
+            Stage::Scanned { .. } => QrStatus::Scanned,
+            Stage::Pending => QrStatus::Pending,
         }
     }
 
-    /// Whether this poll should mint the PC's login token: confirmed, not yet handed out, and
-    /// within the pick-up window after the confirmation.
-    pub fn may_pick_up(&self, now_ms: u64) -> bool {
-        match self.decision {
-            Some(decision) if self.status(now_ms) == QrStatus::Confirmed && !self.picked_up => {
-                now_ms <= decision.decided_at_ms + PICKUP_WINDOW_MS
-            }
-            _ => false,
-        }
-    }
-
-    /// `pending` → `scanned`, or a reload by the phone that already scanned.
-    pub fn check_scan(&self, phone: &Scanner, now_ms: u64) -> Result<(), StepError> {
+    /// `pending` → `scanned`, or a reload by the phone that already scanned, which replaces
+    /// the scan token. Returns whether the status changed (a reload changes nothing the PC
+    /// sees, so nothing is pushed).
+    pub fn scan(
+        &mut self,
+        phone: Scanner,
+        scan_token_hash: String,
+        now_ms: u64,
+    ) -> Result<bool, StepError> {
         self.check_undecided(now_ms)?;
-        match &self.scanned_by {
-            Some(scanner) if scanner != phone => Err(StepError::Conflict),
-            _ => Ok(()),
+        let changed = match &self.stage {
+            Stage::Scanned { scanner, .. } if !scanner.is(&phone) => {
+                return Err(StepError::Conflict);
+            }
+            Stage::Scanned { .. } => false,
+            _ => true,
+        };
+        self.stage = Stage::Scanned {
+            scanner: phone,
+            scan_token_hash,
+        };
+        Ok(changed)
+    }
+
+    /// The hash of the latest scan token, for the edge to compare in constant time.
+    pub fn scan_token_hash(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::Scanned {
+                scan_token_hash, ..
+            } => Some(scan_token_hash),
+            _ => None,
         }
     }
 
     /// `scanned` → `confirmed` or `denied`, by the phone that scanned with its latest token.
-    pub fn check_decide(
-        &self,
+    pub fn decide(
+        &mut self,
         phone: &Scanner,
         scan_token_matches: bool,
+        verdict: Verdict,
         now_ms: u64,
     ) -> Result<(), StepError> {
         self.check_undecided(now_ms)?;
-        match &self.scanned_by {
-            None => Err(StepError::Conflict),
-            Some(scanner) if scanner == phone && scan_token_matches => Ok(()),
-            Some(_) => Err(StepError::Forbidden),
+        let Stage::Scanned { scanner, .. } = &self.stage else {
+            return Err(StepError::Conflict);
+        };
+        if !(scanner.is(phone) && scan_token_matches) {
+            return Err(StepError::Forbidden);
         }
+        self.stage = Stage::Decided {
+            verdict,
+            scanner: scanner.clone(),
+            decided_at_ms: now_ms,
+            picked_up: false,
+        };
+        Ok(())
     }
 
     /// `pending` or `scanned` → `cancelled`, by the PC.
-    pub fn check_cancel(&self, now_ms: u64) -> Result<(), StepError> {
-        self.check_undecided(now_ms)
+    pub fn cancel(&mut self, now_ms: u64) -> Result<(), StepError> {
+        self.check_undecided(now_ms)?;
+        self.stage = Stage::Cancelled;
+        Ok(())
+    }
+
+    /// Hands the PC its token, once: the account to mint it for, if the session is confirmed,
+    /// not yet picked up, and within the pick-up window after the confirmation.
+    pub fn pick_up(&mut self, now_ms: u64) -> Option<Account> {
+        match &mut self.stage {
+            Stage::Decided {
+                verdict: Verdict::Confirmed,
+                scanner,
+                decided_at_ms,
+                picked_up: picked_up @ false,
+            } if now_ms <= *decided_at_ms + PICKUP_WINDOW_MS => {
+                *picked_up = true;
+                Some(scanner.account.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Undoes [`QrSession::pick_up`] when the token it allowed could not be stored, so that
+    /// the PC's next poll can try again. Only the poll that picked up calls this, and no other
+    /// poll can pick up in between, so it never undoes a pick-up that handed a token out.
+    pub fn release_pick_up(&mut self) {
+        if let Stage::Decided { picked_up, .. } = &mut self.stage {
+            *picked_up = false;
+        }
+    }
+
+    /// When the session is collected: after the last moment a confirmation can be picked up,
+    /// plus a minute in which a decided session still reads as decided.
+    pub fn collect_at_ms(&self) -> u64 {
+        self.expires_at * 1000 + PICKUP_WINDOW_MS + COLLECTION_DELAY_MS
+    }
+
+    /// When the session's object must next look at it without being asked: at `expires_at`
+    /// while it is undecided (to push `expired`), otherwise when it is collected.
+    pub fn next_wake_ms(&self, now_ms: u64) -> u64 {
+        match self.status(now_ms) {
+            QrStatus::Pending | QrStatus::Scanned => self.expires_at * 1000,
+            _ => self.collect_at_ms(),
+        }
     }
 
     fn check_undecided(&self, now_ms: u64) -> Result<(), StepError> {
@@ -137,6 +243,12 @@ impl QrFacts {
     }
 }
 
+/// Whether a status is final: nothing but collection follows it, so the live channel closes
+/// after pushing it.
+pub fn is_final(status: QrStatus) -> bool {
+    !matches!(status, QrStatus::Pending | QrStatus::Scanned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,43 +259,52 @@ mod tests {
 
     fn phone(account: &str, device: &str) -> Scanner {
         Scanner {
-            account_id: account.into(),
+            account: Account {
+                account_id: account.into(),
+                username: account.into(),
+                display_name: account.into(),
+            },
             device_id: device.into(),
         }
     }
 
-    fn pending() -> QrFacts {
-        QrFacts {
-            expires_at: EXPIRES_AT,
-            cancelled: false,
-            scanned_by: None,
-            decision: None,
-            picked_up: false,
-        }
+    fn pending() -> QrSession {
+        QrSession::new(
+            Creator {
+                device_id: "pc-1".into(),
+                poll_secret_hash: "poll-hash".into(),
+                info: PcInfo {
+                    device_type: DeviceType::Pc,
+                    device_name: "Chromium on Linux".into(),
+                    created_at: EXPIRES_AT - 120,
+                    country: None,
+                    city: None,
+                    network: None,
+                },
+            },
+            EXPIRES_AT,
+        )
     }
 
-    fn scanned() -> QrFacts {
-        QrFacts {
-            scanned_by: Some(phone("ann", "phone-1")),
-            ..pending()
-        }
+    fn scanned() -> QrSession {
+        let mut session = pending();
+        session
+            .scan(phone("ann", "phone-1"), "scan-1".into(), LIVE)
+            .unwrap();
+        session
     }
 
-    fn decided(verdict: Verdict, decided_at_ms: u64) -> QrFacts {
-        QrFacts {
-            decision: Some(Decision {
-                verdict,
-                decided_at_ms,
-            }),
-            ..scanned()
-        }
+    fn decided(verdict: Verdict, decided_at_ms: u64) -> QrSession {
+        let mut session = scanned();
+        session
+            .decide(&phone("ann", "phone-1"), true, verdict, decided_at_ms)
+            .unwrap();
+        session
     }
 
-    fn cancelled(facts: QrFacts) -> QrFacts {
-        QrFacts {
-            cancelled: true,
-            ..facts
-        }
+    fn cancelled(mut session: QrSession) -> QrSession {
+        session.cancel(LIVE).unwrap();
+        session
     }
 
     #[test]
@@ -232,154 +353,251 @@ mod tests {
     }
 
     #[test]
-    fn a_cancellation_beats_a_decision_that_raced_it() {
-        let raced = cancelled(decided(Verdict::Confirmed, LIVE));
-        assert_eq!(raced.status(LIVE), QrStatus::Cancelled);
-        assert!(!raced.may_pick_up(LIVE));
+    fn the_first_of_cancel_and_decide_wins_and_the_other_conflicts() {
+        let mut session = cancelled(scanned());
+        assert_eq!(
+            session.decide(&phone("ann", "phone-1"), true, Verdict::Confirmed, LIVE),
+            Err(StepError::Conflict)
+        );
+        assert_eq!(session.pick_up(LIVE), None);
+
+        let mut session = decided(Verdict::Confirmed, LIVE);
+        assert_eq!(session.cancel(LIVE), Err(StepError::Conflict));
+        assert_eq!(session.status(LIVE), QrStatus::Confirmed);
     }
 
     #[test]
     fn a_picked_up_session_stays_confirmed() {
-        let facts = QrFacts {
-            picked_up: true,
-            cancelled: true,
-            ..decided(Verdict::Confirmed, LIVE)
-        };
-        assert_eq!(facts.status(DEAD + 1), QrStatus::Confirmed);
-        assert!(!facts.may_pick_up(LIVE));
+        let mut session = decided(Verdict::Confirmed, LIVE);
+        assert!(session.pick_up(LIVE).is_some());
+        assert_eq!(session.status(DEAD + 1), QrStatus::Confirmed);
+        assert_eq!(session.cancel(LIVE), Err(StepError::Conflict));
+        assert_eq!(session.pick_up(LIVE), None);
     }
 
     #[test]
     fn pick_up_only_once_and_only_within_the_window() {
         let confirmed_at = DEAD - 10_000;
-        let facts = decided(Verdict::Confirmed, confirmed_at);
-        assert!(facts.may_pick_up(confirmed_at));
-        assert!(
-            facts.may_pick_up(DEAD + 5_000),
-            "past expires_at but in window"
+        let session = decided(Verdict::Confirmed, confirmed_at);
+        for now in [
+            confirmed_at,
+            DEAD + 5_000, // past expires_at but in the window
+            confirmed_at + PICKUP_WINDOW_MS,
+        ] {
+            assert_eq!(
+                session.clone().pick_up(now),
+                Some(phone("ann", "phone-1").account)
+            );
+        }
+        assert_eq!(
+            session.clone().pick_up(confirmed_at + PICKUP_WINDOW_MS + 1),
+            None
         );
-        assert!(facts.may_pick_up(confirmed_at + PICKUP_WINDOW_MS));
-        assert!(!facts.may_pick_up(confirmed_at + PICKUP_WINDOW_MS + 1));
-        let picked = QrFacts {
-            picked_up: true,
-            ..facts
-        };
-        assert!(!picked.may_pick_up(confirmed_at + 1));
+        let mut picked = session;
+        assert!(picked.pick_up(confirmed_at + 1).is_some());
+        assert_eq!(picked.pick_up(confirmed_at + 2), None);
+    }
+
+    #[test]
+    fn a_released_pick_up_can_be_made_again_once() {
+        let mut session = decided(Verdict::Confirmed, LIVE);
+        assert!(session.pick_up(LIVE).is_some());
+        session.release_pick_up();
+        assert!(session.pick_up(LIVE).is_some());
+        assert_eq!(session.pick_up(LIVE), None);
+    }
+
+    #[test]
+    fn the_pc_is_signed_in_as_the_account_that_confirmed() {
+        let mut session = pending();
+        let bob = phone("bob", "phone-2");
+        session.scan(bob.clone(), "scan-b".into(), LIVE).unwrap();
+        session
+            .decide(&bob, true, Verdict::Confirmed, LIVE)
+            .unwrap();
+        assert_eq!(session.pick_up(LIVE), Some(bob.account));
     }
 
     #[test]
     fn nothing_but_a_confirmation_can_be_picked_up() {
-        for facts in [
+        for mut session in [
             pending(),
             scanned(),
             decided(Verdict::Denied, LIVE),
             cancelled(scanned()),
         ] {
-            assert!(!facts.may_pick_up(LIVE), "{facts:?}");
+            assert_eq!(session.pick_up(LIVE), None, "{session:?}");
         }
     }
 
     #[test]
     fn scan_is_allowed_when_pending_and_for_a_reload_by_the_same_phone() {
         let ann = phone("ann", "phone-1");
-        assert_eq!(pending().check_scan(&ann, LIVE), Ok(()));
-        assert_eq!(scanned().check_scan(&ann, LIVE), Ok(()));
+        let mut session = pending();
+        assert_eq!(session.scan(ann.clone(), "scan-1".into(), LIVE), Ok(true));
+        assert_eq!(session.status(LIVE), QrStatus::Scanned);
+        assert_eq!(
+            session.scan(ann, "scan-2".into(), LIVE),
+            Ok(false),
+            "a reload changes nothing the PC sees"
+        );
+        assert_eq!(session.scan_token_hash(), Some("scan-2"));
     }
 
     #[test]
     fn scan_by_another_device_or_account_conflicts() {
-        let facts = scanned();
-        assert_eq!(
-            facts.check_scan(&phone("bob", "phone-2"), LIVE),
-            Err(StepError::Conflict)
-        );
-        assert_eq!(
-            facts.check_scan(&phone("bob", "phone-1"), LIVE),
-            Err(StepError::Conflict),
-            "the same device signed in to another account is another scanner"
-        );
-        assert_eq!(
-            facts.check_scan(&phone("ann", "phone-2"), LIVE),
-            Err(StepError::Conflict)
-        );
+        for other in [
+            phone("bob", "phone-2"),
+            phone("bob", "phone-1"), // the same device signed in to another account
+            phone("ann", "phone-2"),
+        ] {
+            let mut session = scanned();
+            assert_eq!(
+                session.scan(other, "scan-x".into(), LIVE),
+                Err(StepError::Conflict)
+            );
+            assert_eq!(session.scan_token_hash(), Some("scan-1"), "unchanged");
+        }
     }
 
     #[test]
     fn scan_of_a_decided_session_conflicts_even_past_its_lifetime() {
         let ann = phone("ann", "phone-1");
-        for facts in [
+        for session in [
             decided(Verdict::Confirmed, LIVE),
             decided(Verdict::Denied, LIVE),
             cancelled(pending()),
         ] {
-            assert_eq!(facts.check_scan(&ann, LIVE), Err(StepError::Conflict));
-            assert_eq!(facts.check_scan(&ann, DEAD), Err(StepError::Conflict));
+            for now in [LIVE, DEAD] {
+                assert_eq!(
+                    session.clone().scan(ann.clone(), "scan-x".into(), now),
+                    Err(StepError::Conflict)
+                );
+            }
         }
     }
 
     #[test]
     fn scan_past_the_lifetime_is_expired() {
         let ann = phone("ann", "phone-1");
-        assert_eq!(pending().check_scan(&ann, DEAD), Err(StepError::Expired));
-        assert_eq!(scanned().check_scan(&ann, DEAD), Err(StepError::Expired));
+        for mut session in [pending(), scanned()] {
+            assert_eq!(
+                session.scan(ann.clone(), "scan-x".into(), DEAD),
+                Err(StepError::Expired)
+            );
+        }
     }
 
     #[test]
     fn decide_needs_the_scanning_phone_and_its_latest_token() {
         let ann = phone("ann", "phone-1");
-        assert_eq!(scanned().check_decide(&ann, true, LIVE), Ok(()));
-        assert_eq!(
-            scanned().check_decide(&ann, false, LIVE),
-            Err(StepError::Forbidden)
-        );
-        assert_eq!(
-            scanned().check_decide(&phone("bob", "phone-2"), true, LIVE),
-            Err(StepError::Forbidden)
-        );
-        assert_eq!(
-            scanned().check_decide(&phone("ann", "phone-2"), true, LIVE),
-            Err(StepError::Forbidden)
-        );
+        for (who, token_matches) in [
+            (ann.clone(), false),
+            (phone("bob", "phone-2"), true),
+            (phone("ann", "phone-2"), true),
+        ] {
+            let mut session = scanned();
+            assert_eq!(
+                session.decide(&who, token_matches, Verdict::Confirmed, LIVE),
+                Err(StepError::Forbidden)
+            );
+            assert_eq!(session.status(LIVE), QrStatus::Scanned);
+        }
+        let mut session = scanned();
+        assert_eq!(session.decide(&ann, true, Verdict::Denied, LIVE), Ok(()));
+        assert_eq!(session.status(LIVE), QrStatus::Denied);
     }
 
     #[test]
     fn decide_checks_state_before_the_scan_token() {
         let bob = phone("bob", "phone-2");
+        let cases = [
+            (pending(), LIVE, StepError::Conflict),
+            (scanned(), DEAD, StepError::Expired),
+            (decided(Verdict::Confirmed, LIVE), LIVE, StepError::Conflict),
+            (cancelled(scanned()), LIVE, StepError::Conflict),
+            (pending(), DEAD, StepError::Expired),
+        ];
+        for (mut session, now, expected) in cases {
+            assert_eq!(
+                session.decide(&bob, false, Verdict::Confirmed, now),
+                Err(expected)
+            );
+        }
+    }
+
+    #[test]
+    fn only_one_decision_ever_counts() {
+        let ann = phone("ann", "phone-1");
+        let mut session = scanned();
+        session
+            .decide(&ann, true, Verdict::Confirmed, LIVE)
+            .unwrap();
         assert_eq!(
-            pending().check_decide(&bob, false, LIVE),
+            session.decide(&ann, true, Verdict::Denied, LIVE),
             Err(StepError::Conflict)
         );
-        assert_eq!(
-            scanned().check_decide(&bob, false, DEAD),
-            Err(StepError::Expired)
-        );
-        assert_eq!(
-            decided(Verdict::Confirmed, LIVE).check_decide(&bob, false, LIVE),
-            Err(StepError::Conflict)
-        );
-        assert_eq!(
-            cancelled(scanned()).check_decide(&bob, false, LIVE),
-            Err(StepError::Conflict)
-        );
-        assert_eq!(
-            pending().check_decide(&bob, false, DEAD),
-            Err(StepError::Expired)
-        );
+        assert_eq!(session.status(LIVE), QrStatus::Confirmed);
     }
 
     #[test]
     fn cancel_is_allowed_until_decided_or_expired() {
-        assert_eq!(pending().check_cancel(LIVE), Ok(()));
-        assert_eq!(scanned().check_cancel(LIVE), Ok(()));
-        assert_eq!(pending().check_cancel(DEAD), Err(StepError::Expired));
-        assert_eq!(scanned().check_cancel(DEAD), Err(StepError::Expired));
-        for facts in [
+        assert_eq!(pending().cancel(LIVE), Ok(()));
+        assert_eq!(scanned().cancel(LIVE), Ok(()));
+        assert_eq!(pending().cancel(DEAD), Err(StepError::Expired));
+        assert_eq!(scanned().cancel(DEAD), Err(StepError::Expired));
+        for session in [
             decided(Verdict::Confirmed, LIVE),
             decided(Verdict::Denied, LIVE),
             cancelled(pending()),
         ] {
-            assert_eq!(facts.check_cancel(LIVE), Err(StepError::Conflict));
-            assert_eq!(facts.check_cancel(DEAD), Err(StepError::Conflict));
+            assert_eq!(session.clone().cancel(LIVE), Err(StepError::Conflict));
+            assert_eq!(session.clone().cancel(DEAD), Err(StepError::Conflict));
         }
+    }
+
+    #[test]
+    fn the_object_wakes_at_expiry_while_undecided_then_to_collect() {
+        let collect = DEAD + PICKUP_WINDOW_MS + COLLECTION_DELAY_MS;
+        assert_eq!(pending().next_wake_ms(LIVE), DEAD);
+        assert_eq!(scanned().next_wake_ms(LIVE), DEAD);
+        assert_eq!(pending().next_wake_ms(DEAD), collect);
+        assert_eq!(
+            decided(Verdict::Confirmed, LIVE - 5_000).next_wake_ms(LIVE),
+            collect
+        );
+        assert_eq!(cancelled(pending()).next_wake_ms(LIVE), collect);
+        // Collection comes after the last possible pick-up.
+        let last_moment = decided(Verdict::Confirmed, LIVE);
+        assert!(last_moment.collect_at_ms() > LIVE + PICKUP_WINDOW_MS);
+    }
+
+    #[test]
+    fn only_pending_and_scanned_are_not_final() {
+        assert!(!is_final(QrStatus::Pending));
+        assert!(!is_final(QrStatus::Scanned));
+        for status in [
+            QrStatus::Confirmed,
+            QrStatus::Denied,
+            QrStatus::Cancelled,
+            QrStatus::Expired,
+        ] {
+            assert!(is_final(status));
+        }
+    }
+
+    #[test]
+    fn the_creator_is_matched_by_device_id_and_type() {
+        let session = pending();
+        assert!(session.pc.is_device("pc-1", DeviceType::Pc));
+        assert!(!session.pc.is_device("pc-1", DeviceType::Web));
+        assert!(!session.pc.is_device("pc-2", DeviceType::Pc));
+    }
+
+    #[test]
+    fn a_session_survives_storage_as_json() {
+        let session = decided(Verdict::Confirmed, LIVE);
+        let json = serde_json::to_string(&session).unwrap();
+        assert_eq!(serde_json::from_str::<QrSession>(&json).unwrap(), session);
     }
 }

@@ -43,17 +43,15 @@ pub fn qr_id(value: &str) -> Option<&str> {
     ((16..=64).contains(&value.len()) && value.chars().all(allowed)).then_some(value)
 }
 
-/// Device id: a UUID in its 8-4-4-4-12 hex form, any letter case; normalised to lower case so
-/// that one device is one key whatever case its client sends.
+/// Device id: a UUID in its hyphenated 8-4-4-4-12 hex form, any letter case; normalised to
+/// lower case so that one device is one key whatever case its client sends. (The `uuid` crate
+/// also reads the simple, braced and URN forms; the contract names only this one.)
 pub fn device_id(value: &str) -> Option<String> {
-    let groups: Vec<&str> = value.split('-').collect();
-    let lengths_match = groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len);
-    let hex = value.chars().all(|c| c == '-' || c.is_ascii_hexdigit());
-    (lengths_match && hex).then(|| value.to_ascii_lowercase())
+    const HYPHENATED_LEN: usize = 36;
+    let uuid = uuid::Uuid::try_parse(value)
+        .ok()
+        .filter(|_| value.len() == HYPHENATED_LEN)?;
+    Some(uuid.hyphenated().to_string())
 }
 
 #[cfg(test)]
@@ -131,6 +129,10 @@ mod tests {
             "0f8fad5bd9cb469fa16570867728950e",
             "0f8fad5b-d9cb-469f-a165-70867728950g",
             "0f8fad5b-d9cb-469f-a165-70867728950e-",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950e ",
+            "0f8fad5b+d9cb-469f-a165-70867728950e",
         ] {
             assert_eq!(device_id(bad), None, "{bad}");
         }

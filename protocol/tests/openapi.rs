@@ -388,8 +388,10 @@ fn every_enum_lists_exactly_the_variants() {
         E::Expired,
         E::PayloadTooLarge,
         E::UnsupportedMediaType,
+        E::UpgradeRequired,
         E::RateLimited,
         E::Internal,
+        E::Unavailable,
     ];
     for code in codes {
         match code {
@@ -402,8 +404,10 @@ fn every_enum_lists_exactly_the_variants() {
             | E::Expired
             | E::PayloadTooLarge
             | E::UnsupportedMediaType
+            | E::UpgradeRequired
             | E::RateLimited
-            | E::Internal => {}
+            | E::Internal
+            | E::Unavailable => {}
         }
     }
     let spec = spec();

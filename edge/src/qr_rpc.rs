@@ -1,0 +1,158 @@
+//! What the Worker asks a QR session's Durable Object, and what it answers.
+//!
+//! The Worker does everything that may wait on the outside world (reading the request,
+//! authenticating a phone's token in KV, minting the PC's token into KV) and sends the object
+//! one [`Command`] whose outcome it only has to shape into the contract's answer. The object
+//! awaits nothing but its own storage, so each command is decided and stored without any other
+//! event in between: that is what makes the steps linearizable. Secrets cross only as SHA-256
+//! hashes, and the object compares them in constant time.
+
+use crate::context::DeviceHeaders;
+use crate::error::{AppError, AppResult};
+use qrgate_protocol::location::Location;
+use qrgate_protocol::qr::{Scanner, StepError, Verdict};
+use qrgate_protocol::{Account, PcInfo, QrStatus};
+use serde::{Deserialize, Serialize};
+use worker::{Env, Method, Request, RequestInit, Stub};
+
+/// The Durable Object namespace binding in `wrangler.toml`.
+pub const QR_SESSIONS_BINDING: &str = "QR_SESSIONS";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Command {
+    /// Sent once, to the fresh object of a new id.
+    Create(NewSession),
+    /// Sent to the object of an existing session.
+    Step(Step),
+}
+
+/// A new session for the PC that sends these device headers; the object stamps its times.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewSession {
+    pub pc: DeviceHeaders,
+    pub device_name: String,
+    pub location: Location,
+    pub poll_secret_hash: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Step {
+    /// The PC's poll: the status, and once, the account to mint the PC's token for.
+    Poll {
+        pc: DeviceHeaders,
+        poll_secret_hash: String,
+    },
+    /// The token a poll picked up could not be stored: let the next poll pick it up again.
+    ReleasePickUp,
+    Cancel {
+        pc: DeviceHeaders,
+        poll_secret_hash: String,
+    },
+    Scan {
+        scanner: Scanner,
+        scan_token_hash: String,
+    },
+    Decide {
+        scanner: Scanner,
+        scan_token_hash: String,
+        verdict: Verdict,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Outcome {
+    Created {
+        expires_at: u64,
+    },
+    Polled {
+        status: QrStatus,
+        expires_at: u64,
+        interval: u64,
+        /// Present in exactly one poll: the confirming account and the name the PC gave itself.
+        pick_up: Option<PickUp>,
+    },
+    Scanned {
+        expires_at: u64,
+        pc: PcInfo,
+    },
+    Done,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PickUp {
+    pub account: Account,
+    pub device_name: String,
+}
+
+/// Why the object refused a command, in the contract's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// No such session: never created, or collected.
+    NotFound,
+    /// A wrong poll secret, or another device than the creating PC.
+    Unauthorized,
+    Step(StepError),
+}
+
+impl From<StepError> for Refusal {
+    fn from(error: StepError) -> Self {
+        Self::Step(error)
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotFound => AppError::NotFound("QR session"),
+            Refusal::Unauthorized => AppError::Unauthorized,
+            Refusal::Step(error) => error.into(),
+        }
+    }
+}
+
+pub type Reply = Result<Outcome, Refusal>;
+
+/// A QR id is its object's id: the 64 lower-case hex digits `newUniqueId()` makes. Such an id
+/// carries a MAC of its namespace, so one that was not made here is refused without reaching
+/// (and waking, and billing) any object.
+const OBJECT_ID_LEN: usize = 64;
+
+/// A stub for a new session's object, and the session's public id.
+pub fn new_session(env: &Env) -> AppResult<(String, Stub)> {
+    let namespace = env.durable_object(QR_SESSIONS_BINDING)?;
+    let id = namespace.unique_id()?;
+    Ok((id.to_string(), id.get_stub()?))
+}
+
+/// The stub of the session `qr_id` (well-formed by the contract's rule); `404` when it cannot
+/// be one of ours.
+pub fn existing_session(env: &Env, qr_id: &str) -> AppResult<Stub> {
+    let is_object_id = qr_id.len() == OBJECT_ID_LEN
+        && qr_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let not_found = || AppError::NotFound("QR session");
+    if !is_object_id {
+        return Err(not_found());
+    }
+    let namespace = env.durable_object(QR_SESSIONS_BINDING)?;
+    let id = namespace.id_from_string(qr_id).map_err(|_| not_found())?;
+    Ok(id.get_stub()?)
+}
+
+/// Sends `command` to the session's object. A refusal becomes the contract's error; a failure
+/// to reach the object (overloaded, restarting) is `503`, and nothing was changed by it that
+/// the next attempt cannot see.
+pub async fn call(stub: &Stub, command: &Command) -> AppResult<Outcome> {
+    let body = serde_json::to_string(command)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    // The object reads only the body; the URL just has to be a valid one.
+    let request = Request::new_with_init("https://qr-session/", &init)?;
+    let mut response = stub
+        .fetch_with_request(request)
+        .await
+        .map_err(AppError::unavailable)?;
+    let reply: Reply = response.json().await.map_err(AppError::unavailable)?;
+    Ok(reply?)
+}

@@ -1,0 +1,230 @@
+//! The live channel, `GET /api/qr/{qr_id}/live` (`shared/API.md`, "Live status (WebSocket)"):
+//! its messages, its close codes, and what the edge does with each frame a client sends.
+//! The status it pushes is [`crate::PollResponse`] without `session`: the socket never carries
+//! a login token.
+
+use crate::{DeviceType, Secret};
+use serde::{Deserialize, Serialize};
+
+/// A socket that has not sent its first message within this long is closed with
+/// [`CloseCode::HelloTimeout`].
+pub const HELLO_TIMEOUT_MS: u64 = 10_000;
+/// The largest message a client may send; anything longer is [`CloseCode::BadMessage`].
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// The keep-alive a client sends about every 20 s, at any time, answered with [`PONG`].
+pub const PING: &str = "ping";
+pub const PONG: &str = "pong";
+
+/// The first message: the same poll secret and device that the PC's polls present. Unknown
+/// extra keys are ignored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveHello {
+    pub poll_secret: Secret,
+    pub device_id: String,
+    pub device_type: DeviceType,
+}
+
+/// How the edge ends a live socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    /// After a final status (decided or expired) has been pushed.
+    Done,
+    /// A first message that is not a [`LiveHello`], a binary frame, anything but `ping` after
+    /// the first message, or a message over [`MAX_MESSAGE_BYTES`].
+    BadMessage,
+    /// A wrong poll secret or another device.
+    Unauthorized,
+    /// The session was collected while the socket was open.
+    Collected,
+    /// No first message within [`HELLO_TIMEOUT_MS`].
+    HelloTimeout,
+}
+
+impl CloseCode {
+    pub const ALL: [CloseCode; 5] = [
+        Self::Done,
+        Self::BadMessage,
+        Self::Unauthorized,
+        Self::Collected,
+        Self::HelloTimeout,
+    ];
+
+    pub fn code(self) -> u16 {
+        match self {
+            Self::Done => 1000,
+            Self::BadMessage => 4400,
+            Self::Unauthorized => 4401,
+            Self::Collected => 4404,
+            Self::HelloTimeout => 4408,
+        }
+    }
+
+    /// The close frame's reason: a few words for a person reading a trace, never a detail.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Done => "final status sent",
+            Self::BadMessage => "malformed message",
+            Self::Unauthorized => "wrong poll secret or device",
+            Self::Collected => "session collected",
+            Self::HelloTimeout => "no first message within 10 s",
+        }
+    }
+
+    pub fn from_code(code: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
+/// One frame from a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    Text(&'a str),
+    Binary,
+}
+
+/// What the edge does with a frame.
+#[derive(Debug, Clone)]
+pub enum Reaction {
+    Pong,
+    /// A well-formed first message: the edge checks it against the session.
+    Hello(LiveHello),
+    Close(CloseCode),
+}
+
+/// The contract's rules for a client's frame, given whether the socket has authenticated.
+pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
+    let text = match frame {
+        Frame::Binary => return Reaction::Close(CloseCode::BadMessage),
+        Frame::Text(text) if text.len() > MAX_MESSAGE_BYTES => {
+            return Reaction::Close(CloseCode::BadMessage);
+        }
+        Frame::Text(text) => text,
+    };
+    if text == PING {
+        return Reaction::Pong;
+    }
+    if authenticated {
+        return Reaction::Close(CloseCode::BadMessage);
+    }
+    match serde_json::from_str::<LiveHello>(text) {
+        Ok(hello) => Reaction::Hello(hello),
+        Err(_) => Reaction::Close(CloseCode::BadMessage),
+    }
+}
+
+/// When a session's object must next wake: at the session's own next moment, or at the
+/// deadline of the first socket still waiting for its first message, whichever comes first.
+pub fn next_alarm_ms(
+    session_wake_ms: u64,
+    unauthenticated_opened_at_ms: impl IntoIterator<Item = u64>,
+) -> u64 {
+    unauthenticated_opened_at_ms
+        .into_iter()
+        .map(|opened| opened + HELLO_TIMEOUT_MS)
+        .fold(session_wake_ms, u64::min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HELLO: &str = r#"{"poll_secret": "s3cret", "device_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "device_type": "pc"}"#;
+
+    fn closes_with(reaction: Reaction) -> Option<CloseCode> {
+        match reaction {
+            Reaction::Close(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_first_message_is_the_hello() {
+        let Reaction::Hello(hello) = react(Frame::Text(HELLO), false) else {
+            panic!("a hello")
+        };
+        assert_eq!(hello.poll_secret.expose(), "s3cret");
+        assert_eq!(hello.device_type, DeviceType::Pc);
+    }
+
+    #[test]
+    fn unknown_extra_keys_are_ignored() {
+        let with_extra = HELLO.replace("{", r#"{"hello": "world", "#);
+        assert!(matches!(
+            react(Frame::Text(&with_extra), false),
+            Reaction::Hello(_)
+        ));
+    }
+
+    #[test]
+    fn anything_else_first_is_a_bad_message() {
+        for text in [
+            "",
+            "hello",
+            "[]",
+            "{}",
+            r#"{"poll_secret": "s"}"#,
+            r#"{"poll_secret": 1, "device_id": "x", "device_type": "pc"}"#,
+            &HELLO.replace("\"pc\"", "\"toaster\""),
+            "PING",
+        ] {
+            assert_eq!(
+                closes_with(react(Frame::Text(text), false)),
+                Some(CloseCode::BadMessage),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            closes_with(react(Frame::Binary, false)),
+            Some(CloseCode::BadMessage)
+        );
+    }
+
+    #[test]
+    fn after_the_hello_only_ping_is_allowed() {
+        assert!(matches!(react(Frame::Text(PING), true), Reaction::Pong));
+        for frame in [Frame::Text(HELLO), Frame::Text("pong"), Frame::Binary] {
+            assert_eq!(closes_with(react(frame, true)), Some(CloseCode::BadMessage));
+        }
+    }
+
+    #[test]
+    fn ping_is_answered_before_the_hello_too() {
+        assert!(matches!(react(Frame::Text(PING), false), Reaction::Pong));
+    }
+
+    #[test]
+    fn messages_over_4_kib_are_refused_even_when_well_formed() {
+        let padded = HELLO.replace(
+            "{",
+            &format!(r#"{{"pad": "{}", "#, "x".repeat(MAX_MESSAGE_BYTES)),
+        );
+        assert_eq!(
+            closes_with(react(Frame::Text(&padded), false)),
+            Some(CloseCode::BadMessage)
+        );
+        let exactly = "x".repeat(MAX_MESSAGE_BYTES);
+        assert_eq!(
+            closes_with(react(Frame::Text(&exactly), false)),
+            Some(CloseCode::BadMessage),
+            "4 KiB is allowed in size, but is no hello"
+        );
+    }
+
+    #[test]
+    fn close_codes_are_the_contracts() {
+        let codes: Vec<u16> = CloseCode::ALL.into_iter().map(CloseCode::code).collect();
+        assert_eq!(codes, [1000, 4400, 4401, 4404, 4408]);
+        for code in CloseCode::ALL {
+            assert_eq!(CloseCode::from_code(code.code()), Some(code));
+            assert!(code.reason().len() <= 123, "a close reason fits its frame");
+        }
+        assert_eq!(CloseCode::from_code(1001), None);
+    }
+
+    #[test]
+    fn the_alarm_is_the_earliest_deadline() {
+        assert_eq!(next_alarm_ms(50_000, []), 50_000);
+        assert_eq!(next_alarm_ms(50_000, [1_000, 20_000]), 11_000);
+        assert_eq!(next_alarm_ms(5_000, [1_000]), 5_000);
+    }
+}
