@@ -16,7 +16,8 @@ pub const PING: &str = "ping";
 pub const PONG: &str = "pong";
 
 /// The first message: the same poll secret and device that the PC's polls present. Unknown
-/// extra keys are ignored.
+/// extra keys are ignored. [`react`] hands it on with the device id normalised (lower case),
+/// as the `X-Device-Id` header is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveHello {
     pub poll_secret: Secret,
@@ -106,9 +107,15 @@ pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
     if authenticated {
         return Reaction::Close(CloseCode::BadMessage);
     }
-    match serde_json::from_str::<LiveHello>(text) {
-        Ok(hello) => Reaction::Hello(hello),
-        Err(_) => Reaction::Close(CloseCode::BadMessage),
+    let hello = serde_json::from_str::<LiveHello>(text)
+        .ok()
+        .and_then(|hello| {
+            let device_id = crate::validate::device_id(&hello.device_id)?;
+            Some(LiveHello { device_id, ..hello })
+        });
+    match hello {
+        Some(hello) => Reaction::Hello(hello),
+        None => Reaction::Close(CloseCode::BadMessage),
     }
 }
 
@@ -147,6 +154,18 @@ mod tests {
     }
 
     #[test]
+    fn the_device_id_is_normalised_like_the_header() {
+        let upper = HELLO.replace(
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0F8FAD5B-D9CB-469F-A165-70867728950E",
+        );
+        let Reaction::Hello(hello) = react(Frame::Text(&upper), false) else {
+            panic!("a hello")
+        };
+        assert_eq!(hello.device_id, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    }
+
+    #[test]
     fn unknown_extra_keys_are_ignored() {
         let with_extra = HELLO.replace("{", r#"{"hello": "world", "#);
         assert!(matches!(
@@ -165,6 +184,7 @@ mod tests {
             r#"{"poll_secret": "s"}"#,
             r#"{"poll_secret": 1, "device_id": "x", "device_type": "pc"}"#,
             &HELLO.replace("\"pc\"", "\"toaster\""),
+            &HELLO.replace("0f8fad5b-d9cb-469f-a165-70867728950e", "not-a-uuid"),
             "PING",
         ] {
             assert_eq!(

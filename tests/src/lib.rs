@@ -4,8 +4,14 @@
 //! tests speak the API through the shared wire types of `qrgate-protocol`. Every simulated
 //! device gets its own client address (`CF-Connecting-IP`, which local dev passes through), so
 //! per-address limits never couple two tests.
+//!
+//! Deployed, a PC and a phone usually reach different Cloudflare locations, which share the
+//! session objects but not KV. `scripts/test.sh` reproduces that with a second `wrangler dev`,
+//! location B (`QRGATE_URL_B`), whose Durable Object binding reaches location A's objects while
+//! its KV is its own: a [`Device`] is placed at one [`Location`] and stays there.
 
 pub mod audit;
+pub mod live;
 
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
@@ -23,13 +29,34 @@ pub const TEST_QR_TTL_SECONDS: u64 = 3;
 pub const TEST_LOGIN_FAILURES_PER_ADDRESS: usize = 20;
 pub const PASSWORD: &str = "correct horse battery";
 
-pub fn base_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        std::env::var("QRGATE_URL").unwrap_or_else(|_| {
-            panic!("QRGATE_URL is not set: run these tests through scripts/test.sh")
+/// The edge location a device's requests reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// `QRGATE_URL`: the location that runs the session objects.
+    A,
+    /// `QRGATE_URL_B`: another location, with its own KV, reaching A's session objects.
+    B,
+}
+
+impl Location {
+    pub fn base_url(self) -> &'static str {
+        static A: OnceLock<String> = OnceLock::new();
+        static B: OnceLock<String> = OnceLock::new();
+        let (cell, variable) = match self {
+            Self::A => (&A, "QRGATE_URL"),
+            Self::B => (&B, "QRGATE_URL_B"),
+        };
+        cell.get_or_init(|| {
+            std::env::var(variable).unwrap_or_else(|_| {
+                panic!("{variable} is not set: run these tests through scripts/test.sh")
+            })
         })
-    })
+    }
+}
+
+/// Location A's URL, where devices are unless placed elsewhere.
+pub fn base_url() -> &'static str {
+    Location::A.base_url()
 }
 
 /// One client for every test. Each `#[tokio::test]` runs its own runtime, and a pooled
@@ -50,12 +77,14 @@ pub fn unique_username(prefix: &str) -> String {
     format!("{prefix}-{}", &id[..12])
 }
 
-/// A client device: its id, type and the address its requests come from.
+/// A client device: its id, type, the address its requests come from and the edge location
+/// they reach.
 #[derive(Debug, Clone)]
 pub struct Device {
     pub id: String,
     pub device_type: DeviceType,
     pub address: String,
+    pub location: Location,
 }
 
 impl Device {
@@ -65,7 +94,13 @@ impl Device {
             id: uuid::Uuid::new_v4().to_string(),
             device_type,
             address: format!("10.{}.{}.{}", bytes[0], bytes[1], bytes[2]),
+            location: Location::A,
         }
+    }
+
+    /// The same device, reaching another edge location.
+    pub fn at(self, location: Location) -> Self {
+        Self { location, ..self }
     }
 
     pub fn pc() -> Self {
@@ -76,9 +111,9 @@ impl Device {
         Self::new(DeviceType::Ios)
     }
 
-    /// A request from this device.
+    /// A request from this device, to its location.
     pub fn call(&self, method: Method, path: &str) -> Call {
-        let call = Call::new(method, path);
+        let call = Call::to(self.location, method, path);
         self.headers()
             .into_iter()
             .fold(call, |call, (name, value)| call.header(name, &value))
@@ -105,10 +140,15 @@ pub struct Call {
 }
 
 impl Call {
-    /// A request with no device headers at all.
+    /// A request with no device headers at all, to location A.
     pub fn new(method: Method, path: &str) -> Self {
+        Self::to(Location::A, method, path)
+    }
+
+    /// A request with no device headers at all, to `location`.
+    pub fn to(location: Location, method: Method, path: &str) -> Self {
         Self {
-            request: http().request(method, format!("{}{path}", base_url())),
+            request: http().request(method, format!("{}{path}", location.base_url())),
         }
     }
 

@@ -40,6 +40,11 @@ async fn the_whole_flow_signs_the_pc_in_as_the_phone_account() {
 
     let reply = poll_call(&pc, &qr).send().await;
     cost += reply.kv_ops();
+    assert_eq!(
+        reply.kv_ops(),
+        KvOps::default(),
+        "a poll reads nothing from KV: the session is its object's"
+    );
     let first: PollResponse = reply.expect(200);
     assert_eq!(first.status, QrStatus::Pending);
     assert_eq!(first.expires_at, qr.expires_at);
@@ -116,6 +121,45 @@ async fn the_whole_flow_signs_the_pc_in_as_the_phone_account() {
         "KV cost of one QR login (create, 3 polls, scan, confirm): {} reads, {} writes, {} lists, {} deletes",
         cost.reads, cost.writes, cost.lists, cost.deletes
     );
+    // Only accounts and tokens are in KV: the phone's token is read at scan and confirm, and
+    // the PC's token written once.
+    assert!(cost.reads <= 5 && cost.writes <= 3, "{cost:?}");
+    assert_eq!((cost.lists, cost.deletes), (0, 0), "{cost:?}");
+}
+
+#[tokio::test]
+async fn a_phone_at_another_location_signs_the_pc_in_at_once() {
+    // B has KV of its own that never sees A's writes: only the session object is shared.
+    let phone = Device::phone().at(Location::B);
+    let pc = Device::pc();
+    let phone_login = signed_in(&phone).await;
+    let qr = create_qr(&pc).await;
+    let scanned = scan(&phone, &phone_login.token, &qr.qr_id).await;
+    assert_eq!(scanned.pc.device_type, DeviceType::Pc);
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
+    decide_call(
+        &phone,
+        &phone_login.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .send()
+    .await
+    .expect_empty(204);
+    // The very next poll, at the PC's own location, sees the confirmation and picks up a token
+    // written where it is served, so it works there at once.
+    let pc_login = poll(&pc, &qr)
+        .await
+        .session
+        .expect("the confirmation is visible at once, everywhere");
+    assert_eq!(pc_login.account, phone_login.account);
+    let me: MeResponse = me_call(&pc, &pc_login.token).send().await.expect(200);
+    assert_eq!(me.session.via, Via::Qr);
+    // The phone's token lives in B's KV only: at A it is unknown (KV lag taken to its limit).
+    me_call(&phone.clone().at(Location::A), &phone_login.token)
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
 }
 
 #[tokio::test]

@@ -1,184 +1,261 @@
-//! The contract's safety property under races: whatever the interleaving, at most one phone
-//! confirms a session, and the PC is signed in as exactly the account that confirmed it.
+//! The contract's linearizable steps, fired for real: many devices, each request on its own
+//! connection, all at once, round after round, with the PC at location A and the phones spread
+//! over A and B (another `wrangler dev` with its own KV that reaches A's session objects, as
+//! two Cloudflare locations do). Each round has exactly one winner, and the PC's next poll and
+//! its live socket both report that winner.
 
 use futures::future::join_all;
-use qrgate_protocol::{LoginSession, MeResponse, QrStatus, ScanResponse, Via};
+use qrgate_protocol::live::CloseCode;
+use qrgate_protocol::{CreateQrResponse, LoginSession, MeResponse, QrStatus, ScanResponse, Via};
+use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
+use reqwest::Method;
 
-const PHONES: usize = 12;
-const ROUNDS: usize = 5;
+const PHONES: usize = 16;
+const ROUNDS: usize = 12;
+const RACING_POLLS: usize = 16;
 
+/// Signed-in phones, every other one at location B (signed in there, so its token is in B's KV).
 async fn phones() -> Vec<(Device, LoginSession)> {
-    join_all((0..PHONES).map(|_| async {
-        let phone = Device::phone();
+    join_all((0..PHONES).map(|i| async move {
+        let location = if i % 2 == 0 { Location::A } else { Location::B };
+        let phone = Device::phone().at(location);
         let session = signed_in(&phone).await;
         (phone, session)
     }))
     .await
 }
 
-/// Polls until the session is decided and returns the login the PC picked up, if any.
-async fn pick_up(pc: &Device, qr: &qrgate_protocol::CreateQrResponse) -> Option<LoginSession> {
-    let polled = poll(pc, qr).await;
-    assert!(
-        matches!(polled.status, QrStatus::Confirmed | QrStatus::Scanned),
-        "{polled:?}"
-    );
-    polled.session
+/// A PC with a fresh session and its live socket, told `pending`.
+async fn watched_session() -> (Device, CreateQrResponse, LiveSocket) {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let mut socket = LiveSocket::watch(&pc, &qr).await;
+    socket.expect_status(QrStatus::Pending).await;
+    (pc, qr, socket)
 }
 
-async fn assert_signed_in_as(pc: &Device, login: &LoginSession, confirmed_by: &[&LoginSession]) {
-    assert!(
-        confirmed_by
-            .iter()
-            .any(|phone| phone.account == login.account),
-        "the PC holds an account that did not confirm"
-    );
+async fn assert_signed_in_as(pc: &Device, login: &LoginSession, confirmer: &LoginSession) {
+    assert_eq!(login.account, confirmer.account);
     let me: MeResponse = me_call(pc, &login.token).send().await.expect(200);
-    assert_eq!(me.account, login.account);
+    assert_eq!(me.account, confirmer.account);
     assert_eq!(me.session.via, Via::Qr);
     assert_eq!(me.device.device_id, pc.id);
 }
 
 #[tokio::test]
-async fn many_phones_scanning_then_confirming_at_once() {
+async fn of_phones_scanning_one_session_at_once_exactly_one_wins() {
     let phones = phones().await;
-    for _ in 0..ROUNDS {
-        let pc = Device::pc();
-        let qr = create_qr(&pc).await;
-
-        // Every phone scans in the same instant; each either gets a scan token or a 409.
-        let scans = join_all(phones.iter().map(|(phone, session)| async {
-            let reply = scan_call(phone, &session.token, &qr.qr_id).send().await;
+    for round in 0..ROUNDS {
+        let (pc, qr, mut socket) = watched_session().await;
+        let replies = join_all(
+            phones
+                .iter()
+                .map(|(phone, login)| scan_call(phone, &login.token, &qr.qr_id).send()),
+        )
+        .await;
+        let mut winners = Vec::new();
+        for ((phone, login), reply) in phones.iter().zip(&replies) {
             match reply.status.as_u16() {
-                200 => Some(reply.expect::<ScanResponse>(200)),
-                409 => None,
-                other => panic!("scan answered {other}: {}", reply.text()),
+                200 => winners.push((phone, login, reply.expect::<ScanResponse>(200))),
+                409 => {}
+                other => panic!("round {round}: a scan answered {other}: {}", reply.text()),
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: {} scans won",
+            winners.len()
+        );
+        socket.expect_status(QrStatus::Scanned).await;
+        assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
+
+        // Every phone now confirms with the winner's scan token: only the winner can.
+        let (winner, winner_login, scanned) = &winners[0];
+        let replies = join_all(phones.iter().map(|(phone, login)| {
+            decide_call(
+                phone,
+                &login.token,
+                &qr.qr_id,
+                "confirm",
+                &scanned.scan_token,
+            )
+            .send()
+        }))
+        .await;
+        let mut confirmed = 0;
+        for ((phone, _), reply) in phones.iter().zip(&replies) {
+            match reply.status.as_u16() {
+                204 => {
+                    assert_eq!(phone.id, winner.id, "round {round}: a loser confirmed");
+                    confirmed += 1;
+                }
+                403 | 409 => {}
+                other => panic!(
+                    "round {round}: a confirm answered {other}: {}",
+                    reply.text()
+                ),
+            }
+        }
+        assert_eq!(confirmed, 1, "round {round}");
+        socket.expect_status(QrStatus::Confirmed).await;
+        socket.expect_close(CloseCode::Done).await;
+        let login = poll(&pc, &qr).await.session.expect("the one pick-up");
+        assert_signed_in_as(&pc, &login, winner_login).await;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Confirm,
+    Deny,
+    Cancel,
+}
+
+#[tokio::test]
+async fn of_confirm_deny_and_cancel_racing_exactly_one_wins() {
+    const EACH: usize = 5;
+    let phone = Device::phone().at(Location::B);
+    let login = signed_in(&phone).await;
+    let mut wins = [0; 3];
+    for round in 0..ROUNDS {
+        let (pc, qr, mut socket) = watched_session().await;
+        let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+        socket.expect_status(QrStatus::Scanned).await;
+
+        let attempts: Vec<Decision> = (0..EACH)
+            .flat_map(|_| [Decision::Confirm, Decision::Deny, Decision::Cancel])
+            .collect();
+        let replies = join_all(attempts.iter().map(|decision| {
+            match decision {
+                Decision::Confirm | Decision::Deny => {
+                    let step = if *decision == Decision::Confirm {
+                        "confirm"
+                    } else {
+                        "deny"
+                    };
+                    decide_call(&phone, &login.token, &qr.qr_id, step, &scanned.scan_token).send()
+                }
+                Decision::Cancel => pc
+                    .call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+                    .bearer(&qr.poll_secret)
+                    .send(),
             }
         }))
         .await;
-        assert!(scans.iter().any(Option::is_some), "someone scans");
+        let mut winners = Vec::new();
+        for (decision, reply) in attempts.iter().zip(&replies) {
+            match reply.status.as_u16() {
+                204 => winners.push(*decision),
+                409 => {}
+                other => panic!(
+                    "round {round}: {decision:?} answered {other}: {}",
+                    reply.text()
+                ),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let winner = winners[0];
+        wins[winner as usize] += 1;
 
-        // Everyone holding a scan token confirms in the same instant.
-        let qr_id = qr.qr_id.as_str();
-        let confirms = join_all(phones.iter().zip(&scans).filter_map(
-            |((phone, session), scan)| {
-                let scan = scan.as_ref()?;
-                Some(async move {
-                    let reply =
-                        decide_call(phone, &session.token, qr_id, "confirm", &scan.scan_token)
-                            .send()
-                            .await;
-                    let status = reply.status.as_u16();
-                    assert!(
-                        matches!(status, 204 | 403 | 409),
-                        "confirm answered {status}"
-                    );
-                    (status == 204).then_some(session)
-                })
-            },
-        ))
-        .await;
-        let confirmed: Vec<&LoginSession> = confirms.into_iter().flatten().collect();
-        assert!(
-            confirmed.len() <= 1,
-            "{} phones confirmed one session",
-            confirmed.len()
+        let expected = match winner {
+            Decision::Confirm => QrStatus::Confirmed,
+            Decision::Deny => QrStatus::Denied,
+            Decision::Cancel => QrStatus::Cancelled,
+        };
+        socket.expect_status(expected).await;
+        socket.expect_close(CloseCode::Done).await;
+        let polled = poll(&pc, &qr).await;
+        assert_eq!(polled.status, expected, "round {round}");
+        match (winner, polled.session) {
+            (Decision::Confirm, Some(pc_login)) => {
+                assert_signed_in_as(&pc, &pc_login, &login).await;
+            }
+            (Decision::Confirm, None) => panic!("round {round}: confirmed, but no token"),
+            (_, Some(_)) => panic!("round {round}: {winner:?} won, yet a token was minted"),
+            (_, None) => {}
+        }
+    }
+    println!(
+        "{ROUNDS} rounds of {} racing decisions: confirm won {}, deny {}, cancel {}; one winner each",
+        EACH * 3,
+        wins[0],
+        wins[1],
+        wins[2]
+    );
+}
+
+#[tokio::test]
+async fn of_polls_racing_after_confirmation_exactly_one_carries_the_token() {
+    let phone = Device::phone().at(Location::B);
+    let login = signed_in(&phone).await;
+    for round in 0..ROUNDS {
+        let (pc, qr, mut socket) = watched_session().await;
+        let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+        decide_call(
+            &phone,
+            &login.token,
+            &qr.qr_id,
+            "confirm",
+            &scanned.scan_token,
+        )
+        .send()
+        .await
+        .expect_empty(204);
+        socket.expect_status(QrStatus::Scanned).await;
+        socket.expect_status(QrStatus::Confirmed).await;
+
+        let polls = join_all((0..RACING_POLLS).map(|_| poll(&pc, &qr))).await;
+        assert!(polls.iter().all(|p| p.status == QrStatus::Confirmed));
+        let minted: Vec<LoginSession> = polls.into_iter().filter_map(|p| p.session).collect();
+        assert_eq!(
+            minted.len(),
+            1,
+            "round {round}: {} tokens minted",
+            minted.len()
         );
-
-        let login = pick_up(&pc, &qr).await;
-        match (&login, confirmed.first()) {
-            (Some(login), Some(_)) => assert_signed_in_as(&pc, login, &confirmed).await,
-            (None, None) => {}
-            (login, confirmer) => panic!(
-                "PC login {:?} does not match the confirmation {:?}",
-                login.as_ref().map(|l| &l.account),
-                confirmer.map(|c| &c.account)
-            ),
-        }
+        assert_signed_in_as(&pc, &minted[0], &login).await;
+        assert!(poll(&pc, &qr).await.session.is_none(), "and never again");
     }
 }
 
 #[tokio::test]
-async fn many_confirms_and_denies_with_one_scan_token_at_once() {
+async fn a_stranger_holding_the_scan_token_never_decides() {
     let phone = Device::phone();
-    let session = signed_in(&phone).await;
-    let others = phones().await;
-    for _ in 0..ROUNDS {
-        let pc = Device::pc();
-        let qr = create_qr(&pc).await;
-        let scan = scan(&phone, &session.token, &qr.qr_id).await;
-
-        // The scanning phone confirms repeatedly while every other phone tries its token.
-        let own = (0..4).map(|_| {
+    let login = signed_in(&phone).await;
+    let strangers = phones().await;
+    for round in 0..ROUNDS {
+        let (pc, qr, mut socket) = watched_session().await;
+        let scanned = scan(&phone, &login.token, &qr.qr_id).await;
+        socket.expect_status(QrStatus::Scanned).await;
+        // The scanning phone confirms while every stranger tries its token at once.
+        let own = decide_call(
+            &phone,
+            &login.token,
+            &qr.qr_id,
+            "confirm",
+            &scanned.scan_token,
+        )
+        .send();
+        let foreign = strangers.iter().map(|(stranger, stranger_login)| {
             decide_call(
-                &phone,
-                &session.token,
+                stranger,
+                &stranger_login.token,
                 &qr.qr_id,
-                "confirm",
-                &scan.scan_token,
+                "deny",
+                &scanned.scan_token,
             )
             .send()
         });
-        let foreign = others.iter().map(|(other, other_session)| {
-            decide_call(
-                other,
-                &other_session.token,
-                &qr.qr_id,
-                "confirm",
-                &scan.scan_token,
-            )
-            .send()
-        });
-        let replies = join_all(own.chain(foreign)).await;
-        let (own_replies, foreign_replies) = replies.split_at(4);
-        for reply in foreign_replies {
+        let (own, foreign) = futures::join!(own, join_all(foreign));
+        own.expect_empty(204);
+        for reply in foreign {
             let status = reply.status.as_u16();
-            assert!(
-                matches!(status, 403 | 409),
-                "a stranger's confirm answered {status}"
-            );
+            assert!(matches!(status, 403 | 409), "round {round}: {status}");
         }
-        assert!(own_replies.iter().any(|r| r.status == 204));
-
-        let login = pick_up(&pc, &qr).await.expect("confirmed");
-        assert_signed_in_as(&pc, &login, &[&session]).await;
-        // And never twice.
-        assert!(poll(&pc, &qr).await.session.is_none());
+        socket.expect_status(QrStatus::Confirmed).await;
+        let pc_login = poll(&pc, &qr).await.session.expect("confirmed");
+        assert_signed_in_as(&pc, &pc_login, &login).await;
     }
-}
-
-#[tokio::test]
-async fn many_polls_at_the_moment_of_confirmation_mint_for_one_account_only() {
-    let phone = Device::phone();
-    let session = signed_in(&phone).await;
-    let pc = Device::pc();
-    let qr = create_qr(&pc).await;
-    let scan = scan(&phone, &session.token, &qr.qr_id).await;
-    decide_call(
-        &phone,
-        &session.token,
-        &qr.qr_id,
-        "confirm",
-        &scan.scan_token,
-    )
-    .send()
-    .await
-    .expect_empty(204);
-    let polls = join_all((0..8).map(|_| poll(&pc, &qr))).await;
-    let minted: Vec<LoginSession> = polls.into_iter().filter_map(|p| p.session).collect();
-    assert!(!minted.is_empty());
-    for login in &minted {
-        assert_eq!(login.account, session.account);
-    }
-    // Whichever token survived is the PC's and belongs to the confirming account.
-    let mut valid = 0;
-    for login in &minted {
-        let reply = me_call(&pc, &login.token).send().await;
-        if reply.status == 200 {
-            valid += 1;
-            assert_eq!(reply.expect::<MeResponse>(200).account, session.account);
-        }
-    }
-    assert_eq!(valid, 1, "one device holds one token");
 }

@@ -1,0 +1,127 @@
+//! A real WebSocket client for the live channel, `GET /api/qr/{qr_id}/live`.
+
+use crate::{Device, Location};
+use futures::{SinkExt, StreamExt};
+use qrgate_protocol::live::{CloseCode, LiveHello};
+use qrgate_protocol::{CreateQrResponse, PollResponse, QrStatus, Secret};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Longer than anything the edge takes to push or close, shorter than a hung test.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// What arrives on a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Text(String),
+    /// The edge closed the socket with this code (or the connection ended: `None`).
+    Closed(Option<u16>),
+}
+
+pub struct LiveSocket {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// `ws://host/api/qr/{qr_id}/live` at `location`: the secret is never in it.
+pub fn live_url(location: Location, qr_id: &str) -> String {
+    let base = location.base_url().replacen("http", "ws", 1);
+    format!("{base}/api/qr/{qr_id}/live")
+}
+
+impl LiveSocket {
+    /// Opens the live channel of `qr_id` at `location` (no device headers: none are needed).
+    pub async fn open(location: Location, qr_id: &str) -> Self {
+        let (stream, response) = tokio_tungstenite::connect_async(live_url(location, qr_id))
+            .await
+            .expect("the live channel opens");
+        assert_eq!(response.status(), 101);
+        Self { stream }
+    }
+
+    /// Opens the channel of the session `pc` created, at `pc`'s location, and authenticates.
+    pub async fn watch(pc: &Device, qr: &CreateQrResponse) -> Self {
+        let mut socket = Self::open(pc.location, &qr.qr_id).await;
+        socket.hello(pc, &qr.poll_secret).await;
+        socket
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream
+            .send(Message::text(text))
+            .await
+            .expect("the socket takes a message");
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.stream
+            .send(Message::binary(bytes.to_vec()))
+            .await
+            .expect("the socket takes a message");
+    }
+
+    /// The first message: this device and the poll secret.
+    pub async fn hello(&mut self, pc: &Device, poll_secret: &Secret) {
+        let hello = LiveHello {
+            poll_secret: poll_secret.clone(),
+            device_id: pc.id.clone(),
+            device_type: pc.device_type,
+        };
+        let text = serde_json::to_string(&hello).expect("a hello serialises");
+        self.send_text(&text).await;
+    }
+
+    /// The next text message or the close, whichever comes; fails the test after [`WAIT`].
+    pub async fn next(&mut self) -> Event {
+        self.next_within(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("nothing arrived on the live channel within {WAIT:?}"))
+    }
+
+    /// The next text message or the close, or `None` if nothing came within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Event> {
+        loop {
+            let message = tokio::time::timeout(wait, self.stream.next()).await.ok()?;
+            return Some(match message {
+                None | Some(Err(_)) => Event::Closed(None),
+                Some(Ok(Message::Text(text))) => Event::Text(text.to_string()),
+                Some(Ok(Message::Close(frame))) => {
+                    Event::Closed(frame.map(|CloseFrame { code, .. }| code.into()))
+                }
+                Some(Ok(Message::Binary(_))) => panic!("the edge sends only text"),
+                Some(Ok(_)) => continue, // protocol-level ping and pong
+            });
+        }
+    }
+
+    /// The next message is this status, with exactly the poll's fields and never a token.
+    pub async fn expect_status(&mut self, status: QrStatus) -> PollResponse {
+        match self.next().await {
+            Event::Text(text) => {
+                let pushed: PollResponse = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{e}: not a status: {text}"));
+                assert_eq!(pushed.status, status, "{text}");
+                assert!(pushed.session.is_none(), "a token on the socket: {text}");
+                let fields: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&text).expect("an object");
+                let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                names.sort_unstable();
+                assert_eq!(names, ["expires_at", "interval", "status"], "{text}");
+                pushed
+            }
+            other => panic!("expected {status:?}, got {other:?}"),
+        }
+    }
+
+    /// The next event is the edge closing the socket with `code`.
+    pub async fn expect_close(&mut self, code: CloseCode) {
+        assert_eq!(self.next().await, Event::Closed(Some(code.code())));
+    }
+
+    /// The next message is `pong`.
+    pub async fn expect_pong(&mut self) {
+        assert_eq!(self.next().await, Event::Text("pong".into()));
+    }
+}
