@@ -4,6 +4,7 @@
 pub mod api;
 pub mod device;
 pub mod i18n;
+pub mod live;
 pub mod pc;
 pub mod phone;
 pub mod qr_code;

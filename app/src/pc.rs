@@ -1,22 +1,41 @@
-//! The PC page (`/`): shows a QR code, polls until the phone decides, and then shows who is
-//! signed in. A code that expires is replaced a few times; after that it is blurred under a
-//! button, so an unattended tab does not create sessions forever.
+//! The PC page (`/`): shows a QR code, listens on the live channel until the phone decides
+//! (polling only while the channel is down), and then shows who is signed in. A code that
+//! expires is replaced a few times; after that it is blurred under a button, so an unattended
+//! tab does not create sessions forever.
 
 use crate::api::{self, ApiError};
 use crate::device::{self, Role, browser_name, clear_token, set_token, user_agent};
 use crate::i18n::{Text, tr, use_lang, via_text};
+use crate::live::{LiveChannel, LiveEvent};
 use crate::qr_code::QrCodeView;
 use crate::{PasswordForm, is_page_hidden, now_seconds, sleep_ms};
+use futures::StreamExt;
+use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, MeResponse, QrStatus};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, MeResponse, QrStatus};
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// New codes fetched automatically after one expires, before the page waits for a click.
 pub const MAX_AUTO_RENEWALS: u32 = 3;
 /// How often a signed-in PC checks that its token still works (a revoke brings the QR back).
 const SIGNED_IN_CHECK_MS: u32 = 5_000;
+/// A dropped live channel is reopened after this long, doubling up to the maximum.
+const RECONNECT_FIRST_MS: u32 = 1_000;
+const RECONNECT_MAX_MS: u32 = 30_000;
+/// The live channel's keep-alive (the contract asks for about every 20 s).
+const PING_EVERY_MS: f64 = 20_000.0;
+/// Tries of the one poll that picks the token up, should the network fail it.
+const PICK_UP_TRIES: u32 = 5;
+
+/// What moves a shown code along.
+enum Event {
+    Live(LiveEvent),
+    /// Every `interval`: a poll while the live channel is down, else the keep-alive.
+    Tick,
+    Reconnect,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PcState {
@@ -57,16 +76,17 @@ pub fn status_text(state: &PcState) -> Text {
 #[derive(Clone)]
 struct Controller {
     state: RwSignal<PcState>,
-    generation: Arc<AtomicU64>,
+    generation: Rc<Cell<u64>>,
 }
 
 impl Controller {
     fn next_generation(&self) -> u64 {
-        self.generation.fetch_add(1, Ordering::SeqCst) + 1
+        self.generation.set(self.generation.get() + 1);
+        self.generation.get()
     }
 
     fn is_current(&self, generation: u64) -> bool {
-        self.generation.load(Ordering::SeqCst) == generation
+        self.generation.get() == generation
     }
 
     /// Starts over with a fresh code; `renewals` counts automatic replacements so far.
@@ -81,7 +101,7 @@ impl Controller {
                         qr: qr.clone(),
                         status: QrStatus::Pending,
                     });
-                    this.poll(qr, generation, renewals).await;
+                    this.follow(qr, generation, renewals).await;
                 }
                 Ok(_) => {}
                 Err(_) => this.state.set(PcState::Failed),
@@ -89,49 +109,107 @@ impl Controller {
         });
     }
 
-    async fn poll(&self, qr: CreateQrResponse, generation: u64, renewals: u32) {
+    /// Follows a shown code until it is decided or expires: statuses pushed on the live
+    /// channel, and polls at `interval` only while the channel is down (reopened with backoff).
+    async fn follow(&self, qr: CreateQrResponse, generation: u64, renewals: u32) {
         let interval_ms = (qr.interval.max(1) * 1000) as u32;
-        loop {
-            sleep_ms(interval_ms).await;
+        let pc = device::device(Role::Pc);
+        let (events, mut inbox) = mpsc::unbounded::<Event>();
+        let open = |events: &mpsc::UnboundedSender<Event>| {
+            let events = events.clone();
+            LiveChannel::open(&qr, &pc, move |event| {
+                let _ = events.unbounded_send(Event::Live(event));
+            })
+        };
+        let mut live = open(&events);
+        let mut live_up = false;
+        let mut reconnect_ms = RECONNECT_FIRST_MS;
+        let mut last_ping = js_sys::Date::now();
+        spawn_local(send_every(events.clone(), interval_ms));
+        while let Some(event) = inbox.next().await {
             if !self.is_current(generation) {
                 return;
             }
-            if is_page_hidden() {
-                continue;
-            }
-            let polled = api::poll_qr(&qr).await;
-            if !self.is_current(generation) {
-                return;
-            }
-            let status = match polled {
-                Ok(polled) => match (polled.status, polled.session) {
-                    (QrStatus::Confirmed, Some(session)) => {
-                        set_token(Role::Pc, &session.token);
-                        self.show_signed_in().await;
-                        return;
+            let status = match event {
+                Event::Live(LiveEvent::Status(status)) => {
+                    live_up = true;
+                    reconnect_ms = RECONNECT_FIRST_MS;
+                    status
+                }
+                Event::Live(LiveEvent::Down) => {
+                    live = None;
+                    live_up = false;
+                    spawn_local(send_after(events.clone(), reconnect_ms, Event::Reconnect));
+                    reconnect_ms = (reconnect_ms * 2).min(RECONNECT_MAX_MS);
+                    continue;
+                }
+                Event::Reconnect => {
+                    live = open(&events);
+                    continue;
+                }
+                Event::Tick if live_up => {
+                    if js_sys::Date::now() - last_ping >= PING_EVERY_MS {
+                        live.iter().for_each(LiveChannel::ping);
+                        last_ping = js_sys::Date::now();
                     }
-                    (status, _) => status,
+                    continue;
+                }
+                Event::Tick if is_page_hidden() => continue,
+                Event::Tick => match api::poll_qr(&qr).await {
+                    Ok(polled) => match polled.session {
+                        Some(session) if self.is_current(generation) => {
+                            return self.signed_in_with(&session).await;
+                        }
+                        _ => polled.status,
+                    },
+                    Err(error) if error.is(ErrorCode::NotFound) => QrStatus::Expired,
+                    // The network or the edge hiccuped: keep the code and try at the next tick.
+                    Err(_) => continue,
                 },
-                Err(error) if error.is(ErrorCode::NotFound) => QrStatus::Expired,
-                // The network or the edge hiccuped: keep the code and try at the next tick.
-                Err(_) => continue,
             };
+            if !self.is_current(generation) {
+                return;
+            }
             match status {
                 QrStatus::Pending | QrStatus::Scanned => self.state.set(PcState::Showing {
                     qr: qr.clone(),
                     status,
                 }),
+                QrStatus::Confirmed => return self.pick_up(&qr, generation, interval_ms).await,
                 QrStatus::Expired if renewals < MAX_AUTO_RENEWALS => {
                     return self.new_code(renewals + 1);
                 }
                 QrStatus::Expired => return self.state.set(PcState::Stale(qr)),
-                // Confirmed without a session: this tab lost its pick-up; start again.
-                QrStatus::Confirmed => return self.new_code(0),
                 QrStatus::Denied | QrStatus::Cancelled => {
                     return self.state.set(PcState::Ended(status));
                 }
             }
         }
+    }
+
+    /// The one poll that picks the token up after `confirmed`, tried again only if the network
+    /// failed it. Confirmed without a token means another tab took it: start again.
+    async fn pick_up(&self, qr: &CreateQrResponse, generation: u64, interval_ms: u32) {
+        for _ in 0..PICK_UP_TRIES {
+            let polled = api::poll_qr(qr).await;
+            if !self.is_current(generation) {
+                return;
+            }
+            match polled {
+                Ok(polled) => match polled.session {
+                    Some(session) => return self.signed_in_with(&session).await,
+                    None => return self.new_code(0),
+                },
+                Err(error) if error.code.is_some() => return self.new_code(0),
+                Err(_) => sleep_ms(interval_ms).await,
+            }
+        }
+        self.state.set(PcState::Failed);
+    }
+
+    async fn signed_in_with(&self, session: &LoginSession) {
+        set_token(Role::Pc, &session.token);
+        self.show_signed_in().await;
     }
 
     /// Loads the signed-in view, then keeps checking that the token still works.
@@ -198,35 +276,52 @@ impl Controller {
     }
 }
 
+/// Sends `Event::Tick` every `interval_ms` until the receiving loop has ended.
+async fn send_every(events: mpsc::UnboundedSender<Event>, interval_ms: u32) {
+    loop {
+        sleep_ms(interval_ms).await;
+        if events.unbounded_send(Event::Tick).is_err() {
+            return;
+        }
+    }
+}
+
+async fn send_after(events: mpsc::UnboundedSender<Event>, delay_ms: u32, event: Event) {
+    sleep_ms(delay_ms).await;
+    let _ = events.unbounded_send(event);
+}
+
 #[component]
 pub fn PcPage() -> impl IntoView {
     let controller = Controller {
         state: RwSignal::new(PcState::Starting),
-        generation: Arc::new(AtomicU64::new(0)),
+        generation: Rc::new(Cell::new(0)),
     };
     let now = RwSignal::new(now_seconds());
-    let alive = Arc::new(AtomicU64::new(1));
+    let alive = Rc::new(Cell::new(true));
     {
         let alive = alive.clone();
         spawn_local(async move {
-            while alive.load(Ordering::SeqCst) == 1 {
+            while alive.get() {
                 now.set(now_seconds());
                 sleep_ms(1000).await;
             }
         });
     }
     {
-        let generation = controller.generation.clone();
-        on_cleanup(move || {
-            alive.store(0, Ordering::SeqCst);
-            generation.fetch_add(1, Ordering::SeqCst);
+        // Leptos asks for a `Send` cleanup; this page lives on the browser's one thread.
+        let controller = controller.clone();
+        let stop = send_wrapper::SendWrapper::new(move || {
+            alive.set(false);
+            controller.next_generation();
         });
+        on_cleanup(move || stop.take()());
     }
     controller.start();
     let state = controller.state;
     let on = |act: fn(&Controller)| {
         let controller = controller.clone();
-        Callback::new(move |()| act(&controller))
+        UnsyncCallback::new(move |()| act(&controller))
     };
     view! {
         <PcView
@@ -248,10 +343,10 @@ pub fn PcPage() -> impl IntoView {
 pub fn PcView(
     state: RwSignal<PcState>,
     now: RwSignal<u64>,
-    on_new_code: Callback<()>,
-    on_use_password: Callback<()>,
-    on_signed_in: Callback<()>,
-    on_sign_out: Callback<()>,
+    on_new_code: UnsyncCallback<()>,
+    on_use_password: UnsyncCallback<()>,
+    on_signed_in: UnsyncCallback<()>,
+    on_sign_out: UnsyncCallback<()>,
 ) -> impl IntoView {
     let lang = use_lang();
     let status = move || status_text(&state.get()).get(lang.get());

@@ -119,7 +119,7 @@ async fn the_qr_component_draws_a_code_that_decodes_to_its_url() {
 
 fn pc_view(state: PcState) -> web_sys::HtmlElement {
     let (root, _) = mount(Lang::En, move || {
-        let noop = Callback::new(|()| {});
+        let noop = UnsyncCallback::new(|()| {});
         view! {
             <PcView state=RwSignal::new(state) now=RwSignal::new(1_999_999_990)
                 on_new_code=noop on_use_password=noop on_signed_in=noop on_sign_out=noop />
@@ -231,8 +231,8 @@ async fn the_language_switch_changes_every_text_and_the_page_language() {
         view! {
             <Header />
             <PcView state=RwSignal::new(PcState::Ended(QrStatus::Denied)) now=RwSignal::new(0)
-                on_new_code=Callback::new(|()| {}) on_use_password=Callback::new(|()| {})
-                on_signed_in=Callback::new(|()| {}) on_sign_out=Callback::new(|()| {}) />
+                on_new_code=UnsyncCallback::new(|()| {}) on_use_password=UnsyncCallback::new(|()| {})
+                on_signed_in=UnsyncCallback::new(|()| {}) on_sign_out=UnsyncCallback::new(|()| {}) />
         }
     });
     next_tick().await;

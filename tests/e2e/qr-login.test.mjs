@@ -142,6 +142,66 @@ test("scan, confirm, and the PC shows the phone's account", async () => {
   await pc.close();
 });
 
+/** GET polls of the QR session (not the live channel) that `page` makes, as they happen. */
+function countPolls(page) {
+  const polls = [];
+  page.on("request", (r) => {
+    if (r.method() === "GET" && /\/api\/qr\/[A-Za-z0-9_-]+$/.test(new URL(r.url()).pathname)) {
+      polls.push(performance.now());
+    }
+  });
+  return polls;
+}
+
+/** Stands in for the live channel's network: every socket the page opens is closed at once. */
+async function blockLiveChannel(page) {
+  await page.routeWebSocket(/\/api\/qr\/[^/]+\/live$/, (ws) => ws.close({ code: 1011 }));
+}
+
+test("with polling slowed to 30 s, the push alone signs the PC in", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  // The session answers `interval: 30`: a polling page would not look again for 30 s.
+  await page.route("**/api/qr", async (route) => {
+    const response = await route.fetch();
+    route.fulfill({ response, json: { ...(await response.json()), interval: 30 } });
+  });
+  const polls = countPolls(page);
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws));
+  await page.goto(BASE + "/");
+  await page.locator(".qr-image svg").waitFor();
+  const url = await decodeQr(page, "pc-qr-push.png");
+
+  const phonePage = await openOnPhone(url);
+  await status(page).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor({ timeout: 5_000 });
+  const confirmed = performance.now();
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await page.locator(".display-name").filter({ hasText: displayName }).waitFor({ timeout: 10_000 });
+  console.log(`push only: phone confirm → PC shows the account: ${(performance.now() - confirmed).toFixed(0)} ms`);
+  assert.equal(sockets.length, 1, "one live channel");
+  assert.ok(!sockets[0].url().includes("poll_secret"), "the secret is not in the URL");
+  assert.equal(polls.length, 1, "no poll but the one that picked the token up");
+  assert.ok(polls[0] >= confirmed, "and that one after the confirmation");
+  await pc.close();
+});
+
+test("with the live channel blocked, polling alone signs the PC in", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  await blockLiveChannel(page);
+  const polls = countPolls(page);
+  await page.goto(BASE + "/");
+  await page.locator(".qr-image svg").waitFor();
+  const url = await decodeQr(page, "pc-qr-poll.png");
+  const phonePage = await openOnPhone(url);
+  await status(page).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor();
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await page.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  assert.ok(polls.length >= 2, `the page polled (${polls.length} polls)`);
+  await pc.close();
+});
+
 test("deny leaves the PC signed out and says so", async () => {
   const pc = await newPc();
   const { page: pcPage } = await openPc(pc);
@@ -206,12 +266,15 @@ test("the PC can sign in with a password instead", async () => {
 
 test("the phone's scan page opens a typed code; polling pauses while the PC tab is hidden", async () => {
   const pc = await newPc();
-  const { page: pcPage } = await openPc(pc);
+  // Without its live channel the page polls, except while hidden.
+  const pcPage = await pc.newPage();
+  await blockLiveChannel(pcPage);
+  await pcPage.goto(BASE + "/");
+  await pcPage.locator(".qr-image svg").waitFor();
   const link = (await pcPage.locator(".qr-link").textContent()).trim();
 
   // Hidden: no poll for several intervals. Visible again: polling resumes.
-  const polls = [];
-  pcPage.on("request", (r) => r.url().includes("/api/qr/") && r.method() === "GET" && polls.push(r));
+  const polls = countPolls(pcPage);
   await pcPage.evaluate(() => {
     Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
   });
