@@ -19,11 +19,22 @@ use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
     LoginSession, MeResponse, Secret, SessionInfo, Via, validate,
 };
+use std::cell::RefCell;
+use std::collections::HashMap;
 use worker::Response;
 
 /// How often `last_seen_at` may be rewritten for one device: often enough to be useful, rare
 /// enough to stay far from KV's one write per second per key and its write cost.
 const LAST_SEEN_RESOLUTION_SECONDS: u64 = 60;
+/// Devices whose last `seen` write an isolate remembers before it starts afresh.
+const SEEN_MEMO_CAPACITY: usize = 10_000;
+
+thread_local! {
+    /// When this isolate last wrote each device's `seen` record (by its key). Reading the record
+    /// on every authenticated request would double that request's KV reads; instead each
+    /// isolate writes it at most once a minute per device (a fresh isolate once more).
+    static SEEN_WRITTEN: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+}
 /// A salt used for usernames that do not exist, so that they cost the same PBKDF2 work as a
 /// wrong password and answer in similar time.
 const ABSENT_ACCOUNT_SALT: [u8; 16] = *b"qrgate-no-such-a";
@@ -45,14 +56,11 @@ pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
         return Err(AppError::Unauthorized);
     }
     let device_id = &ctx.device.device_id;
-    let (record, seen) = try_join(
-        ctx.store
-            .get::<DeviceSessionRecord>(&keys::device(account_id, device_id)),
-        ctx.store
-            .get::<LastSeen>(&keys::seen(account_id, device_id)),
-    )
-    .await?;
-    let record = record.ok_or(AppError::Unauthorized)?;
+    let record = ctx
+        .store
+        .get::<DeviceSessionRecord>(&keys::device(account_id, device_id))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let token_matches = constant_time_eq(
         hash_secret(token.expose()).as_bytes(),
         record.token_hash.as_bytes(),
@@ -63,21 +71,40 @@ pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
     if !valid {
         return Err(AppError::Unauthorized);
     }
-    let last_seen = seen.map_or(record.device.created_at, |s| s.at);
-    if ctx.now_seconds() >= last_seen + LAST_SEEN_RESOLUTION_SECONDS {
-        let seen = LastSeen {
-            at: ctx.now_seconds(),
-        };
-        let key = keys::seen(account_id, device_id);
-        ctx.store
-            .put_listed(&key, &seen, &seen, record.device.expires_at)
-            .await?;
-    }
+    note_seen(ctx, &keys::seen(account_id, device_id), &record.device).await;
     Ok(Authenticated {
         account: record.account,
         device_id: device_id.clone(),
         session: record.device,
     })
+}
+
+/// Records that the device was seen now, if this isolate has not done so within the last
+/// minute (a token younger than that was seen at its creation). Best effort: `last_seen_at` is
+/// for the person reading the device list, and failing to store it must not fail the request.
+async fn note_seen(ctx: &Ctx, key: &str, session: &DeviceSummary) {
+    let now = ctx.now_seconds();
+    let due = SEEN_WRITTEN.with_borrow_mut(|written| {
+        let last = written.get(key).copied().unwrap_or(session.created_at);
+        let due = now >= last + LAST_SEEN_RESOLUTION_SECONDS;
+        if due {
+            if written.len() >= SEEN_MEMO_CAPACITY {
+                written.clear();
+            }
+            written.insert(key.to_owned(), now);
+        }
+        due
+    });
+    if due {
+        let seen = LastSeen { at: now };
+        if let Err(error) = ctx
+            .store
+            .put_listed(key, &seen, &seen, session.expires_at)
+            .await
+        {
+            worker::console_warn!("last seen not stored: {error:?}");
+        }
+    }
 }
 
 /// Mints a login token for `account` on `device`, replacing the device's earlier token.

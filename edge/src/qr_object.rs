@@ -39,7 +39,8 @@ struct SocketState {
 #[durable_object]
 pub struct QrSessionObject {
     state: State,
-    env: Env,
+    /// `[vars]`, read once: they do not change while an instance lives.
+    config: Option<Config>,
     /// The stored session as last read or written by this instance; storage stays the truth
     /// (an evicted or hibernated object starts empty and reads it again).
     cached: RefCell<Option<QrSession>>,
@@ -53,7 +54,7 @@ impl DurableObject for QrSessionObject {
         }
         Self {
             state,
-            env,
+            config: Config::from_env(&env).ok(),
             cached: RefCell::new(None),
         }
     }
@@ -231,7 +232,7 @@ impl QrSessionObject {
         })?;
         // The current status first, so a PC that reconnects never misses a change.
         let status = session.status(now_ms());
-        ws.send_with_str(status_message(&session, status, &self.config()?)?)?;
+        ws.send_with_str(status_message(&session, status, self.config()?)?)?;
         if is_final(status) {
             close(ws, CloseCode::Done);
         }
@@ -240,7 +241,7 @@ impl QrSessionObject {
 
     /// Tells every authenticated socket the new status, and closes them after a final one.
     fn push(&self, session: &QrSession, status: QrStatus) -> Result<()> {
-        let message = status_message(session, status, &self.config()?)?;
+        let message = status_message(session, status, self.config()?)?;
         for (socket, socket_state) in self.open_sockets() {
             if socket_state.authenticated {
                 // A socket that dropped meanwhile is simply not told; its PC polls.
@@ -312,8 +313,10 @@ impl QrSessionObject {
             .collect()
     }
 
-    fn config(&self) -> Result<Config> {
-        Config::from_env(&self.env).map_err(|_| worker::Error::RustError("[vars]".into()))
+    fn config(&self) -> Result<&Config> {
+        self.config
+            .as_ref()
+            .ok_or_else(|| worker::Error::RustError("a [vars] entry is not a number".into()))
     }
 }
 

@@ -1,15 +1,20 @@
 //! Benchmarks against a live `wrangler dev` (run by `scripts/bench.sh`, which sets QRGATE_URL to
 //! an instance with KV operation counting). Prints figures; asserts nothing about speed.
 //!
-//! `bench latency FLOWS INTERVAL_SECONDS`: the time from the phone's confirm answer to the PC
-//! holding its token, with the PC polling every INTERVAL seconds as the page does.
-//! `bench cost`: KV reads and writes of one complete login and of a minute of an idle QR.
+//! `bench latency FLOWS INTERVAL_SECONDS|live`: the time from the phone's confirm answer to the
+//! PC holding its token, with the PC polling every INTERVAL seconds, or listening on the live
+//! channel and making the one pick-up poll when it is told `confirmed`, as the page does.
+//! `bench cost`: KV reads and writes of one complete login, polling and listening, and of a
+//! minute of an idle QR on screen with its live channel open.
 //! `bench pool STEP COUNT`: prints COUNT ready-made requests of one step (`trivial`, `poll`,
 //! `scan` or `confirm`) for wrk and `tests/bench/pool.lua`, one per line:
 //! `METHOD<TAB>PATH<TAB>BODY<TAB>HEADER<TAB>HEADER...`. Each scan or confirm line is a session of
 //! its own, made ready here, so the load measures real first scans and real confirmations.
 
-use qrgate_protocol::{CreateQrResponse, DecisionRequest, LoginSession, ScanResponse, Secret};
+use qrgate_protocol::{
+    CreateQrResponse, DecisionRequest, LoginSession, QrStatus, ScanResponse, Secret,
+};
+use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
 
@@ -20,46 +25,71 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// One flow; returns milliseconds from the confirm answer to the token in the PC's hands.
-async fn timed_flow(phone: &Device, login: &LoginSession, interval: Duration) -> f64 {
+/// How the PC learns that it may pick its token up.
+#[derive(Debug, Clone, Copy)]
+enum Listening {
+    /// A poll every this long, as a client without the live channel does.
+    Polling(Duration),
+    /// The live channel's push, then the one pick-up poll.
+    Live,
+}
+
+/// One flow; returns milliseconds from the confirm answer to the token in the PC's hands
+/// (negative when the PC held it before the phone had its answer).
+async fn timed_flow(phone: &Device, login: &LoginSession, listening: Listening) -> f64 {
     let pc = Device::pc();
     let qr = create_qr(&pc).await;
-    let confirmed_at = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
-    let poller = {
-        let (pc, qr, confirmed_at) = (pc.clone(), qr.clone(), confirmed_at.clone());
-        async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                if poll(&pc, &qr).await.session.is_some() {
-                    let now = Instant::now();
-                    let confirmed = confirmed_at.lock().unwrap().expect("confirmed first");
-                    return now.duration_since(confirmed).as_secs_f64() * 1000.0;
+    let mut socket = None;
+    if let Listening::Live = listening {
+        let mut watching = LiveSocket::watch(&pc, &qr).await;
+        watching.expect_status(QrStatus::Pending).await;
+        socket = Some(watching);
+    }
+    let pc_side = async {
+        match (&mut socket, listening) {
+            (Some(socket), _) => {
+                socket.expect_status(QrStatus::Scanned).await;
+                socket.expect_status(QrStatus::Confirmed).await;
+                poll(&pc, &qr).await.session.expect("the pick-up poll");
+            }
+            (None, listening) => {
+                let interval = match listening {
+                    Listening::Polling(interval) => interval,
+                    Listening::Live => Duration::ZERO,
+                };
+                while poll(&pc, &qr).await.session.is_none() {
+                    tokio::time::sleep(interval).await;
                 }
             }
         }
+        Instant::now()
     };
     let phone_side = async {
         let scan: ScanResponse = scan(phone, &login.token, &qr.qr_id).await;
         // A person takes a moment: confirm at a random phase of the PC's poll cycle.
-        let phase = rand_fraction() * interval.as_secs_f64();
-        tokio::time::sleep(Duration::from_secs_f64(phase)).await;
+        if let Listening::Polling(interval) = listening {
+            let phase = rand_fraction() * interval.as_secs_f64();
+            tokio::time::sleep(Duration::from_secs_f64(phase)).await;
+        }
         decide_call(phone, &login.token, &qr.qr_id, "confirm", &scan.scan_token)
             .send()
             .await
             .expect_empty(204);
-        *confirmed_at.lock().unwrap() = Some(Instant::now());
+        Instant::now()
     };
-    let (latency, ()) = tokio::join!(poller, phone_side);
-    latency
+    let (holds_token, confirmed) = tokio::join!(pc_side, phone_side);
+    match holds_token.checked_duration_since(confirmed) {
+        Some(after) => after.as_secs_f64() * 1000.0,
+        None => -(confirmed.duration_since(holds_token).as_secs_f64() * 1000.0),
+    }
 }
 
 fn rand_fraction() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
-async fn latency(flows: usize, interval: f64) {
+async fn latency(flows: usize, listening: Listening) {
     use futures::StreamExt;
-    let interval = Duration::from_secs_f64(interval);
     let phones: Vec<(Device, LoginSession)> =
         futures::future::join_all((0..CONCURRENT_FLOWS).map(|_| async {
             let phone = Device::phone();
@@ -70,61 +100,112 @@ async fn latency(flows: usize, interval: f64) {
     let mut samples: Vec<f64> = futures::stream::iter(0..flows)
         .map(|i| {
             let (phone, login) = &phones[i % phones.len()];
-            timed_flow(phone, login, interval)
+            timed_flow(phone, login, listening)
         })
         .buffer_unordered(CONCURRENT_FLOWS)
         .collect()
         .await;
     samples.sort_by(|a, b| a.total_cmp(b));
+    let how = match listening {
+        Listening::Polling(interval) => format!("polls every {:.2} s", interval.as_secs_f64()),
+        Listening::Live => "listens on the live channel, then one poll".to_owned(),
+    };
     println!(
-        "| poll every {:.2} s | {flows} | {:.0} ms | {:.0} ms | {:.0} ms |",
-        interval.as_secs_f64(),
+        "| {how} | {flows} | {:.0} ms | {:.0} ms | {:.0} ms |",
         percentile(&samples, 50.0),
         percentile(&samples, 95.0),
         percentile(&samples, 99.0)
     );
 }
 
-async fn cost() {
-    let phone = Device::phone();
-    let login = signed_in(&phone).await;
+/// The KV operations of one complete QR login, with the PC polling at every step (the plain
+/// path) or listening on the live channel and polling once to pick its token up.
+async fn login_cost(phone: &Device, login: &LoginSession, listening: Listening) -> KvOps {
     let pc = Device::pc();
     let mut total = KvOps::default();
     let reply = pc.call(reqwest::Method::POST, "/api/qr").send().await;
     total += reply.kv_ops();
     let qr: CreateQrResponse = reply.expect(201);
-    let reply = poll_call(&pc, &qr).send().await;
-    let idle_poll = reply.kv_ops();
-    total += idle_poll;
-    let reply = scan_call(&phone, &login.token, &qr.qr_id).send().await;
+    let polling = matches!(listening, Listening::Polling(_));
+    let mut socket = None;
+    if !polling {
+        socket = Some(LiveSocket::watch(&pc, &qr).await);
+    }
+    if polling {
+        total += poll_call(&pc, &qr).send().await.kv_ops();
+    }
+    let reply = scan_call(phone, &login.token, &qr.qr_id).send().await;
     total += reply.kv_ops();
     let scan: ScanResponse = reply.expect(200);
-    let reply = poll_call(&pc, &qr).send().await;
-    total += reply.kv_ops();
-    let reply = decide_call(&phone, &login.token, &qr.qr_id, "confirm", &scan.scan_token)
+    if polling {
+        total += poll_call(&pc, &qr).send().await.kv_ops();
+    }
+    let reply = decide_call(phone, &login.token, &qr.qr_id, "confirm", &scan.scan_token)
         .send()
         .await;
     total += reply.kv_ops();
+    if let Some(socket) = &mut socket {
+        socket.expect_status(QrStatus::Pending).await;
+        socket.expect_status(QrStatus::Scanned).await;
+        socket.expect_status(QrStatus::Confirmed).await;
+    }
     let reply = poll_call(&pc, &qr).send().await;
     total += reply.kv_ops();
-    let reply = login_call(&phone, &login.account.username, PASSWORD)
-        .send()
-        .await;
-    let password_login = reply.kv_ops();
+    reply
+        .expect::<qrgate_protocol::PollResponse>(200)
+        .session
+        .expect("picked up");
+    total
+}
+
+async fn cost() {
+    const IDLE: Duration = Duration::from_secs(60);
+    const PING_EVERY: Duration = Duration::from_secs(20);
+    let phone = Device::phone();
+    let login = signed_in(&phone).await;
+    let listening = login_cost(&phone, &login, Listening::Live).await;
+    let polling = login_cost(&phone, &login, Listening::Polling(Duration::ZERO)).await;
     println!(
-        "| one QR login (create, poll pending, scan, poll scanned, confirm, poll confirmed) | {} | {} | {} |",
-        total.reads, total.writes, total.lists
+        "| one QR login, listening (create, scan, confirm, one pick-up poll) | {} | {} | {} |",
+        listening.reads, listening.writes, listening.lists
     );
+    println!(
+        "| one QR login, polling (create, poll pending, scan, poll scanned, confirm, poll confirmed) | {} | {} | {} |",
+        polling.reads, polling.writes, polling.lists
+    );
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let idle_poll = poll_call(&pc, &qr).send().await.kv_ops();
     println!(
         "| one idle poll | {} | {} | {} |",
         idle_poll.reads, idle_poll.writes, idle_poll.lists
     );
+    // A minute of a code on screen with its channel open: the PC sends only the keep-alive,
+    // and makes no request at all, so KV is not touched (every request's operations are
+    // counted by the store layer; there are none to count).
+    let mut socket = LiveSocket::watch(&pc, &qr).await;
+    socket.expect_status(QrStatus::Pending).await;
+    let started = Instant::now();
+    let mut pings = 0;
+    while started.elapsed() < IDLE {
+        tokio::time::sleep(PING_EVERY.min(IDLE - started.elapsed())).await;
+        socket.send_text("ping").await;
+        socket.expect_pong().await;
+        pings += 1;
+    }
     println!(
-        "| a minute of an idle QR on screen (60 polls at 1 s, the default interval) | {} | {} | {} |",
+        "| a minute of an idle QR on screen, live channel open ({pings} pings answered, 0 requests) | 0 | 0 | 0 |"
+    );
+    println!(
+        "| a minute of an idle QR on screen, polling at 1 s (60 polls) | {} | {} | {} |",
         idle_poll.reads * 60,
         idle_poll.writes * 60,
         idle_poll.lists * 60
     );
+    let reply = login_call(&phone, &login.account.username, PASSWORD)
+        .send()
+        .await;
+    let password_login = reply.kv_ops();
     println!(
         "| one password login | {} | {} | {} |",
         password_login.reads, password_login.writes, password_login.lists
@@ -213,18 +294,20 @@ async fn pool_line(step: &str, (phone, login): &(Device, LoginSession)) -> Strin
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["latency", flows, interval] => {
-            latency(
-                flows.parse().expect("FLOWS is a number"),
-                interval.parse().expect("INTERVAL is seconds"),
-            )
-            .await
+        ["latency", flows, how] => {
+            let listening = match how {
+                "live" => Listening::Live,
+                seconds => Listening::Polling(Duration::from_secs_f64(
+                    seconds.parse().expect("INTERVAL is seconds"),
+                )),
+            };
+            latency(flows.parse().expect("FLOWS is a number"), listening).await
         }
         ["cost"] => cost().await,
         ["pool", step, count] => pool(step, count.parse().expect("COUNT is a number")).await,
         _ => {
             eprintln!(
-                "usage: bench latency FLOWS INTERVAL_SECONDS | bench cost | bench pool STEP COUNT"
+                "usage: bench latency FLOWS INTERVAL_SECONDS|live | bench cost | bench pool STEP COUNT"
             );
             std::process::exit(2);
         }
