@@ -7,7 +7,7 @@ use crate::accounts::{Authenticated, authenticate, device_name_or_default, mint_
 use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
-use crate::qr_rpc::{self, Command, NewSession, Outcome, Step};
+use crate::qr_rpc::{self, Command, NewSession, Outcome, PcProof, Step};
 use crate::ratelimit;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -37,13 +37,17 @@ fn scanner(auth: Authenticated) -> Scanner {
     }
 }
 
-/// SHA-256 of the poll secret the request presents; empty (matching nothing) when it presents
-/// none, so that the object still answers `404` before `401` for an unknown session.
-fn presented_poll_secret_hash(ctx: &Ctx) -> String {
-    ctx.bearer
-        .as_ref()
-        .map(|secret| hash_secret(secret.expose()))
-        .unwrap_or_default()
+/// What the request presents as the creating PC. Without a poll secret the hash is empty and
+/// matches nothing, so the object still answers `404` before `401` for an unknown session.
+fn pc_proof(ctx: &Ctx) -> PcProof {
+    PcProof {
+        pc: ctx.device.clone(),
+        poll_secret_hash: ctx
+            .bearer
+            .as_ref()
+            .map(|secret| hash_secret(secret.expose()))
+            .unwrap_or_default(),
+    }
 }
 
 async fn step(stub: &Stub, step: Step) -> AppResult<Outcome> {
@@ -84,19 +88,16 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
 /// token here; if it cannot be stored, the pick-up is given back for the next poll.
 pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let stub = qr_rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
-    let polled = Step::Poll {
-        pc: ctx.device.clone(),
-        poll_secret_hash: presented_poll_secret_hash(ctx),
-    };
-    let (status, expires_at, interval, pick_up) = match step(&stub, polled).await? {
-        Outcome::Polled {
-            status,
-            expires_at,
-            interval,
-            pick_up,
-        } => (status, expires_at, interval, pick_up),
-        other => return Err(unexpected(&other)),
-    };
+    let (status, expires_at, interval, pick_up) =
+        match step(&stub, Step::Poll(pc_proof(ctx))).await? {
+            Outcome::Polled {
+                status,
+                expires_at,
+                interval,
+                pick_up,
+            } => (status, expires_at, interval, pick_up),
+            other => return Err(unexpected(&other)),
+        };
     let session = match pick_up {
         None => None,
         Some(pick_up) => {
@@ -132,11 +133,7 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
 /// `DELETE /api/qr/{qr_id}`: the PC withdraws its session.
 pub async fn cancel(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let stub = qr_rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
-    let cancel = Step::Cancel {
-        pc: ctx.device.clone(),
-        poll_secret_hash: presented_poll_secret_hash(ctx),
-    };
-    match step(&stub, cancel).await? {
+    match step(&stub, Step::Cancel(pc_proof(ctx))).await? {
         Outcome::Done => Ok(crate::no_content()),
         other => Err(unexpected(&other)),
     }

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::context::DeviceHeaders;
 use crate::crypto::{constant_time_eq, hash_secret};
 use crate::error::AppError;
-use crate::qr_rpc::{Command, NewSession, Outcome, PickUp, Refusal, Reply, Step};
+use crate::qr_rpc::{Command, NewSession, Outcome, PcProof, PickUp, Refusal, Reply, Step};
 use qrgate_protocol::live::{self, CloseCode, Frame, LiveHello, PING, PONG, Reaction};
 use qrgate_protocol::qr::{Creator, QrSession, expires_at, is_final};
 use qrgate_protocol::{PcInfo, PollResponse, QrStatus};
@@ -218,11 +218,14 @@ impl QrSessionObject {
             close(ws, CloseCode::Collected);
             return Ok(());
         };
-        let pc = DeviceHeaders {
-            device_id: hello.device_id.clone(),
-            device_type: hello.device_type,
+        let proof = PcProof {
+            pc: DeviceHeaders {
+                device_id: hello.device_id.clone(),
+                device_type: hello.device_type,
+            },
+            poll_secret_hash: hash_secret(hello.poll_secret.expose()),
         };
-        if !is_creator(&session, &pc, &hash_secret(hello.poll_secret.expose())) {
+        if !is_creator(&session, &proof) {
             close(ws, CloseCode::Unauthorized);
             return Ok(());
         }
@@ -355,11 +358,8 @@ fn apply(
     interval: u64,
 ) -> std::result::Result<Applied, Refusal> {
     Ok(match step {
-        Step::Poll {
-            pc,
-            poll_secret_hash,
-        } => {
-            if !is_creator(session, &pc, &poll_secret_hash) {
+        Step::Poll(proof) => {
+            if !is_creator(session, &proof) {
                 return Err(Refusal::Unauthorized);
             }
             let status = session.status(now_ms);
@@ -384,11 +384,8 @@ fn apply(
             session.release_pick_up();
             Applied::changed(Outcome::Done, false)
         }
-        Step::Cancel {
-            pc,
-            poll_secret_hash,
-        } => {
-            if !is_creator(session, &pc, &poll_secret_hash) {
+        Step::Cancel(proof) => {
+            if !is_creator(session, &proof) {
                 return Err(Refusal::Unauthorized);
             }
             session.cancel(now_ms)?;
@@ -420,14 +417,16 @@ fn apply(
     })
 }
 
-/// Whether these device headers and this poll-secret hash are the creating PC's. Both halves
-/// are always evaluated, and the hash is compared in constant time.
-fn is_creator(session: &QrSession, pc: &DeviceHeaders, poll_secret_hash: &str) -> bool {
+/// Whether `proof` is the creating PC's. Both halves are always evaluated, and the hash is
+/// compared in constant time.
+fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
     let secret_matches = constant_time_eq(
-        poll_secret_hash.as_bytes(),
+        proof.poll_secret_hash.as_bytes(),
         session.pc.poll_secret_hash.as_bytes(),
     );
-    let same_device = session.pc.is_device(&pc.device_id, pc.device_type);
+    let same_device = session
+        .pc
+        .is_device(&proof.pc.device_id, proof.pc.device_type);
     secret_matches & same_device
 }
 
@@ -498,11 +497,15 @@ mod tests {
         )
     }
 
-    fn poll(secret: &str, pc: DeviceHeaders) -> Step {
-        Step::Poll {
+    fn proof(secret: &str, pc: DeviceHeaders) -> PcProof {
+        PcProof {
             pc,
             poll_secret_hash: hash_secret(secret),
         }
+    }
+
+    fn poll(secret: &str, pc: DeviceHeaders) -> Step {
+        Step::Poll(proof(secret, pc))
     }
 
     fn scan(account_id: &str, token: &str) -> Step {
@@ -608,10 +611,7 @@ mod tests {
     #[test]
     fn a_cancel_needs_the_pc_and_ends_the_session() {
         let mut session = session();
-        let cancel = |secret: &str| Step::Cancel {
-            pc: pc(),
-            poll_secret_hash: hash_secret(secret),
-        };
+        let cancel = |secret: &str| Step::Cancel(proof(secret, pc()));
         assert_eq!(
             apply(&mut session, cancel("wrong"), NOW, INTERVAL).err(),
             Some(Refusal::Unauthorized)

@@ -35,19 +35,21 @@ pub struct NewSession {
     pub poll_secret_hash: String,
 }
 
+/// What a request presents as the creating PC: its device headers and the SHA-256 of the poll
+/// secret (empty when none was presented: it matches nothing).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PcProof {
+    pub pc: DeviceHeaders,
+    pub poll_secret_hash: String,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Step {
     /// The PC's poll: the status, and once, the account to mint the PC's token for.
-    Poll {
-        pc: DeviceHeaders,
-        poll_secret_hash: String,
-    },
+    Poll(PcProof),
     /// The token a poll picked up could not be stored: let the next poll pick it up again.
     ReleasePickUp,
-    Cancel {
-        pc: DeviceHeaders,
-        poll_secret_hash: String,
-    },
+    Cancel(PcProof),
     Scan {
         scanner: Scanner,
         scan_token_hash: String,

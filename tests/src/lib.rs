@@ -355,6 +355,20 @@ pub fn decide_call(
         })
 }
 
+/// `confirm` or `deny`, which must succeed (`204`).
+pub async fn decide(phone: &Device, token: &Secret, qr_id: &str, step: &str, scan_token: &Secret) {
+    decide_call(phone, token, qr_id, step, scan_token)
+        .send()
+        .await
+        .expect_empty(204);
+}
+
+/// The PC withdraws its session with its poll secret.
+pub fn cancel_call(pc: &Device, qr: &CreateQrResponse) -> Call {
+    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
+        .bearer(&qr.poll_secret)
+}
+
 pub fn me_call(device: &Device, token: &Secret) -> Call {
     device.call(Method::GET, "/api/me").bearer(token)
 }

@@ -90,16 +90,14 @@ async fn every_change_is_pushed_to_every_socket_and_no_token_travels() {
     let mut third = LiveSocket::watch(&pc, &qr).await;
     third.expect_status(QrStatus::Scanned).await;
 
-    decide_call(
+    decide(
         &phone,
         &login.token,
         &qr.qr_id,
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_empty(204);
+    .await;
     for socket in [&mut first, &mut second, &mut third] {
         socket.expect_status(QrStatus::Confirmed).await;
         socket.expect_close(CloseCode::Done).await;
@@ -124,16 +122,14 @@ async fn a_rescan_by_the_same_phone_is_not_pushed() {
     scan(&phone, &login.token, &qr.qr_id).await;
     socket.expect_status(QrStatus::Scanned).await;
     let rescanned = scan(&phone, &login.token, &qr.qr_id).await;
-    decide_call(
+    decide(
         &phone,
         &login.token,
         &qr.qr_id,
         "deny",
         &rescanned.scan_token,
     )
-    .send()
-    .await
-    .expect_empty(204);
+    .await;
     // The next push is the denial: the reload in between changed nothing the PC sees.
     socket.expect_status(QrStatus::Denied).await;
     socket.expect_close(CloseCode::Done).await;
@@ -145,11 +141,7 @@ async fn a_cancellation_is_pushed_to_the_other_sockets() {
     let qr = create_qr(&pc).await;
     let mut socket = LiveSocket::watch(&pc, &qr).await;
     socket.expect_status(QrStatus::Pending).await;
-    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_empty(204);
+    cancel_call(&pc, &qr).send().await.expect_empty(204);
     socket.expect_status(QrStatus::Cancelled).await;
     socket.expect_close(CloseCode::Done).await;
 }
@@ -249,11 +241,7 @@ async fn malformed_messages_are_closed_with_4400_and_disturb_no_other_socket() {
     // The first socket is still there, and still told everything.
     bystander.send_text("ping").await;
     bystander.expect_pong().await;
-    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_empty(204);
+    cancel_call(&pc, &qr).send().await.expect_empty(204);
     bystander.expect_status(QrStatus::Cancelled).await;
 }
 

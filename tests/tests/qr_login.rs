@@ -137,16 +137,14 @@ async fn a_phone_at_another_location_signs_the_pc_in_at_once() {
     let scanned = scan(&phone, &phone_login.token, &qr.qr_id).await;
     assert_eq!(scanned.pc.device_type, DeviceType::Pc);
     assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
-    decide_call(
+    decide(
         &phone,
         &phone_login.token,
         &qr.qr_id,
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_empty(204);
+    .await;
     // The very next poll, at the PC's own location, sees the confirmation and picks up a token
     // written where it is served, so it works there at once.
     let pc_login = poll(&pc, &qr)
@@ -207,33 +205,20 @@ async fn the_pc_can_cancel_until_a_decision() {
         .bearer(&wrong)
         .fails(401, ErrorCode::Unauthorized)
         .await;
-    phone
-        .call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
+    cancel_call(&phone, &qr)
         .fails(401, ErrorCode::Unauthorized)
         .await;
-    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_empty(204);
+    cancel_call(&pc, &qr).send().await.expect_empty(204);
     assert_eq!(poll(&pc, &qr).await.status, QrStatus::Cancelled);
     scan_call(&phone, &login.token, &qr.qr_id)
         .fails(409, ErrorCode::Conflict)
         .await;
-    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
-        .fails(409, ErrorCode::Conflict)
-        .await;
+    cancel_call(&pc, &qr).fails(409, ErrorCode::Conflict).await;
 
     // Scanned → cancelled: the phone can no longer confirm.
     let qr = create_qr(&pc).await;
     let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
-        .send()
-        .await
-        .expect_empty(204);
+    cancel_call(&pc, &qr).send().await.expect_empty(204);
     decide_call(
         &phone,
         &login.token,
@@ -250,20 +235,15 @@ async fn the_pc_can_cancel_until_a_decision() {
     // Confirmed → cancel is a conflict.
     let qr = create_qr(&pc).await;
     let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-    decide_call(
+    decide(
         &phone,
         &login.token,
         &qr.qr_id,
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_empty(204);
-    pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-        .bearer(&qr.poll_secret)
-        .fails(409, ErrorCode::Conflict)
-        .await;
+    .await;
+    cancel_call(&pc, &qr).fails(409, ErrorCode::Conflict).await;
 }
 
 #[tokio::test]
@@ -282,10 +262,7 @@ async fn expiry_reads_expired_and_refuses_every_step_with_410() {
         let polled = poll(&pc, qr).await;
         assert_eq!(polled.status, QrStatus::Expired);
         assert!(polled.session.is_none());
-        pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-            .bearer(&qr.poll_secret)
-            .fails(410, ErrorCode::Expired)
-            .await;
+        cancel_call(&pc, qr).fails(410, ErrorCode::Expired).await;
     }
     scan_call(&phone, &login.token, &pending.qr_id)
         .fails(410, ErrorCode::Expired)
@@ -313,16 +290,14 @@ async fn a_confirmed_token_can_be_picked_up_after_expires_at() {
     let login = signed_in(&phone).await;
     let qr = create_qr(&pc).await;
     let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-    decide_call(
+    decide(
         &phone,
         &login.token,
         &qr.qr_id,
         "confirm",
         &scanned.scan_token,
     )
-    .send()
-    .await
-    .expect_empty(204);
+    .await;
     wait_for_expiry(qr.expires_at).await;
     let polled = poll(&pc, &qr).await;
     assert_eq!(polled.status, QrStatus::Confirmed);
@@ -348,16 +323,14 @@ async fn a_rescan_by_the_same_phone_retires_the_earlier_scan_token() {
     )
     .fails(403, ErrorCode::Forbidden)
     .await;
-    decide_call(
+    decide(
         &phone,
         &login.token,
         &qr.qr_id,
         "confirm",
         &second.scan_token,
     )
-    .send()
-    .await
-    .expect_empty(204);
+    .await;
     assert_eq!(
         poll(&pc, &qr).await.session.map(|s| s.account),
         Some(login.account)

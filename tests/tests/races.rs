@@ -9,7 +9,6 @@ use qrgate_protocol::live::CloseCode;
 use qrgate_protocol::{CreateQrResponse, LoginSession, MeResponse, QrStatus, ScanResponse, Via};
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
-use reqwest::Method;
 
 const PHONES: usize = 16;
 const ROUNDS: usize = 12;
@@ -127,21 +126,16 @@ async fn of_confirm_deny_and_cancel_racing_exactly_one_wins() {
         let attempts: Vec<Decision> = (0..EACH)
             .flat_map(|_| [Decision::Confirm, Decision::Deny, Decision::Cancel])
             .collect();
-        let replies = join_all(attempts.iter().map(|decision| {
-            match decision {
-                Decision::Confirm | Decision::Deny => {
-                    let step = if *decision == Decision::Confirm {
-                        "confirm"
-                    } else {
-                        "deny"
-                    };
-                    decide_call(&phone, &login.token, &qr.qr_id, step, &scanned.scan_token).send()
-                }
-                Decision::Cancel => pc
-                    .call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))
-                    .bearer(&qr.poll_secret)
-                    .send(),
+        let replies = join_all(attempts.iter().map(|decision| match decision {
+            Decision::Confirm | Decision::Deny => {
+                let step = if *decision == Decision::Confirm {
+                    "confirm"
+                } else {
+                    "deny"
+                };
+                decide_call(&phone, &login.token, &qr.qr_id, step, &scanned.scan_token).send()
             }
+            Decision::Cancel => cancel_call(&pc, &qr).send(),
         }))
         .await;
         let mut winners = Vec::new();
@@ -193,16 +187,14 @@ async fn of_polls_racing_after_confirmation_exactly_one_carries_the_token() {
     for round in 0..ROUNDS {
         let (pc, qr, mut socket) = watched_session().await;
         let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-        decide_call(
+        decide(
             &phone,
             &login.token,
             &qr.qr_id,
             "confirm",
             &scanned.scan_token,
         )
-        .send()
-        .await
-        .expect_empty(204);
+        .await;
         socket.expect_status(QrStatus::Scanned).await;
         socket.expect_status(QrStatus::Confirmed).await;
 
