@@ -68,6 +68,12 @@ load() {
     echo
     echo "## Sizes"
     echo
+    echo "Each page's first visit in headless Chromium (fresh context): every file it fetched," \
+        "each body gzipped, against the page's budget (the test command fails past it)."
+    echo
+    node tests/e2e/page-weight.mjs "$QRGATE_URL"
+    echo "The worker bundle (goal: at most 250 KiB gzip, as wrangler counts it):"
+    echo
     bash scripts/sizes.sh
     echo
     echo "## Sign-in latency (phone's confirm answer → PC holds its token)"
@@ -108,6 +114,8 @@ load() {
     "$bench" cost
     echo
     echo "## Page: navigation → visible QR in headless Chromium"
+    echo
+    echo "Goal: median at most 150 ms cold, 100 ms warm, on a local wrangler dev."
     echo
     echo "| what | runs | median | best |"
     echo "|---|---|---|---|"

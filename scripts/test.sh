@@ -128,7 +128,7 @@ step "secret audit: every secret of the run, searched in URLs, answers, logs and
 target/debug/secret-audit target/audit/*.jsonl -- "${logs[@]}" "$states"
 rm -f target/audit/*.jsonl
 
-step "sizes: the page's transfer and the worker bundle"
+step "sizes: the worker bundle (the pages' were measured against their budgets above)"
 bash scripts/sizes.sh
 
 echo

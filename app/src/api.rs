@@ -2,14 +2,16 @@
 //! the contract's `error` code (or `None` when the network itself failed).
 
 use crate::device::{Device, Role, device, token};
-use gloo_net::http::{Request, RequestBuilder, Response};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
-    DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest, LoginSession, MeResponse,
+    DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest, LoginSession,
     PollResponse, ScanResponse, Secret,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 /// A failed call: the contract's error code, or `None` when no answer arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,90 +32,88 @@ impl ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn with_device(
-    builder: RequestBuilder,
-    device: &Device,
-    bearer: Option<&Secret>,
-) -> RequestBuilder {
-    let builder = builder
-        .header(DEVICE_ID_HEADER, &device.id)
-        .header(DEVICE_TYPE_HEADER, device.device_type.as_str());
-    match bearer {
-        Some(secret) => builder.header("Authorization", &format!("Bearer {}", secret.expose())),
-        None => builder,
-    }
+fn network(_: JsValue) -> ApiError {
+    ApiError::NETWORK
 }
 
+/// One request with the browser's `fetch`: the device's headers, the bearer if any, a JSON
+/// body if any. A success answers its body's text; a failure the contract's error code.
 async fn send(
-    builder: RequestBuilder,
+    method: &str,
+    path: &str,
     device: &Device,
     bearer: Option<&Secret>,
     body: Option<&impl Serialize>,
-) -> ApiResult<Response> {
-    let builder = with_device(builder, device, bearer);
-    let response = match body {
-        Some(body) => {
-            builder
-                .json(body)
-                .map_err(|_| ApiError::NETWORK)?
-                .send()
-                .await
-        }
-        None => builder.send().await,
+) -> ApiResult<String> {
+    let headers = Headers::new().map_err(network)?;
+    headers.set(DEVICE_ID_HEADER, &device.id).map_err(network)?;
+    headers
+        .set(DEVICE_TYPE_HEADER, device.device_type.as_str())
+        .map_err(network)?;
+    if let Some(secret) = bearer {
+        let value = format!("Bearer {}", secret.expose());
+        headers.set("Authorization", &value).map_err(network)?;
     }
-    .map_err(|_| ApiError::NETWORK)?;
-    if response.ok() {
-        return Ok(response);
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let json = crate::json::to_json(body).ok_or(ApiError::NETWORK)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(network)?;
+        init.set_body(&JsValue::from_str(&json));
     }
-    let code = response
-        .json::<ErrorBody>()
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or(ApiError::NETWORK)?;
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
         .await
+        .map_err(network)?
+        .dyn_into()
+        .map_err(network)?;
+    let text = JsFuture::from(response.text().map_err(network)?)
+        .await
+        .map_err(network)?
+        .as_string()
+        .unwrap_or_default();
+    if response.ok() {
+        return Ok(text);
+    }
+    let code = crate::json::from_json::<ErrorBody>(&text)
         .map(|body| body.error)
         .unwrap_or(ErrorCode::Internal);
     Err(ApiError { code: Some(code) })
 }
 
-async fn json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
-    response.json::<T>().await.map_err(|_| ApiError::NETWORK)
+fn json<T: DeserializeOwned>(text: String) -> ApiResult<T> {
+    crate::json::from_json(&text).ok_or(ApiError::NETWORK)
 }
 
 const NO_BODY: Option<&()> = None;
 
 pub async fn create_account(request: &CreateAccountRequest) -> ApiResult<()> {
     let phone = device(Role::Phone);
-    send(Request::post("/api/accounts"), &phone, None, Some(request)).await?;
+    send("POST", "/api/accounts", &phone, None, Some(request)).await?;
     Ok(())
 }
 
 pub async fn login(role: Role, request: &LoginRequest) -> ApiResult<LoginSession> {
-    let response = send(
-        Request::post("/api/sessions"),
-        &device(role),
-        None,
-        Some(request),
-    )
-    .await?;
-    json(response).await
+    let response = send("POST", "/api/sessions", &device(role), None, Some(request)).await?;
+    json(response)
 }
 
-pub async fn me(role: Role) -> ApiResult<MeResponse> {
+/// Whether the role's token still works (`GET /api/me`, its answer unread: the page already
+/// knows who it is signed in as).
+pub async fn check_signed_in(role: Role) -> ApiResult<()> {
     let token = token(role).ok_or(ApiError::SIGNED_OUT)?;
-    json(
-        send(
-            Request::get("/api/me"),
-            &device(role),
-            Some(&token),
-            NO_BODY,
-        )
-        .await?,
-    )
-    .await
+    send("GET", "/api/me", &device(role), Some(&token), NO_BODY).await?;
+    Ok(())
 }
 
 pub async fn logout(role: Role) -> ApiResult<()> {
     if let Some(token) = token(role) {
         send(
-            Request::delete("/api/sessions/current"),
+            "DELETE",
+            "/api/sessions/current",
             &device(role),
             Some(&token),
             NO_BODY,
@@ -127,26 +127,20 @@ pub async fn devices() -> ApiResult<DevicesResponse> {
     let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
     json(
         send(
-            Request::get("/api/devices"),
+            "GET",
+            "/api/devices",
             &device(Role::Phone),
             Some(&token),
             NO_BODY,
         )
         .await?,
     )
-    .await
 }
 
 pub async fn revoke_device(device_id: &str) -> ApiResult<()> {
     let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
     let path = format!("/api/devices/{device_id}");
-    send(
-        Request::delete(&path),
-        &device(Role::Phone),
-        Some(&token),
-        NO_BODY,
-    )
-    .await?;
+    send("DELETE", &path, &device(Role::Phone), Some(&token), NO_BODY).await?;
     Ok(())
 }
 
@@ -154,36 +148,28 @@ pub async fn create_qr(device_name: String) -> ApiResult<CreateQrResponse> {
     let request = CreateQrRequest {
         device_name: Some(device_name),
     };
-    json(
-        send(
-            Request::post("/api/qr"),
-            &device(Role::Pc),
-            None,
-            Some(&request),
-        )
-        .await?,
-    )
-    .await
+    json(send("POST", "/api/qr", &device(Role::Pc), None, Some(&request)).await?)
 }
 
 pub async fn poll_qr(qr: &CreateQrResponse) -> ApiResult<PollResponse> {
     let path = format!("/api/qr/{}", qr.qr_id);
     json(
         send(
-            Request::get(&path),
+            "GET",
+            &path,
             &device(Role::Pc),
             Some(&qr.poll_secret),
             NO_BODY,
         )
         .await?,
     )
-    .await
 }
 
 pub async fn cancel_qr(qr: &CreateQrResponse) -> ApiResult<()> {
     let path = format!("/api/qr/{}", qr.qr_id);
     send(
-        Request::delete(&path),
+        "DELETE",
+        &path,
         &device(Role::Pc),
         Some(&qr.poll_secret),
         NO_BODY,
@@ -195,16 +181,7 @@ pub async fn cancel_qr(qr: &CreateQrResponse) -> ApiResult<()> {
 pub async fn scan_qr(qr_id: &str) -> ApiResult<ScanResponse> {
     let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
     let path = format!("/api/qr/{qr_id}/scan");
-    json(
-        send(
-            Request::post(&path),
-            &device(Role::Phone),
-            Some(&token),
-            NO_BODY,
-        )
-        .await?,
-    )
-    .await
+    json(send("POST", &path, &device(Role::Phone), Some(&token), NO_BODY).await?)
 }
 
 /// `step` is `confirm` or `deny`.
@@ -215,7 +192,8 @@ pub async fn decide_qr(qr_id: &str, step: &str, scan_token: &Secret) -> ApiResul
         scan_token: scan_token.clone(),
     };
     send(
-        Request::post(&path),
+        "POST",
+        &path,
         &device(Role::Phone),
         Some(&token),
         Some(&body),

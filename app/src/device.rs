@@ -1,9 +1,20 @@
 //! Who this browser is to the API: a device id generated once and kept in `localStorage`, a
-//! device type, and the login token it holds. The PC page and the phone pages are separate
-//! roles with separate ids and tokens, so one browser can play both without one sign-in
-//! replacing the other's token.
+//! device type, the login token it holds and who that token signs it in as. The PC page and
+//! the phone pages are separate roles with separate ids and tokens, so one browser can play
+//! both without one sign-in replacing the other's token.
 
-use qrgate_protocol::{DeviceType, Secret};
+use qrgate_protocol::{Account, DeviceType, Secret, Via};
+use serde::{Deserialize, Serialize};
+
+/// Who a role's token signs it in as, kept beside the token when it is handed out, so that
+/// the PC page shows it without asking the edge (which it asks only whether the token still
+/// works).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInAs {
+    pub account: Account,
+    pub device_name: String,
+    pub via: Via,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -105,12 +116,22 @@ pub fn token(role: Role) -> Option<Secret> {
     stored(&format!("{}.token", role.storage_prefix())).map(Secret::new)
 }
 
-pub fn set_token(role: Role, token: &Secret) {
+/// Keeps a newly handed-out token, and who it signs this role in as.
+pub fn keep_sign_in(role: Role, token: &Secret, who: &SignedInAs) {
     store(&format!("{}.token", role.storage_prefix()), token.expose());
+    if let Some(json) = crate::json::to_json(who) {
+        store(&format!("{}.signed_in_as", role.storage_prefix()), &json);
+    }
 }
 
+pub fn signed_in_as(role: Role) -> Option<SignedInAs> {
+    crate::json::from_json(&stored(&format!("{}.signed_in_as", role.storage_prefix()))?)
+}
+
+/// Forgets the role's token and who it signed in as.
 pub fn clear_token(role: Role) {
     forget(&format!("{}.token", role.storage_prefix()));
+    forget(&format!("{}.signed_in_as", role.storage_prefix()));
 }
 
 pub fn stored_language() -> Option<String> {

@@ -55,6 +55,41 @@ pub fn use_lang() -> RwSignal<Lang> {
     use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::En))
 }
 
+/// A page's message: a text of its own, or one every page shares. Status lines and problems
+/// hold one, so that a page's states need not say which enum their text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<T> {
+    Shared(Text),
+    Own(T),
+}
+
+impl<T: Localized> Localized for Message<T> {
+    fn get(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Shared(text) => text.get(lang),
+            Self::Own(text) => text.get(lang),
+        }
+    }
+}
+
+impl<T> From<Text> for Message<T> {
+    fn from(text: Text) -> Self {
+        Self::Shared(text)
+    }
+}
+
+impl From<PcText> for Message<PcText> {
+    fn from(text: PcText) -> Self {
+        Self::Own(text)
+    }
+}
+
+impl From<PhoneText> for Message<PhoneText> {
+    fn from(text: PhoneText) -> Self {
+        Self::Own(text)
+    }
+}
+
 /// How a device was signed in, in words.
 pub fn via_text(via: qrgate_protocol::Via) -> Text {
     match via {
@@ -64,22 +99,31 @@ pub fn via_text(via: qrgate_protocol::Via) -> Text {
 }
 
 /// A reactive text in the current language.
-pub fn tr(text: Text) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+pub fn tr<T: Localized>(text: T) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     let lang = use_lang();
     move || text.get(lang.get())
 }
 
+/// A text in both languages. Each bundle links only the texts of the enums it uses, so the
+/// PC page does not carry the phone pages' texts.
+pub trait Localized: Copy + Send + Sync + 'static {
+    fn get(self, lang: Lang) -> &'static str;
+}
+
 macro_rules! texts {
-    ($($key:ident => $en:literal, $zh:literal;)*) => {
+    ($(#[$doc:meta])* $name:ident { $($key:ident => $en:literal, $zh:literal;)* }) => {
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Text { $($key),* }
+        pub enum $name { $($key),* }
 
-        impl Text {
-            pub const ALL: &'static [Text] = &[$(Text::$key),*];
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$key),*];
+        }
 
-            pub fn get(self, lang: Lang) -> &'static str {
+        impl Localized for $name {
+            fn get(self, lang: Lang) -> &'static str {
                 match (self, lang) {
-                    $((Text::$key, Lang::En) => $en, (Text::$key, Lang::Zh) => $zh,)*
+                    $(($name::$key, Lang::En) => $en, ($name::$key, Lang::Zh) => $zh,)*
                 }
             }
         }
@@ -87,8 +131,23 @@ macro_rules! texts {
 }
 
 texts! {
+    /// Texts of every page: the header, a missing page, what is shared.
+    Text {
     AppName => "qrgate", "qrgate";
     SwitchLanguage => "Switch language", "切换语言";
+    CouldNotReach => "Could not reach qrgate. Check the connection.", "无法连接 qrgate，请检查网络。";
+    ViaQr => "signed in with a QR code", "通过二维码登录";
+    ViaPassword => "signed in with a password", "通过密码登录";
+    Scan => "Scan", "扫码";
+    Devices => "Devices", "设备";
+    NotFoundTitle => "Page not found", "页面不存在";
+    Home => "Go to the sign-in page", "前往登录页";
+    }
+}
+
+texts! {
+    /// Texts of the PC sign-in page.
+    PcText {
     PcTitle => "Sign in with your phone", "用手机登录";
     PcInstructions => "Scan this code with your phone, where you are already signed in, and confirm there.", "请用已登录的手机扫描此二维码，并在手机上确认。";
     QrAlt => "QR code for signing in. If you cannot scan it, open this link on your phone:", "登录二维码。如果无法扫描，请在手机上打开此链接：";
@@ -101,15 +160,19 @@ texts! {
     Cancelled => "This sign-in was cancelled.", "此次登录已取消。";
     Expired => "This code has expired.", "二维码已过期。";
     NewCode => "Get a new code", "获取新二维码";
-    CouldNotReach => "Could not reach qrgate. Check the connection.", "无法连接 qrgate，请检查网络。";
     TryAgain => "Try again", "重试";
     SignedInAs => "Signed in as", "已登录为";
     ThisDevice => "This device", "本设备";
-    ViaQr => "signed in with a QR code", "通过二维码登录";
-    ViaPassword => "signed in with a password", "通过密码登录";
     SignOut => "Sign out", "退出登录";
     UsePassword => "Sign in with password instead", "改用密码登录";
+    }
+}
+
+texts! {
+    /// Texts of the phone pages (and of the PC's password page, which they serve).
+    PhoneText {
     UseQr => "Sign in with a QR code instead", "改用二维码登录";
+    PcPasswordTitle => "Sign in with your password", "用密码登录";
     Username => "Username", "用户名";
     Password => "Password", "密码";
     DisplayName => "Display name (optional)", "显示名称（可选）";
@@ -156,22 +219,25 @@ texts! {
     LastSeen => "last seen", "最近活动";
     SignOutDevice => "Sign out this device", "让此设备退出登录";
     NoDevices => "No devices are signed in.", "没有已登录的设备。";
-    Scan => "Scan", "扫码";
-    Devices => "Devices", "设备";
-    NotFoundTitle => "Page not found", "页面不存在";
-    Home => "Go to the sign-in page", "前往登录页";
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_text_exists_in_both_languages() {
-        for text in Text::ALL {
+    fn both_languages<T: Localized + std::fmt::Debug>(texts: &[T]) {
+        for text in texts {
             assert!(!text.get(Lang::En).is_empty(), "{text:?}");
             assert!(!text.get(Lang::Zh).is_empty(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn every_text_exists_in_both_languages() {
+        both_languages(Text::ALL);
+        both_languages(PcText::ALL);
+        both_languages(PhoneText::ALL);
     }
 
     #[test]

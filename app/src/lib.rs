@@ -1,38 +1,50 @@
 //! The qrgate web app, Leptos client-side rendering. It speaks only `shared/API.md`, through
-//! the wire types of `qrgate-protocol`. `main.rs` mounts [`App`]; everything else is here.
+//! the wire types of `qrgate-protocol`.
+//!
+//! Two pages, each its own bundle, so that each carries only its own code: the PC sign-in page
+//! (`src/bin/pc.rs` mounts [`pc::PcApp`], served at `/`) and the phone pages (`src/bin/phone.rs`
+//! mounts [`phone::PhoneApp`], served for every path under `/m/`). What they share (the API
+//! client, the device, the texts, the header and the password form) is defined once, here.
+//! The camera's fallback QR decoder is a third bundle, a web worker (`src/bin/decoder.rs`),
+//! fetched only when a phone opens the camera on a browser without `BarcodeDetector`. Every
+//! navigation between pages is a full page load, so there is no router.
 
 pub mod api;
+pub mod decoder;
 pub mod device;
 pub mod i18n;
+pub mod json;
 pub mod live;
 pub mod pc;
 pub mod phone;
 pub mod qr_code;
 pub mod scanner;
 
-use device::Role;
 use i18n::{Text, tr, use_lang};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
-use qrgate_protocol::{CreateAccountRequest, ErrorCode, LoginRequest, Secret};
 
+/// What every page shares around its content: the language in effect, and the header.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn Frame(children: Children) -> impl IntoView {
     provide_context(RwSignal::new(i18n::initial_language()));
     view! {
-        <Router>
-            <Header />
-            <Routes fallback=NotFound>
-                <Route path=path!("/") view=pc::PcPage />
-                <Route path=path!("/m/login") view=phone::PhoneLogin />
-                <Route path=path!("/m/qr/:qr_id") view=phone::PhoneConfirm />
-                <Route path=path!("/m/scan") view=phone::PhoneScan />
-                <Route path=path!("/m/devices") view=phone::PhoneDevices />
-            </Routes>
-        </Router>
+        <Header />
+        {children()}
     }
+}
+
+/// Loads `path` of this app. A full navigation, so it works from any callback or task.
+pub fn go(path: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(path);
+    }
+}
+
+/// The path of the page, e.g. `/m/qr/abc`.
+pub fn current_path() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default()
 }
 
 /// The app name and the language switch, on every page. Keeps `<html lang>` in step.
@@ -69,120 +81,13 @@ pub fn Header() -> impl IntoView {
 }
 
 #[component]
-fn NotFound() -> impl IntoView {
+pub fn NotFound() -> impl IntoView {
     view! {
         <main>
             <h1>{tr(Text::NotFoundTitle)}</h1>
             <a class="button" href="/">{tr(Text::Home)}</a>
         </main>
     }
-}
-
-/// Username and password sign-in for `role`, optionally with "create account".
-#[component]
-pub fn PasswordForm(
-    role: Role,
-    on_signed_in: impl Fn() + Clone + 'static,
-    allow_create: bool,
-) -> impl IntoView {
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let display_name = RwSignal::new(String::new());
-    let creating = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let problem = RwSignal::new(None::<Text>);
-    let lang = use_lang();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let on_signed_in = on_signed_in.clone();
-        busy.set(true);
-        problem.set(None);
-        spawn_local(async move {
-            let outcome = sign_in(
-                role,
-                username.get_untracked().trim().to_owned(),
-                password.get_untracked(),
-                creating
-                    .get_untracked()
-                    .then(|| display_name.get_untracked()),
-            )
-            .await;
-            busy.set(false);
-            match outcome {
-                Ok(()) => on_signed_in(),
-                Err(text) => problem.set(Some(text)),
-            }
-        });
-    };
-    view! {
-        <form class="password" on:submit=submit>
-            <label for="username">{tr(Text::Username)}</label>
-            <input id="username" name="username" autocomplete="username" autocapitalize="none"
-                required=true bind:value=username />
-            <label for="password">{tr(Text::Password)}</label>
-            <input id="password" name="password" type="password" required=true
-                autocomplete=move || if creating.get() { "new-password" } else { "current-password" }
-                bind:value=password />
-            <Show when=move || creating.get()>
-                <label for="display-name">{tr(Text::DisplayName)}</label>
-                <input id="display-name" name="display_name" autocomplete="nickname" bind:value=display_name />
-            </Show>
-            <button class="primary" type="submit" disabled=move || busy.get()>
-                {move || if creating.get() { Text::CreateAccount.get(lang.get()) } else { Text::SignIn.get(lang.get()) }}
-            </button>
-            <p class="status" role="status" aria-live="polite">
-                {move || problem.get().map(|t| t.get(lang.get()))}
-            </p>
-            <Show when=move || allow_create>
-                <button class="link" type="button" on:click=move |_| creating.update(|c| *c = !*c)>
-                    {move || if creating.get() { Text::HaveAccount.get(lang.get()) } else { Text::NeedAccount.get(lang.get()) }}
-                </button>
-            </Show>
-        </form>
-    }
-}
-
-/// Creates the account first when `display_name` is given (`Some("")` means "no name"), then
-/// signs in and keeps the token.
-async fn sign_in(
-    role: Role,
-    username: String,
-    password: String,
-    display_name: Option<String>,
-) -> Result<(), Text> {
-    let explain = |error: api::ApiError| match error.code {
-        Some(ErrorCode::Unauthorized) => Text::WrongCredentials,
-        Some(ErrorCode::RateLimited) => Text::TooManyAttempts,
-        Some(ErrorCode::Conflict) => Text::NameTaken,
-        Some(ErrorCode::InvalidRequest) => Text::InvalidInput,
-        _ => Text::CouldNotReach,
-    };
-    if let Some(display_name) = display_name {
-        let display_name = Some(display_name.trim().to_owned()).filter(|n| !n.is_empty());
-        api::create_account(&CreateAccountRequest {
-            username: username.clone(),
-            password: Secret::new(password.clone()),
-            display_name,
-        })
-        .await
-        .map_err(explain)?;
-    }
-    let device_name = match role {
-        Role::Pc => Some(device::browser_name(&device::user_agent())),
-        Role::Phone => None,
-    };
-    let session = api::login(
-        role,
-        &LoginRequest {
-            username,
-            password: Secret::new(password),
-            device_name,
-        },
-    )
-    .await
-    .map_err(explain)?;
-    device::set_token(role, &session.token);
-    Ok(())
 }
 
 /// Waits `ms` milliseconds without blocking the page.

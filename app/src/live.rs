@@ -52,12 +52,11 @@ impl LiveChannel {
             &qr.qr_id,
         );
         let socket = WebSocket::new(&url).ok()?;
-        let hello = serde_json::to_string(&LiveHello {
+        let hello = crate::json::to_json(&LiveHello {
             poll_secret: qr.poll_secret.clone(),
             device_id: device.id.clone(),
             device_type: device.device_type,
-        })
-        .ok()?;
+        })?;
 
         let opened = socket.clone();
         let on_open = Closure::<dyn FnMut()>::new(move || {
@@ -70,7 +69,7 @@ impl LiveChannel {
             let status = event
                 .data()
                 .as_string()
-                .and_then(|text| serde_json::from_str::<PollResponse>(&text).ok());
+                .and_then(|text| crate::json::from_json::<PollResponse>(&text));
             if let Some(pushed) = status {
                 statuses(LiveEvent::Status(pushed.status));
             }

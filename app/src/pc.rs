@@ -3,17 +3,20 @@
 //! expires is replaced a few times; after that it is blurred under a button, so an unattended
 //! tab does not create sessions forever.
 
-use crate::api::{self, ApiError};
-use crate::device::{self, Role, browser_name, clear_token, set_token, user_agent};
-use crate::i18n::{Text, tr, use_lang, via_text};
+use crate::api;
+use crate::device::{self, Role, SignedInAs, browser_name, clear_token, keep_sign_in, user_agent};
+use crate::i18n::{Localized, Message, PcText, Text, tr, use_lang, via_text};
+
+/// A message of this page: its own text or a shared one.
+type Msg = Message<PcText>;
 use crate::live::{LiveChannel, LiveEvent};
 use crate::qr_code::QrCodeView;
-use crate::{PasswordForm, is_page_hidden, now_seconds, sleep_ms};
+use crate::{Frame, NotFound, current_path, go, is_page_hidden, now_seconds, sleep_ms};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, MeResponse, QrStatus};
+use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, QrStatus, Via};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -26,6 +29,8 @@ const RECONNECT_FIRST_MS: u32 = 1_000;
 const RECONNECT_MAX_MS: u32 = 30_000;
 /// The live channel's keep-alive (the contract asks for about every 20 s).
 const PING_EVERY_MS: f64 = 20_000.0;
+/// The PC's password sign-in, served by the phone pages' bundle, which carries the form anyway.
+pub const PASSWORD_PAGE: &str = "/password";
 /// Tries of the one poll that picks the token up, should the network fail it.
 const PICK_UP_TRIES: u32 = 5;
 
@@ -49,25 +54,23 @@ pub enum PcState {
     /// Denied on the phone or cancelled: waiting for a click.
     Ended(QrStatus),
     Failed,
-    Password,
-    SignedIn(MeResponse),
+    SignedIn(SignedInAs),
 }
 
 /// The words for each state, announced through the page's live region.
-pub fn status_text(state: &PcState) -> Text {
+pub fn status_text(state: &PcState) -> Msg {
     match state {
-        PcState::Starting => Text::Creating,
+        PcState::Starting => PcText::Creating.into(),
         PcState::Showing {
             status: QrStatus::Scanned,
             ..
-        } => Text::Scanned,
-        PcState::Showing { .. } => Text::Waiting,
-        PcState::Stale(_) | PcState::Ended(QrStatus::Expired) => Text::Expired,
-        PcState::Ended(QrStatus::Denied) => Text::Denied,
-        PcState::Ended(_) => Text::Cancelled,
-        PcState::Failed => Text::CouldNotReach,
-        PcState::Password => Text::UsePassword,
-        PcState::SignedIn(_) => Text::SignedInAs,
+        } => PcText::Scanned.into(),
+        PcState::Showing { .. } => PcText::Waiting.into(),
+        PcState::Stale(_) | PcState::Ended(QrStatus::Expired) => PcText::Expired.into(),
+        PcState::Ended(QrStatus::Denied) => PcText::Denied.into(),
+        PcState::Ended(_) => PcText::Cancelled.into(),
+        PcState::Failed => Text::CouldNotReach.into(),
+        PcState::SignedIn(_) => PcText::SignedInAs.into(),
     }
 }
 
@@ -208,40 +211,43 @@ impl Controller {
     }
 
     async fn signed_in_with(&self, session: &LoginSession) {
-        set_token(Role::Pc, &session.token);
+        let who = SignedInAs {
+            account: session.account.clone(),
+            device_name: browser_name(&user_agent()),
+            via: Via::Qr,
+        };
+        keep_sign_in(Role::Pc, &session.token, &who);
         self.show_signed_in().await;
     }
 
-    /// Loads the signed-in view, then keeps checking that the token still works.
+    /// Shows who the PC is signed in as, then keeps checking that its token still works: a
+    /// token signed out elsewhere (or expired) brings the code back.
     async fn show_signed_in(&self) {
         let generation = self.next_generation();
-        match api::me(Role::Pc).await {
-            Ok(me) => self.state.set(PcState::SignedIn(me)),
-            Err(error) => return self.signed_out_by(error),
-        }
+        let Some(who) = device::signed_in_as(Role::Pc) else {
+            // A token without its account (kept by an older version of this page).
+            clear_token(Role::Pc);
+            return self.new_code(0);
+        };
+        self.state.set(PcState::SignedIn(who));
         loop {
-            sleep_ms(SIGNED_IN_CHECK_MS).await;
+            let checked = api::check_signed_in(Role::Pc).await;
             if !self.is_current(generation) {
                 return;
             }
-            if is_page_hidden() {
-                continue;
+            if let Err(error) = checked
+                && error.is(ErrorCode::Unauthorized)
+            {
+                clear_token(Role::Pc);
+                return self.new_code(0);
             }
-            match api::me(Role::Pc).await {
-                Err(error) if error.is(ErrorCode::Unauthorized) && self.is_current(generation) => {
-                    return self.signed_out_by(error);
-                }
-                _ => {}
+            sleep_ms(SIGNED_IN_CHECK_MS).await;
+            while is_page_hidden() && self.is_current(generation) {
+                sleep_ms(SIGNED_IN_CHECK_MS).await;
             }
-        }
-    }
-
-    fn signed_out_by(&self, error: ApiError) {
-        if error.is(ErrorCode::Unauthorized) {
-            clear_token(Role::Pc);
-            self.new_code(0);
-        } else {
-            self.state.set(PcState::Failed);
+            if !self.is_current(generation) {
+                return;
+            }
         }
     }
 
@@ -256,14 +262,20 @@ impl Controller {
         });
     }
 
+    /// Withdraws the code shown, then opens the password page (`/password`, a page of its own
+    /// so that this page's first visit does not carry the password form).
     fn use_password(&self) {
-        if let PcState::Showing { qr, .. } = self.state.get_untracked() {
-            spawn_local(async move {
-                let _ = api::cancel_qr(&qr).await;
-            });
-        }
+        let shown = match self.state.get_untracked() {
+            PcState::Showing { qr, .. } | PcState::Stale(qr) => Some(qr),
+            _ => None,
+        };
         self.next_generation();
-        self.state.set(PcState::Password);
+        spawn_local(async move {
+            if let Some(qr) = shown {
+                let _ = api::cancel_qr(&qr).await;
+            }
+            go(PASSWORD_PAGE);
+        });
     }
 
     fn start(&self) {
@@ -291,6 +303,20 @@ async fn send_after(events: mpsc::UnboundedSender<Event>, delay_ms: u32, event: 
     let _ = events.unbounded_send(event);
 }
 
+/// The PC bundle's root: the sign-in page at `/`; any other path that reaches it (the assets'
+/// fallback page) is not found.
+#[component]
+pub fn PcApp() -> impl IntoView {
+    let page = if current_path() == "/" {
+        view! { <PcPage /> }.into_any()
+    } else {
+        view! { <NotFound /> }.into_any()
+    };
+    view! { <Frame>{page}</Frame> }
+}
+
+/// The sign-in page. It is mounted once and lives as long as the browser shows it: every
+/// navigation away is a full page load, so its loops need no cleanup.
 #[component]
 pub fn PcPage() -> impl IntoView {
     let controller = Controller {
@@ -298,25 +324,12 @@ pub fn PcPage() -> impl IntoView {
         generation: Rc::new(Cell::new(0)),
     };
     let now = RwSignal::new(now_seconds());
-    let alive = Rc::new(Cell::new(true));
-    {
-        let alive = alive.clone();
-        spawn_local(async move {
-            while alive.get() {
-                now.set(now_seconds());
-                sleep_ms(1000).await;
-            }
-        });
-    }
-    {
-        // Leptos asks for a `Send` cleanup; this page lives on the browser's one thread.
-        let controller = controller.clone();
-        let stop = send_wrapper::SendWrapper::new(move || {
-            alive.set(false);
-            controller.next_generation();
-        });
-        on_cleanup(move || stop.take()());
-    }
+    spawn_local(async move {
+        loop {
+            now.set(now_seconds());
+            sleep_ms(1000).await;
+        }
+    });
     controller.start();
     let state = controller.state;
     let on = |act: fn(&Controller)| {
@@ -329,10 +342,6 @@ pub fn PcPage() -> impl IntoView {
             now=now
             on_new_code=on(|c| c.new_code(0))
             on_use_password=on(Controller::use_password)
-            on_signed_in=on(|c| {
-                let c = c.clone();
-                spawn_local(async move { c.show_signed_in().await });
-            })
             on_sign_out=on(Controller::sign_out)
         />
     }
@@ -345,7 +354,6 @@ pub fn PcView(
     now: RwSignal<u64>,
     on_new_code: UnsyncCallback<()>,
     on_use_password: UnsyncCallback<()>,
-    on_signed_in: UnsyncCallback<()>,
     on_sign_out: UnsyncCallback<()>,
 ) -> impl IntoView {
     let lang = use_lang();
@@ -357,35 +365,30 @@ pub fn PcView(
             let expires_at = qr.expires_at;
             let left = move || expires_at.saturating_sub(now.get());
             view! {
-                <p>{tr(Text::PcInstructions)}</p>
+                <p>{tr(PcText::PcInstructions)}</p>
                 <QrCodeView url=qr.qr_url.clone() />
-                <p class="countdown">{tr(Text::ExpiresIn)}" " <strong>{left}</strong> " " {tr(Text::Seconds)}</p>
-                <button class="link" on:click=move |_| on_use_password.run(())>{tr(Text::UsePassword)}</button>
+                <p class="countdown">{tr(PcText::ExpiresIn)}" " <strong>{left}</strong> " " {tr(PcText::Seconds)}</p>
+                <button class="link" on:click=move |_| on_use_password.run(())>{tr(PcText::UsePassword)}</button>
             }
             .into_any()
         }
         PcState::Stale(qr) => view! {
             <div class="stale">
                 <QrCodeView url=qr.qr_url.clone() blurred=true />
-                <button class="primary overlay" on:click=move |_| on_new_code.run(())>{tr(Text::NewCode)}</button>
+                <button class="primary overlay" on:click=move |_| on_new_code.run(())>{tr(PcText::NewCode)}</button>
             </div>
         }
         .into_any(),
         PcState::Ended(_) | PcState::Failed => view! {
-            <button class="primary" on:click=move |_| on_new_code.run(())>{tr(Text::NewCode)}</button>
+            <button class="primary" on:click=move |_| on_new_code.run(())>{tr(PcText::NewCode)}</button>
         }
         .into_any(),
-        PcState::Password => view! {
-            <PasswordForm role=Role::Pc on_signed_in=move || on_signed_in.run(()) allow_create=false />
-            <button class="link" on:click=move |_| on_new_code.run(())>{tr(Text::UseQr)}</button>
-        }
-        .into_any(),
-        PcState::SignedIn(me) => view! { <SignedIn me=me on_sign_out=move || on_sign_out.run(()) /> }.into_any(),
+        PcState::SignedIn(who) => view! { <SignedIn who=who on_sign_out=move || on_sign_out.run(()) /> }.into_any(),
     }
     };
     view! {
         <main class="pc">
-            <h1>{tr(Text::PcTitle)}</h1>
+            <h1>{tr(PcText::PcTitle)}</h1>
             <p class="status" role="status" aria-live="polite">{status}</p>
             {body}
         </main>
@@ -393,16 +396,16 @@ pub fn PcView(
 }
 
 #[component]
-fn SignedIn(me: MeResponse, on_sign_out: impl Fn() + 'static) -> impl IntoView {
-    let via = via_text(me.session.via);
+fn SignedIn(who: SignedInAs, on_sign_out: impl Fn() + 'static) -> impl IntoView {
+    let via = via_text(who.via);
     view! {
         <section class="signed-in">
             <p class="who">
-                <strong class="display-name">{me.account.display_name}</strong>
-                " (" <span class="username">{me.account.username}</span> ")"
+                <strong class="display-name">{who.account.display_name}</strong>
+                " (" <span class="username">{who.account.username}</span> ")"
             </p>
-            <p>{tr(Text::ThisDevice)}": " {me.device.device_name} " · " {tr(via)}</p>
-            <button class="primary" on:click=move |_| on_sign_out()>{tr(Text::SignOut)}</button>
+            <p>{tr(PcText::ThisDevice)}": " {who.device_name} " · " {tr(via)}</p>
+            <button class="primary" on:click=move |_| on_sign_out()>{tr(PcText::SignOut)}</button>
         </section>
     }
 }

@@ -1,27 +1,74 @@
 //! The phone pages under `/m/`: sign in, judge and confirm a scanned code, scan with the
-//! camera, and the list of signed-in devices.
+//! camera, and the list of signed-in devices. One bundle serves them all; the page is chosen
+//! by the path it was loaded at.
 
-use crate::PasswordForm;
 use crate::api;
 use crate::device::{self, Role, clear_token};
-use crate::i18n::{Text, tr, use_lang, via_text};
+use crate::i18n::{Localized, Message, PhoneText, Text, tr, use_lang, via_text};
+
+/// A message of this page: its own text or a shared one.
+type Msg = Message<PhoneText>;
 use crate::scanner::Scanner;
+use crate::{Frame, NotFound, current_path, go};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_params_map, use_query_map};
-use qrgate_protocol::{DeviceEntry, ErrorCode, ScanResponse, Warning};
+use qrgate_protocol::{
+    CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, Via, Warning,
+};
+
+/// Which page a path shows. The PC's password page is here too: it shares the sign-in form
+/// with the phone's, and the PC page's first visit should not carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneRoute {
+    Login,
+    PcPassword,
+    Confirm(String),
+    Scan,
+    Devices,
+    NotFound,
+}
+
+pub fn phone_route(path: &str) -> PhoneRoute {
+    match path.trim_end_matches('/') {
+        "/m/login" => PhoneRoute::Login,
+        crate::pc::PASSWORD_PAGE => PhoneRoute::PcPassword,
+        "/m/scan" => PhoneRoute::Scan,
+        "/m/devices" => PhoneRoute::Devices,
+        other => match other.strip_prefix("/m/qr/") {
+            Some(qr_id) if !qr_id.is_empty() && !qr_id.contains('/') => {
+                PhoneRoute::Confirm(qr_id.to_owned())
+            }
+            _ => PhoneRoute::NotFound,
+        },
+    }
+}
+
+/// The phone pages' root: the page for the path the bundle was loaded at.
+#[component]
+pub fn PhoneApp() -> impl IntoView {
+    let page = match phone_route(&current_path()) {
+        PhoneRoute::Login => view! { <PhoneLogin /> }.into_any(),
+        PhoneRoute::PcPassword => view! { <PcPassword /> }.into_any(),
+        PhoneRoute::Confirm(qr_id) => view! { <PhoneConfirm qr_id=qr_id /> }.into_any(),
+        PhoneRoute::Scan => view! { <PhoneScan /> }.into_any(),
+        PhoneRoute::Devices => view! { <PhoneDevices /> }.into_any(),
+        PhoneRoute::NotFound => view! { <NotFound /> }.into_any(),
+    };
+    view! { <Frame>{page}</Frame> }
+}
+
+/// A query parameter of the page's URL.
+fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
 
 /// Where to go after signing in: only a page of this app, never another origin.
 pub fn safe_next(next: Option<String>) -> String {
     next.filter(|n| n.starts_with("/m/") && !n.starts_with("//") && !n.contains(':'))
         .unwrap_or_else(|| "/m/devices".into())
-}
-
-/// Loads `path` of this app. A full navigation, so it works from any callback or task.
-fn go(path: &str) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().set_href(path);
-    }
 }
 
 /// Sends a signed-out phone to the login page, to come back to `here` afterwards.
@@ -31,12 +78,24 @@ fn login_then(here: &str) -> String {
 
 #[component]
 pub fn PhoneLogin() -> impl IntoView {
-    let query = use_query_map();
-    let on_signed_in = move || go(&safe_next(query.read_untracked().get("next")));
+    let on_signed_in = move || go(&safe_next(query_param("next")));
     view! {
         <main class="phone">
-            <h1>{tr(Text::PhoneLoginTitle)}</h1>
+            <h1>{tr(PhoneText::PhoneLoginTitle)}</h1>
             <PasswordForm role=Role::Phone on_signed_in=on_signed_in allow_create=true />
+        </main>
+    }
+}
+
+/// `/password`: the PC signs in with a username and password; "Sign in with a QR code
+/// instead" goes back to the code.
+#[component]
+pub fn PcPassword() -> impl IntoView {
+    view! {
+        <main class="pc">
+            <h1>{tr(PhoneText::PcPasswordTitle)}</h1>
+            <PasswordForm role=Role::Pc on_signed_in=|| go("/") allow_create=false />
+            <a class="button link" href="/">{tr(PhoneText::UseQr)}</a>
         </main>
     }
 }
@@ -46,25 +105,23 @@ enum ConfirmState {
     Checking,
     Review(ScanResponse),
     Busy(ScanResponse),
-    Done(Text),
-    Problem(Text),
+    Done(Msg),
+    Problem(Msg),
 }
 
-fn problem_for(error: api::ApiError) -> Text {
+fn problem_for(error: api::ApiError) -> Msg {
     match error.code {
-        Some(ErrorCode::Conflict) => Text::CodeUsed,
-        Some(ErrorCode::Expired) => Text::CodeExpired,
-        Some(ErrorCode::NotFound | ErrorCode::InvalidRequest) => Text::CodeUnknown,
-        Some(ErrorCode::Forbidden) => Text::ScanAgain,
-        _ => Text::CouldNotReach,
+        Some(ErrorCode::Conflict) => PhoneText::CodeUsed.into(),
+        Some(ErrorCode::Expired) => PhoneText::CodeExpired.into(),
+        Some(ErrorCode::NotFound | ErrorCode::InvalidRequest) => PhoneText::CodeUnknown.into(),
+        Some(ErrorCode::Forbidden) => PhoneText::ScanAgain.into(),
+        _ => Text::CouldNotReach.into(),
     }
 }
 
 /// `/m/qr/{qr_id}`: what the QR code opens.
 #[component]
-pub fn PhoneConfirm() -> impl IntoView {
-    let params = use_params_map();
-    let qr_id = params.read_untracked().get("qr_id").unwrap_or_default();
+pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     let state = RwSignal::new(ConfirmState::Checking);
     let here = format!("/m/qr/{qr_id}");
     if device::token(Role::Phone).is_none() {
@@ -90,8 +147,10 @@ pub fn PhoneConfirm() -> impl IntoView {
         let qr_id = qr_id.clone();
         spawn_local(async move {
             let outcome = match api::decide_qr(&qr_id, step, &scan.scan_token).await {
-                Ok(()) if step == "confirm" => ConfirmState::Done(Text::ConfirmedOutcome),
-                Ok(()) => ConfirmState::Done(Text::DeniedOutcome),
+                Ok(()) if step == "confirm" => {
+                    ConfirmState::Done(PhoneText::ConfirmedOutcome.into())
+                }
+                Ok(()) => ConfirmState::Done(PhoneText::DeniedOutcome.into()),
                 Err(error) => ConfirmState::Problem(problem_for(error)),
             };
             state.set(outcome);
@@ -99,8 +158,8 @@ pub fn PhoneConfirm() -> impl IntoView {
     };
     let lang = use_lang();
     let announce = move || match state.get() {
-        ConfirmState::Checking => Text::Checking.get(lang.get()),
-        ConfirmState::Review(_) | ConfirmState::Busy(_) => Text::CheckDetails.get(lang.get()),
+        ConfirmState::Checking => PhoneText::Checking.get(lang.get()),
+        ConfirmState::Review(_) | ConfirmState::Busy(_) => PhoneText::CheckDetails.get(lang.get()),
         ConfirmState::Done(text) | ConfirmState::Problem(text) => text.get(lang.get()),
     };
     let body = move || match state.get() {
@@ -111,8 +170,8 @@ pub fn PhoneConfirm() -> impl IntoView {
             view! {
                 <PcDetails scan=scan />
                 <div class="decision">
-                    <button class="primary" disabled=busy on:click=move |_| decide_confirm("confirm")>{tr(Text::Confirm)}</button>
-                    <button class="primary" disabled=busy on:click=move |_| decide_deny("deny")>{tr(Text::Deny)}</button>
+                    <button class="primary" disabled=busy on:click=move |_| decide_confirm("confirm")>{tr(PhoneText::Confirm)}</button>
+                    <button class="primary" disabled=busy on:click=move |_| decide_deny("deny")>{tr(PhoneText::Deny)}</button>
                 </div>
             }
             .into_any()
@@ -127,7 +186,7 @@ pub fn PhoneConfirm() -> impl IntoView {
     };
     view! {
         <main class="phone">
-            <h1>{tr(Text::ConfirmTitle)}</h1>
+            <h1>{tr(PhoneText::ConfirmTitle)}</h1>
             <p class="status" role="status" aria-live="polite">{announce}</p>
             {body}
         </main>
@@ -139,7 +198,7 @@ pub fn PhoneConfirm() -> impl IntoView {
 #[component]
 fn PcDetails(scan: ScanResponse) -> impl IntoView {
     let lang = use_lang();
-    let unknown = move || Text::Unknown.get(lang.get()).to_owned();
+    let unknown = move || PhoneText::Unknown.get(lang.get()).to_owned();
     let pc = scan.pc;
     let place = match (pc.city, pc.country) {
         (Some(city), Some(country)) => Some(format!("{city}, {country}")),
@@ -154,31 +213,31 @@ fn PcDetails(scan: ScanResponse) -> impl IntoView {
             .into_iter()
             .map(|w| {
                 let text = match w {
-                    Warning::DifferentCountry => Text::WarnCountry,
-                    Warning::DifferentNetwork => Text::WarnNetwork,
+                    Warning::DifferentCountry => PhoneText::WarnCountry,
+                    Warning::DifferentNetwork => PhoneText::WarnNetwork,
                 };
                 view! { <li>{tr(text)}</li> }
             })
             .collect_view();
         view! {
             <div class="warning" role="alert">
-                <p><strong>"⚠ " {tr(Text::WarningTitle)}</strong></p>
+                <p><strong>"⚠ " {tr(PhoneText::WarningTitle)}</strong></p>
                 <ul>{items}</ul>
-                <p>{tr(Text::WarnAdvice)}</p>
+                <p>{tr(PhoneText::WarnAdvice)}</p>
             </div>
         }
     });
     view! {
         {warning_view}
         <dl class="pc-details">
-            <dt>{tr(Text::PcDevice)}</dt>
+            <dt>{tr(PhoneText::PcDevice)}</dt>
             <dd class="pc-device">{pc.device_name} " (" {pc.device_type.as_str()} ")"</dd>
-            <dt>{tr(Text::PcPlace)}</dt>
+            <dt>{tr(PhoneText::PcPlace)}</dt>
             <dd class="pc-place">{place.clone().unwrap_or_else(unknown)}</dd>
-            <dt>{tr(Text::PcNetwork)}</dt>
+            <dt>{tr(PhoneText::PcNetwork)}</dt>
             <dd class="pc-network">{network.clone().unwrap_or_else(unknown)}</dd>
-            <dt>{tr(Text::PcAge)}</dt>
-            <dd>{age} " " {tr(Text::SecondsAgo)}</dd>
+            <dt>{tr(PhoneText::PcAge)}</dt>
+            <dd>{age} " " {tr(PhoneText::SecondsAgo)}</dd>
         </dl>
     }
 }
@@ -198,29 +257,29 @@ pub fn qr_id_from_text(text: &str, origin: &str) -> Option<String> {
 #[component]
 pub fn PhoneScan() -> impl IntoView {
     let typed = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<Text>);
+    let problem = RwSignal::new(None::<Msg>);
     let open = move |text: String| {
         let origin = web_sys::window()
             .and_then(|w| w.location().origin().ok())
             .unwrap_or_default();
         match qr_id_from_text(&text, &origin) {
             Some(qr_id) => go(&format!("/m/qr/{qr_id}")),
-            None => problem.set(Some(Text::NotACode)),
+            None => problem.set(Some(PhoneText::NotACode.into())),
         }
     };
     let open = Callback::new(open);
     let lang = use_lang();
     view! {
         <main class="phone">
-            <h1>{tr(Text::ScanTitle)}</h1>
-            <Scanner on_text=open on_unavailable=move |()| problem.set(Some(Text::CameraUnavailable)) />
+            <h1>{tr(PhoneText::ScanTitle)}</h1>
+            <Scanner on_text=open on_unavailable=move |()| problem.set(Some(PhoneText::CameraUnavailable.into())) />
             <form on:submit=move |ev| {
                 ev.prevent_default();
                 open.run(typed.get_untracked());
             }>
-                <label for="code">{tr(Text::CodeOrLink)}</label>
+                <label for="code">{tr(PhoneText::CodeOrLink)}</label>
                 <input id="code" type="text" autocomplete="off" bind:value=typed />
-                <button class="primary" type="submit">{tr(Text::Open)}</button>
+                <button class="primary" type="submit">{tr(PhoneText::Open)}</button>
             </form>
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
@@ -233,7 +292,7 @@ pub fn PhoneScan() -> impl IntoView {
 #[component]
 pub fn PhoneDevices() -> impl IntoView {
     let devices = RwSignal::new(None::<Vec<DeviceEntry>>);
-    let problem = RwSignal::new(None::<Text>);
+    let problem = RwSignal::new(None::<Msg>);
     let load = move || {
         spawn_local(async move {
             match api::devices().await {
@@ -242,7 +301,7 @@ pub fn PhoneDevices() -> impl IntoView {
                     clear_token(Role::Phone);
                     go(&login_then("/m/devices"));
                 }
-                Err(_) => problem.set(Some(Text::CouldNotReach)),
+                Err(_) => problem.set(Some(Text::CouldNotReach.into())),
             }
         });
     };
@@ -259,20 +318,20 @@ pub fn PhoneDevices() -> impl IntoView {
                     go("/m/login");
                 }
                 Ok(()) => load(),
-                Err(_) => problem.set(Some(Text::CouldNotReach)),
+                Err(_) => problem.set(Some(Text::CouldNotReach.into())),
             }
         });
     };
     let lang = use_lang();
     view! {
         <main class="phone">
-            <h1>{tr(Text::DevicesTitle)}</h1>
+            <h1>{tr(PhoneText::DevicesTitle)}</h1>
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
             </p>
             {move || devices.get().map(|list| {
                 if list.is_empty() {
-                    return view! { <p>{tr(Text::NoDevices)}</p> }.into_any();
+                    return view! { <p>{tr(PhoneText::NoDevices)}</p> }.into_any();
                 }
                 let rows = list
                     .into_iter()
@@ -284,10 +343,10 @@ pub fn PhoneDevices() -> impl IntoView {
                                 <p>
                                     <strong class="device-name">{entry.device_name}</strong>
                                     " (" {entry.device_type.as_str()} ")"
-                                    {entry.current.then(|| view! { " — " <em>{tr(Text::CurrentDevice)}</em> })}
+                                    {entry.current.then(|| view! { " — " <em>{tr(PhoneText::CurrentDevice)}</em> })}
                                 </p>
-                                <p class="meta">{tr(via)} " · " {tr(Text::LastSeen)} " " {format_time(entry.last_seen_at)}</p>
-                                <button on:click=move |_| sign_out(this.clone())>{tr(Text::SignOutDevice)}</button>
+                                <p class="meta">{tr(via)} " · " {tr(PhoneText::LastSeen)} " " {format_time(entry.last_seen_at)}</p>
+                                <button on:click=move |_| sign_out(this.clone())>{tr(PhoneText::SignOutDevice)}</button>
                             </li>
                         }
                     })
@@ -302,6 +361,122 @@ pub fn PhoneDevices() -> impl IntoView {
 fn format_time(seconds: u64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
     String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+}
+
+/// Username and password sign-in for `role`, optionally with "create account".
+#[component]
+pub fn PasswordForm(
+    role: Role,
+    on_signed_in: impl Fn() + Clone + 'static,
+    allow_create: bool,
+) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let display_name = RwSignal::new(String::new());
+    let creating = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<Msg>);
+    let lang = use_lang();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let on_signed_in = on_signed_in.clone();
+        busy.set(true);
+        problem.set(None);
+        spawn_local(async move {
+            let outcome = sign_in(
+                role,
+                username.get_untracked().trim().to_owned(),
+                password.get_untracked(),
+                creating
+                    .get_untracked()
+                    .then(|| display_name.get_untracked()),
+            )
+            .await;
+            busy.set(false);
+            match outcome {
+                Ok(()) => on_signed_in(),
+                Err(text) => problem.set(Some(text)),
+            }
+        });
+    };
+    view! {
+        <form class="password" on:submit=submit>
+            <label for="username">{tr(PhoneText::Username)}</label>
+            <input id="username" name="username" autocomplete="username" autocapitalize="none"
+                required=true bind:value=username />
+            <label for="password">{tr(PhoneText::Password)}</label>
+            <input id="password" name="password" type="password" required=true
+                autocomplete=move || if creating.get() { "new-password" } else { "current-password" }
+                bind:value=password />
+            <Show when=move || creating.get()>
+                <label for="display-name">{tr(PhoneText::DisplayName)}</label>
+                <input id="display-name" name="display_name" autocomplete="nickname" bind:value=display_name />
+            </Show>
+            <button class="primary" type="submit" disabled=move || busy.get()>
+                {move || if creating.get() { PhoneText::CreateAccount.get(lang.get()) } else { PhoneText::SignIn.get(lang.get()) }}
+            </button>
+            <p class="status" role="status" aria-live="polite">
+                {move || problem.get().map(|t| t.get(lang.get()))}
+            </p>
+            <Show when=move || allow_create>
+                <button class="link" type="button" on:click=move |_| creating.update(|c| *c = !*c)>
+                    {move || if creating.get() { PhoneText::HaveAccount.get(lang.get()) } else { PhoneText::NeedAccount.get(lang.get()) }}
+                </button>
+            </Show>
+        </form>
+    }
+}
+
+/// Creates the account first when `display_name` is given (`Some("")` means "no name"), then
+/// signs in and keeps the token.
+async fn sign_in(
+    role: Role,
+    username: String,
+    password: String,
+    display_name: Option<String>,
+) -> Result<(), Msg> {
+    let explain = |error: api::ApiError| -> Msg {
+        match error.code {
+            Some(ErrorCode::Unauthorized) => PhoneText::WrongCredentials.into(),
+            Some(ErrorCode::RateLimited) => PhoneText::TooManyAttempts.into(),
+            Some(ErrorCode::Conflict) => PhoneText::NameTaken.into(),
+            Some(ErrorCode::InvalidRequest) => PhoneText::InvalidInput.into(),
+            _ => Text::CouldNotReach.into(),
+        }
+    };
+    if let Some(display_name) = display_name {
+        let display_name = Some(display_name.trim().to_owned()).filter(|n| !n.is_empty());
+        api::create_account(&CreateAccountRequest {
+            username: username.clone(),
+            password: Secret::new(password.clone()),
+            display_name,
+        })
+        .await
+        .map_err(explain)?;
+    }
+    let device = device::device(role);
+    let device_name = match role {
+        Role::Pc => device::browser_name(&device::user_agent()),
+        Role::Phone => device.device_type.default_device_name().to_owned(),
+    };
+    let session = api::login(
+        role,
+        &LoginRequest {
+            username,
+            password: Secret::new(password),
+            // A phone is named by its type; the edge gives that name when none is sent.
+            device_name: (role == Role::Pc).then(|| device_name.clone()),
+        },
+    )
+    .await
+    .map_err(explain)?;
+    let who = device::SignedInAs {
+        account: session.account,
+        device_name,
+        via: Via::Password,
+    };
+    device::keep_sign_in(role, &session.token, &who);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -323,6 +498,21 @@ mod tests {
         );
         assert_eq!(safe_next(Some("//evil.example".into())), "/m/devices");
         assert_eq!(safe_next(Some("/".into())), "/m/devices");
+    }
+
+    #[test]
+    fn each_path_shows_its_page() {
+        assert_eq!(phone_route("/m/login"), PhoneRoute::Login);
+        assert_eq!(phone_route("/password"), PhoneRoute::PcPassword);
+        assert_eq!(phone_route("/m/scan/"), PhoneRoute::Scan);
+        assert_eq!(phone_route("/m/devices"), PhoneRoute::Devices);
+        assert_eq!(
+            phone_route("/m/qr/abcdefghijklmnop"),
+            PhoneRoute::Confirm("abcdefghijklmnop".into())
+        );
+        for unknown in ["/m/", "/m/qr/", "/m/qr/a/b", "/m/nothing", "/"] {
+            assert_eq!(phone_route(unknown), PhoneRoute::NotFound, "{unknown}");
+        }
     }
 
     #[test]

@@ -1,33 +1,69 @@
 //! The in-page camera scanner: the browser's `BarcodeDetector` where it exists, otherwise
-//! camera frames decoded in Rust with `rqrr`.
+//! camera frames sent to the Rust decoder in a web worker, which is fetched only then.
 
-use crate::i18n::{Text, tr};
+use crate::i18n::{PhoneText, tr};
 use crate::sleep_ms;
+use futures::StreamExt;
+use futures::channel::mpsc;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use leptos::html::Video;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream};
+use web_sys::{
+    CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, ImageData, MediaStream,
+    MessageEvent, Worker,
+};
 
 /// Time between two attempts to read a frame.
 const FRAME_INTERVAL_MS: u32 = 200;
+/// The decoder worker's loader, as Trunk names it (`data-type="worker"` assets are not hashed).
+pub const DECODER_URL: &str = "/decoder_loader.js";
 
-/// The text of the first QR code found in an RGBA image, e.g. a camera frame.
-pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
-    if width == 0 || height == 0 || rgba.len() < width * height * 4 {
-        return None;
+/// The fallback decoder: a web worker that answers each frame with the text it found, if any.
+struct Decoder {
+    worker: Worker,
+    answers: mpsc::UnboundedReceiver<Option<String>>,
+    _on_answer: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut()>,
+}
+
+impl Decoder {
+    fn start() -> Option<Self> {
+        let worker = Worker::new(DECODER_URL).ok()?;
+        let (sender, answers) = mpsc::unbounded();
+        let errors = sender.clone();
+        let on_answer = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let _ = sender.unbounded_send(event.data().as_string());
+        });
+        // A worker that fails to load answers nothing; this keeps the frame loop going.
+        let on_error = Closure::<dyn FnMut()>::new(move || {
+            let _ = errors.unbounded_send(None);
+        });
+        worker.set_onmessage(Some(on_answer.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(Self {
+            worker,
+            answers,
+            _on_answer: on_answer,
+            _on_error: on_error,
+        })
     }
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
-        let i = (y * width + x) * 4;
-        let (r, g, b) = (rgba[i] as u32, rgba[i + 1] as u32, rgba[i + 2] as u32);
-        ((r * 299 + g * 587 + b * 114) / 1000) as u8
-    });
-    image
-        .detect_grids()
-        .iter()
-        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+
+    async fn decode(&mut self, frame: &ImageData) -> Option<String> {
+        self.worker.post_message(frame).ok()?;
+        self.answers.next().await.flatten()
+    }
+}
+
+impl Drop for Decoder {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
 }
 
 fn barcode_detector() -> Option<JsValue> {
@@ -50,7 +86,8 @@ async fn detect_with(detector: &JsValue, video: &HtmlVideoElement) -> Option<Str
         .as_string()
 }
 
-fn decode_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<String> {
+/// The video's current frame, drawn on `canvas` and read back.
+fn grab_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<ImageData> {
     let (width, height) = (video.video_width(), video.video_height());
     if width == 0 || height == 0 {
         return None;
@@ -61,10 +98,40 @@ fn decode_frame(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<
     context
         .draw_image_with_html_video_element(video, 0.0, 0.0)
         .ok()?;
-    let frame = context
+    context
         .get_image_data(0.0, 0.0, width as f64, height as f64)
-        .ok()?;
-    decode_rgba(width as usize, height as usize, &frame.data())
+        .ok()
+}
+
+/// How frames are read: the browser's detector, or the worker fed with frames from a canvas.
+enum Reader {
+    Native(JsValue),
+    Worker(Decoder, HtmlCanvasElement),
+}
+
+impl Reader {
+    fn start() -> Option<Self> {
+        if let Some(detector) = barcode_detector() {
+            return Some(Self::Native(detector));
+        }
+        let canvas = web_sys::window()?
+            .document()?
+            .create_element("canvas")
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        Some(Self::Worker(Decoder::start()?, canvas))
+    }
+
+    async fn read(&mut self, video: &HtmlVideoElement) -> Option<String> {
+        match self {
+            Self::Native(detector) => detect_with(detector, video).await,
+            Self::Worker(decoder, canvas) => {
+                let frame = grab_frame(video, canvas)?;
+                decoder.decode(&frame).await
+            }
+        }
+    }
 }
 
 async fn open_camera() -> Option<MediaStream> {
@@ -111,19 +178,13 @@ pub fn Scanner(
             let _ = video.play();
             stream.set_value(Some(camera));
             running.set(true);
-            let detector = barcode_detector();
-            let canvas: Option<HtmlCanvasElement> = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.create_element("canvas").ok())
-                .and_then(|c| c.dyn_into().ok());
+            let Some(mut reader) = Reader::start() else {
+                stop();
+                return on_unavailable.run(());
+            };
             while running.get_untracked() {
                 sleep_ms(FRAME_INTERVAL_MS).await;
-                let found = match (&detector, &canvas) {
-                    (Some(detector), _) => detect_with(detector, &video).await,
-                    (None, Some(canvas)) => decode_frame(&video, canvas),
-                    (None, None) => None,
-                };
-                if let Some(text) = found {
+                if let Some(text) = reader.read(&video).await {
                     stop();
                     return on_text.run(text);
                 }
@@ -134,51 +195,10 @@ pub fn Scanner(
         <div class="scanner">
             <video node_ref=video_ref class:hidden=move || !running.get() playsinline=true muted=true></video>
             {move || if running.get() {
-                view! { <button on:click=move |_| stop()>{tr(Text::StopCamera)}</button> }.into_any()
+                view! { <button on:click=move |_| stop()>{tr(PhoneText::StopCamera)}</button> }.into_any()
             } else {
-                view! { <button class="primary" on:click=move |_| start()>{tr(Text::StartCamera)}</button> }.into_any()
+                view! { <button class="primary" on:click=move |_| start()>{tr(PhoneText::StartCamera)}</button> }.into_any()
             }}
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use qrcode::{Color, QrCode};
-
-    /// Draws `text` as a QR code into an RGBA buffer, `scale` pixels per module, with a quiet zone.
-    fn rgba_of(text: &str, scale: usize) -> (usize, Vec<u8>) {
-        let code = QrCode::new(text.as_bytes()).unwrap();
-        let modules = code.width();
-        let colors = code.to_colors();
-        let side = (modules + 8) * scale;
-        let mut rgba = vec![255u8; side * side * 4];
-        for y in 0..side {
-            for x in 0..side {
-                let (mx, my) = ((x / scale) as isize - 4, (y / scale) as isize - 4);
-                let inside =
-                    (0..modules as isize).contains(&mx) && (0..modules as isize).contains(&my);
-                if inside && colors[my as usize * modules + mx as usize] == Color::Dark {
-                    let i = (y * side + x) * 4;
-                    rgba[i..i + 3].copy_from_slice(&[0, 0, 0]);
-                }
-            }
-        }
-        (side, rgba)
-    }
-
-    #[test]
-    fn decodes_a_drawn_code() {
-        let url = "https://qrgate.example/m/qr/lzQb6JdieDXK-aDVUJuFn42_-XWqlgM2";
-        let (side, rgba) = rgba_of(url, 4);
-        assert_eq!(decode_rgba(side, side, &rgba).as_deref(), Some(url));
-    }
-
-    #[test]
-    fn a_blank_frame_holds_nothing() {
-        assert_eq!(decode_rgba(64, 64, &vec![255u8; 64 * 64 * 4]), None);
-        assert_eq!(decode_rgba(0, 0, &[]), None);
-        assert_eq!(decode_rgba(10, 10, &[0; 3]), None);
     }
 }

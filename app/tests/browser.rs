@@ -3,14 +3,12 @@
 
 use leptos::prelude::*;
 use qrgate_app::Header;
-use qrgate_app::i18n::{Lang, Text};
+use qrgate_app::decoder::decode_rgba;
+use qrgate_app::device::SignedInAs;
+use qrgate_app::i18n::{Lang, Localized, Message, PcText, Text};
 use qrgate_app::pc::{PcState, PcView};
 use qrgate_app::qr_code::QrCodeView;
-use qrgate_app::scanner::decode_rgba;
-use qrgate_protocol::{
-    Account, CreateQrResponse, DeviceInfo, DeviceType, MeResponse, QrStatus, Secret, SessionInfo,
-    Via,
-};
+use qrgate_protocol::{Account, CreateQrResponse, QrStatus, Secret, Via};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -122,7 +120,7 @@ fn pc_view(state: PcState) -> web_sys::HtmlElement {
         let noop = UnsyncCallback::new(|()| {});
         view! {
             <PcView state=RwSignal::new(state) now=RwSignal::new(1_999_999_990)
-                on_new_code=noop on_use_password=noop on_signed_in=noop on_sign_out=noop />
+                on_new_code=noop on_use_password=noop on_sign_out=noop />
         }
     });
     root
@@ -136,26 +134,29 @@ fn status(root: &web_sys::HtmlElement) -> String {
 
 #[wasm_bindgen_test]
 async fn each_pc_state_says_what_is_happening() {
-    let cases = [
-        (PcState::Starting, Text::Creating),
+    let cases: [(PcState, Message<PcText>); 7] = [
+        (PcState::Starting, PcText::Creating.into()),
         (
             PcState::Showing {
                 qr: qr(),
                 status: QrStatus::Pending,
             },
-            Text::Waiting,
+            PcText::Waiting.into(),
         ),
         (
             PcState::Showing {
                 qr: qr(),
                 status: QrStatus::Scanned,
             },
-            Text::Scanned,
+            PcText::Scanned.into(),
         ),
-        (PcState::Ended(QrStatus::Denied), Text::Denied),
-        (PcState::Ended(QrStatus::Cancelled), Text::Cancelled),
-        (PcState::Stale(qr()), Text::Expired),
-        (PcState::Failed, Text::CouldNotReach),
+        (PcState::Ended(QrStatus::Denied), PcText::Denied.into()),
+        (
+            PcState::Ended(QrStatus::Cancelled),
+            PcText::Cancelled.into(),
+        ),
+        (PcState::Stale(qr()), PcText::Expired.into()),
+        (PcState::Failed, Text::CouldNotReach.into()),
     ];
     for (state, expected) in cases {
         let root = pc_view(state.clone());
@@ -188,29 +189,21 @@ async fn a_stale_code_is_blurred_under_a_new_code_button() {
     let root = pc_view(PcState::Stale(qr()));
     next_tick().await;
     assert!(root.query_selector(".qr.blurred").unwrap().is_some());
-    assert_eq!(text(&root, ".stale button"), Text::NewCode.get(Lang::En));
+    assert_eq!(text(&root, ".stale button"), PcText::NewCode.get(Lang::En));
 }
 
 #[wasm_bindgen_test]
 async fn signed_in_shows_the_account_and_a_sign_out_button() {
-    let me = MeResponse {
+    let who = SignedInAs {
         account: Account {
             account_id: "0123456789abcdef0123456789abcdef".into(),
             username: "ann".into(),
             display_name: "Ann Smith".into(),
         },
-        device: DeviceInfo {
-            device_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
-            device_type: DeviceType::Pc,
-            device_name: "Chromium on Linux".into(),
-        },
-        session: SessionInfo {
-            created_at: 1,
-            expires_at: 2,
-            via: Via::Qr,
-        },
+        device_name: "Chromium on Linux".into(),
+        via: Via::Qr,
     };
-    let root = pc_view(PcState::SignedIn(me));
+    let root = pc_view(PcState::SignedIn(who));
     next_tick().await;
     assert_eq!(text(&root, ".display-name"), "Ann Smith");
     assert_eq!(text(&root, ".username"), "ann");
@@ -221,7 +214,7 @@ async fn signed_in_shows_the_account_and_a_sign_out_button() {
     );
     assert_eq!(
         text(&root, ".signed-in button"),
-        Text::SignOut.get(Lang::En)
+        PcText::SignOut.get(Lang::En)
     );
 }
 
@@ -232,11 +225,11 @@ async fn the_language_switch_changes_every_text_and_the_page_language() {
             <Header />
             <PcView state=RwSignal::new(PcState::Ended(QrStatus::Denied)) now=RwSignal::new(0)
                 on_new_code=UnsyncCallback::new(|()| {}) on_use_password=UnsyncCallback::new(|()| {})
-                on_signed_in=UnsyncCallback::new(|()| {}) on_sign_out=UnsyncCallback::new(|()| {}) />
+                on_sign_out=UnsyncCallback::new(|()| {}) />
         }
     });
     next_tick().await;
-    assert_eq!(status(&root), Text::Denied.get(Lang::En));
+    assert_eq!(status(&root), PcText::Denied.get(Lang::En));
     let switch: web_sys::HtmlElement = root
         .query_selector("button.lang")
         .unwrap()
@@ -246,12 +239,12 @@ async fn the_language_switch_changes_every_text_and_the_page_language() {
     switch.click();
     next_tick().await;
     assert_eq!(lang.get_untracked(), Lang::Zh);
-    assert_eq!(status(&root), Text::Denied.get(Lang::Zh));
-    assert_eq!(text(&root, "h1"), Text::PcTitle.get(Lang::Zh));
+    assert_eq!(status(&root), PcText::Denied.get(Lang::Zh));
+    assert_eq!(text(&root, "h1"), PcText::PcTitle.get(Lang::Zh));
     assert_eq!(switch.text_content().as_deref(), Some("English"));
     let html_lang = document().document_element().unwrap().get_attribute("lang");
     assert_eq!(html_lang.as_deref(), Some("zh-CN"));
     switch.click();
     next_tick().await;
-    assert_eq!(status(&root), Text::Denied.get(Lang::En));
+    assert_eq!(status(&root), PcText::Denied.get(Lang::En));
 }

@@ -1,16 +1,11 @@
 // Benchmark, not a test: navigation → visible QR code on the PC page in headless Chromium,
 // cold (a new browser context: empty cache and storage) and warm (a reload in the same
 // context), median of RUNS each. Usage: node tests/e2e/page-timing.mjs URL [RUNS]
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const [url, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 15);
-const args = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--disable-dev-shm-usage",
-];
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args });
+const browser = await launch();
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const BASE = process.env.QRGATE_URL;
 const SHORT = process.env.QRGATE_SHORT_URL;
@@ -57,19 +57,7 @@ async function decodeQr(page, name) {
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launch();
   phone = await browser.newContext({
     viewport: { width: 390, height: 844 },
     isMobile: true,
@@ -253,10 +241,14 @@ test("a signed-out phone signs in first and comes back to the code", async () =>
 test("the PC can sign in with a password instead", async () => {
   const pc = await newPc();
   const { page } = await openPc(pc);
+  // A page of its own, so that the sign-in page's first visit does not carry the form.
   await page.getByRole("button", { name: "Sign in with password instead" }).click();
+  await page.waitForURL(BASE + "/password");
+  await page.getByRole("link", { name: "Sign in with a QR code instead" }).waitFor();
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL(BASE + "/");
   await page.locator(".display-name").filter({ hasText: displayName }).waitFor();
   assert.match(await page.locator(".signed-in").textContent(), /signed in with a password/);
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -297,6 +289,70 @@ test("the phone's scan page opens a typed code; polling pauses while the PC tab 
   await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
   await pc.close();
 });
+
+/**
+ * A phone page whose camera films `svg` (the PC's QR code, drawn on a canvas and streamed), in a
+ * browser with or without `BarcodeDetector` (stubbed to read `link` when present; absent, as on
+ * Chromium for Linux, the page must fall back to the Rust decoder).
+ */
+async function phoneFilming(svg, { barcodeDetector, link }) {
+  const page = await phone.newPage();
+  await page.addInitScript(({ svg, barcodeDetector, link }) => {
+    navigator.mediaDevices.getUserMedia = async () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 480;
+      const context = canvas.getContext("2d");
+      const image = new Image();
+      image.src = "data:image/svg+xml;base64," + btoa(svg);
+      await image.decode();
+      const draw = () => {
+        context.fillStyle = "#fff";
+        context.fillRect(0, 0, 480, 480);
+        context.drawImage(image, 40, 40, 400, 400);
+      };
+      draw();
+      setInterval(draw, 100); // a canvas stream sends frames only when it is drawn on
+      return canvas.captureStream(10);
+    };
+    if (barcodeDetector) {
+      window.BarcodeDetector = class {
+        async detect(source) {
+          return source instanceof HTMLVideoElement ? [{ rawValue: link }] : [];
+        }
+      };
+    } else {
+      delete window.BarcodeDetector;
+    }
+  }, { svg, barcodeDetector, link });
+  return page;
+}
+
+for (const barcodeDetector of [true, false]) {
+  const how = barcodeDetector ? "the browser's BarcodeDetector" : "the Rust decoder, fetched only then";
+  test(`the phone's camera scanner reads the PC's code with ${how}`, async () => {
+    const pc = await newPc();
+    const { page: pcPage } = await openPc(pc);
+    const link = (await pcPage.locator(".qr-link").textContent()).trim();
+    const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
+    const page = await phoneFilming(svg, { barcodeDetector, link });
+    const fetched = [];
+    page.on("request", (request) => fetched.push(new URL(request.url()).pathname));
+    await page.goto(BASE + "/m/scan");
+    await page.getByRole("button", { name: "Start camera" }).waitFor();
+    assert.ok(!fetched.some((path) => path.includes("decoder")), "no decoder before the camera");
+    await page.getByRole("button", { name: "Start camera" }).click();
+    await page.waitForURL(link, { timeout: 20_000 });
+    assert.equal(
+      fetched.includes("/decoder_bg.wasm"),
+      !barcodeDetector,
+      `decoder fetched: ${fetched.filter((path) => path.includes("decoder"))}`,
+    );
+    await page.getByRole("button", { name: "Deny" }).click();
+    await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
+    await page.close();
+    await pc.close();
+  });
+}
 
 test("every page carries the security headers", async () => {
   for (const path of ["/", "/m/qr/abcdefghijklmnop", "/m/login"]) {

@@ -1,0 +1,53 @@
+// Finishes a page Trunk built, for the CSP and the page's byte budget:
+//
+//   node scripts/finish-page.mjs DIST PAGE   (PAGE: the HTML file within DIST)
+//
+// 1. Trunk writes the code that starts the WASM as an inline <script type="module">. The
+//    Content-Security-Policy allows no inline script, so it moves into a content-hashed file of
+//    its own beside the page's assets: DIST/boot-<hash>.js, loaded with its SRI hash.
+// 2. Trunk's own minifier cannot parse wasm-bindgen's JS glue, so the page's JS and CSS are
+//    minified here with esbuild, and every SRI hash in the page is recomputed to match.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { transformSync } from "esbuild";
+
+const [dist, page] = process.argv.slice(2);
+if (!dist || !page) {
+  console.error("usage: finish-page.mjs DIST PAGE");
+  process.exit(2);
+}
+const pagePath = join(dist, page);
+let html = readFileSync(pagePath, "utf8");
+const sri = (bytes) => `sha384-${createHash("sha384").update(bytes).digest("base64")}`;
+
+const inline = /<script type="module"[^>]*>([\s\S]*?)<\/script>/;
+const match = html.match(inline);
+if (!match || match[1].trim() === "") {
+  console.error(`no inline module script in ${pagePath}`);
+  process.exit(1);
+}
+const boot = transformSync(match[1], { minify: true, format: "esm", loader: "js" }).code;
+const bootName = `boot-${createHash("sha256").update(boot).digest("hex").slice(0, 16)}.js`;
+writeFileSync(join(dist, bootName), boot);
+html = html.replace(
+  inline,
+  `<script type="module" src="/${bootName}" integrity="${sri(boot)}" crossorigin="anonymous"></script>`,
+);
+
+// Every local JS and CSS file the page links, minified in place; its link's hash follows.
+const linked = /<link\b[^>]*\bhref="\/([^"]+\.(js|css))"[^>]*>/g;
+for (const [tag, file, kind] of [...html.matchAll(linked)]) {
+  const path = join(dist, file);
+  const source = readFileSync(path, "utf8");
+  const loader = kind === "js" ? "js" : "css";
+  const minified = transformSync(source, { minify: true, loader, ...(kind === "js" ? { format: "esm" } : {}) }).code;
+  writeFileSync(path, minified);
+  html = html.replace(tag, tag.replace(/integrity="[^"]*"/, `integrity="${sri(minified)}"`));
+}
+writeFileSync(pagePath, html);
+if (/<script(?![^>]*\ssrc=)[^>]*>/.test(html)) {
+  console.error(`${pagePath} still holds an inline script`);
+  process.exit(1);
+}
+console.log(`${pagePath}: boot script in ${bootName}, JS and CSS minified`);

@@ -1,0 +1,13 @@
+// Debian's Chromium, headless, as every browser test and benchmark here launches it: as root it
+// needs --no-sandbox, and without the network flags it tries hosts this machine cannot reach.
+import { chromium } from "playwright-core";
+
+const CHROMIUM_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
+export function launch() {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
