@@ -105,6 +105,19 @@ load() {
     load scan "$pool_size"
     load confirm "$pool_size"
     echo
+    echo "## Password logins and refused attempts"
+    echo
+    echo "login: the right password for one of 64 accounts, from addresses of their own (PBKDF2" \
+        "at 100,000 iterations, both attempt counters admitting and forgiving, the history," \
+        "the token in KV). refused: a login for a username past its limit of failures, answered" \
+        "429 by its counter before any password is checked. The CPU column is workerd's, per" \
+        "request, all of it (miniflare's KV and the objects' storage included)."
+    echo
+    echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
+    echo "|---|---|---|---|---|---|---|---|"
+    load login 64
+    load refused 64
+    echo
     echo "## KV operations (counted by the store layer, X-Qrgate-Kv)"
     echo
     echo "Goal: a complete login ≤ 5 reads and ≤ 3 writes; an idle minute with the live channel open 0."

@@ -5,7 +5,7 @@ use crate::device::{Device, Role, device, token};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest, LoginSession,
-    PollResponse, ScanResponse, Secret,
+    PollResponse, ScanResponse, Secret, SignInsResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -135,6 +135,19 @@ pub async fn devices() -> ApiResult<DevicesResponse> {
         )
         .await?,
     )
+}
+
+pub async fn sign_ins() -> ApiResult<SignInsResponse> {
+    let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
+    let text = send(
+        "GET",
+        "/api/sign-ins",
+        &device(Role::Phone),
+        Some(&token),
+        NO_BODY,
+    )
+    .await?;
+    json(text)
 }
 
 pub async fn revoke_device(device_id: &str) -> ApiResult<()> {

@@ -219,6 +219,9 @@ texts! {
     LastSeen => "last seen", "最近活动";
     SignOutDevice => "Sign out this device", "让此设备退出登录";
     NoDevices => "No devices are signed in.", "没有已登录的设备。";
+    HistoryTitle => "Recent sign-ins", "最近的登录记录";
+    HistoryExplained => "Every sign-in to your account in the last 90 days, newest first, and where it came from.", "过去 90 天内你账号的每次登录（最新的在前）及其来源。";
+    NoSignIns => "No sign-ins yet.", "还没有登录记录。";
     }
 }
 

@@ -13,7 +13,8 @@ use crate::{Frame, NotFound, current_path, go};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::{
-    CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, Via, Warning,
+    CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, SignInEntry,
+    Via, Warning,
 };
 
 /// Which page a path shows. The PC's password page is here too: it shares the sign-in form
@@ -200,10 +201,7 @@ fn PcDetails(scan: ScanResponse) -> impl IntoView {
     let lang = use_lang();
     let unknown = move || PhoneText::Unknown.get(lang.get()).to_owned();
     let pc = scan.pc;
-    let place = match (pc.city, pc.country) {
-        (Some(city), Some(country)) => Some(format!("{city}, {country}")),
-        (city, country) => city.or(country),
-    };
+    let place = place(pc.city, pc.country);
     let network = pc.network;
     let created_at = pc.created_at;
     let age = move || crate::now_seconds().saturating_sub(created_at);
@@ -292,11 +290,19 @@ pub fn PhoneScan() -> impl IntoView {
 #[component]
 pub fn PhoneDevices() -> impl IntoView {
     let devices = RwSignal::new(None::<Vec<DeviceEntry>>);
+    let history = RwSignal::new(None::<Vec<SignInEntry>>);
     let problem = RwSignal::new(None::<Msg>);
     let load = move || {
         spawn_local(async move {
-            match api::devices().await {
-                Ok(list) => devices.set(Some(list.devices)),
+            let loaded = match api::devices().await {
+                Ok(list) => api::sign_ins().await.map(|h| (list.devices, h.sign_ins)),
+                Err(error) => Err(error),
+            };
+            match loaded {
+                Ok((list, sign_ins)) => {
+                    devices.set(Some(list));
+                    history.set(Some(sign_ins));
+                }
                 Err(error) if error.is(ErrorCode::Unauthorized) => {
                     clear_token(Role::Phone);
                     go(&login_then("/m/devices"));
@@ -353,7 +359,67 @@ pub fn PhoneDevices() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="devices">{rows}</ul> }.into_any()
             })}
+            <SignInHistory history=history devices=devices sign_out=sign_out />
         </main>
+    }
+}
+
+/// The account's sign-ins, newest first, with what the edge saw of each device; a device that
+/// is still signed in can be signed out from its entry.
+#[component]
+fn SignInHistory(
+    history: RwSignal<Option<Vec<SignInEntry>>>,
+    devices: RwSignal<Option<Vec<DeviceEntry>>>,
+    sign_out: impl Fn(DeviceEntry) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let rows = move || {
+        let sign_ins = history.get()?;
+        if sign_ins.is_empty() {
+            return Some(view! { <p>{tr(PhoneText::NoSignIns)}</p> }.into_any());
+        }
+        let signed_in = devices.get().unwrap_or_default();
+        let rows = sign_ins
+            .into_iter()
+            .map(|entry| {
+                let still_signed_in = signed_in
+                    .iter()
+                    .find(|device| device.device_id == entry.device_id)
+                    .cloned();
+                let seen = [place(entry.city, entry.country), entry.network]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                view! {
+                    <li class="sign-in">
+                        <p>
+                            <strong class="device-name">{entry.device_name}</strong>
+                            " (" {entry.device_type.as_str()} ") · " {tr(via_text(entry.via))}
+                        </p>
+                        <p class="meta">{format_time(entry.at)} " · " {seen}</p>
+                        {still_signed_in.map(|device| view! {
+                            <button on:click=move |_| sign_out(device.clone())>{tr(PhoneText::SignOutDevice)}</button>
+                        })}
+                    </li>
+                }
+            })
+            .collect_view();
+        Some(view! { <ol class="sign-ins">{rows}</ol> }.into_any())
+    };
+    view! {
+        <section class="history" aria-labelledby="history-title">
+            <h2 id="history-title">{tr(PhoneText::HistoryTitle)}</h2>
+            <p class="meta">{tr(PhoneText::HistoryExplained)}</p>
+            {rows}
+        </section>
+    }
+}
+
+/// Where the edge placed a device, in words: "city, country", or whichever is known.
+fn place(city: Option<String>, country: Option<String>) -> Option<String> {
+    match (city, country) {
+        (Some(city), Some(country)) => Some(format!("{city}, {country}")),
+        (city, country) => city.or(country),
     }
 }
 

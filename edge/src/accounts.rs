@@ -12,8 +12,8 @@ use crate::crypto::{
     random_bytes, random_secret,
 };
 use crate::error::{AppError, AppResult};
-use crate::ratelimit;
 use crate::store::{AccountRecord, DeviceSessionRecord, DeviceSummary, LastSeen, keys};
+use crate::{history, limits};
 use futures_util::future::try_join;
 use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
@@ -164,6 +164,7 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
     let display_name = validate::display_name(request.display_name.as_deref(), username)
         .ok_or_else(|| AppError::invalid("display_name must be 1–64 characters."))?;
 
+    limits::admit_sign_up(ctx).await?;
     let key = keys::account(username);
     if ctx.store.get::<AccountRecord>(&key).await?.is_some() {
         return Err(AppError::Conflict("This username is taken."));
@@ -201,7 +202,8 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let (username, password) = credentials(&request.username, &request.password)?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
 
-    ratelimit::check_login(ctx, username).await?;
+    // Counted as a failure before it is judged; taken back if the password is right.
+    let counted = limits::admit_login(ctx, username).await?;
     let key = keys::account(username);
     let record = ctx.store.get::<AccountRecord>(&key).await?;
     let (salt, iterations) = match &record {
@@ -211,12 +213,16 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let derived = derive_password_key(password, &salt, iterations).await?;
     let record = match record {
         Some(r) if constant_time_eq(&derived, &decode(&r.password_hash)?) => r,
-        _ => {
-            ratelimit::record_login_failure(ctx, username).await?;
-            return Err(AppError::Unauthorized);
-        }
+        _ => return Err(AppError::Unauthorized),
     };
 
+    let account_id = &record.account.account_id;
+    let (_, recorded) = futures_util::future::join(
+        limits::forgive(counted),
+        history::record(ctx, account_id, &ctx.device, device_name, Via::Password),
+    )
+    .await;
+    recorded?;
     let session = mint_token(
         ctx,
         &record.account,

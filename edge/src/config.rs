@@ -14,6 +14,9 @@ pub struct Config {
     pub login_failure_window_seconds: u64,
     pub login_failures_per_username: usize,
     pub login_failures_per_address: usize,
+    /// Accounts one client address may create within the sign-up window.
+    pub sign_ups_per_address: usize,
+    pub sign_up_window_seconds: u64,
     /// Adds the `X-Qrgate-Kv` header with this request's KV operation counts (tests, benches).
     pub kv_count_header: bool,
 }
@@ -36,6 +39,8 @@ impl Config {
             login_failure_window_seconds: number("LOGIN_FAILURE_WINDOW_SECONDS", 600)?,
             login_failures_per_username: number("LOGIN_FAILURES_PER_USERNAME", 10)? as usize,
             login_failures_per_address: number("LOGIN_FAILURES_PER_ADDRESS", 100)? as usize,
+            sign_ups_per_address: number("SIGN_UPS_PER_ADDRESS", 10)? as usize,
+            sign_up_window_seconds: number("SIGN_UP_WINDOW_SECONDS", 3600)?,
             kv_count_header: number("KV_COUNT_HEADER", 0)? == 1,
         })
     }

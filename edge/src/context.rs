@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
+use qrgate_protocol::limit;
 use qrgate_protocol::location::Location;
 use qrgate_protocol::{
     DEVICE_ID_HEADER, DEVICE_TYPE_HEADER, DeviceType, MAX_BODY_BYTES, Secret, validate,
@@ -27,11 +28,13 @@ pub struct Ctx {
     pub store: Store,
     pub now_ms: u64,
     pub device: DeviceHeaders,
-    /// `Authorization: Bearer <value>`, whichever secret it carries on this route.
+    /// `Authorization: Bearer <value>` (the scheme in any letter case), whichever secret it
+    /// carries on this route.
     pub bearer: Option<Secret>,
     body: Vec<u8>,
     /// `scheme://host[:port]` of the request, for the QR URL.
     pub origin: String,
+    /// The IPv4 address, or the /64 of the IPv6 address, the limits count.
     pub client_address: String,
     pub location: Location,
 }
@@ -53,12 +56,13 @@ impl Ctx {
             header(DEVICE_ID_HEADER).as_deref(),
             header(DEVICE_TYPE_HEADER).as_deref(),
         )?;
-        let bearer = header("Authorization").and_then(|value| {
-            let token = value.strip_prefix("Bearer ")?.trim();
-            (!token.is_empty()).then(|| Secret::new(token))
-        });
+        let bearer = header("Authorization").and_then(|value| bearer_credential(&value));
         let origin = origin_of(&req.inner().url());
-        let client_address = header("CF-Connecting-IP").unwrap_or_else(|| "unknown".into());
+        // What the edge saw of the client; every request without a readable address shares one
+        // count (deployed, Cloudflare always sets it).
+        let client_address = header("CF-Connecting-IP")
+            .and_then(|seen| limit::client_address(&seen))
+            .unwrap_or_else(|| "unknown".into());
         let location = request_location(&req);
         let config = Config::from_env(&env)?;
         let store = Store::new(env.kv(crate::KV_BINDING)?, now_ms);
@@ -138,6 +142,14 @@ fn is_json(content_type: &str) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// The credential of an `Authorization` header with the `Bearer` scheme, in any letter case.
+fn bearer_credential(value: &str) -> Option<Secret> {
+    let (scheme, credential) = value.trim().split_once(' ')?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty())
+        .then(|| Secret::new(credential))
+}
+
 /// `scheme://host[:port]` of an absolute URL as the runtime serialises it (already normalised,
 /// so no URL parser, and its weight in the bundle, is needed).
 fn origin_of(url: &str) -> String {
@@ -178,6 +190,20 @@ fn request_location(req: &Request) -> Location {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_letter_case() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "  bEaReR   abc  "] {
+            assert_eq!(
+                bearer_credential(value).as_ref().map(Secret::expose),
+                Some("abc"),
+                "{value}"
+            );
+        }
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", ""] {
+            assert!(bearer_credential(value).is_none(), "{value}");
+        }
+    }
 
     #[test]
     fn origins_keep_scheme_host_and_port() {

@@ -8,10 +8,14 @@ mod config;
 mod context;
 mod crypto;
 mod error;
+mod history;
+mod history_object;
+mod limit_object;
+mod limits;
+mod objects;
 mod qr;
 mod qr_object;
 mod qr_rpc;
-mod ratelimit;
 mod routes;
 mod store;
 
@@ -28,6 +32,8 @@ use worker::{Context, Date, Env, Request, Response, event};
 /// The KV namespace binding in `wrangler.toml`.
 pub const KV_BINDING: &str = "QRGATE_KV";
 
+pub use history_object::SignInHistory;
+pub use limit_object::AttemptCounter;
 pub use qr_object::QrSessionObject;
 
 #[event(fetch)]
@@ -82,6 +88,7 @@ async fn dispatch(ctx: &Ctx, route: Route) -> AppResult<Response> {
         Route::Logout => accounts::logout(ctx).await,
         Route::Me => accounts::me(ctx).await,
         Route::ListDevices => accounts::list_devices(ctx).await,
+        Route::SignIns => history::sign_ins(ctx).await,
         Route::RevokeDevice(device_id) => accounts::revoke_device(ctx, &device_id).await,
         Route::CreateQr => qr::create(ctx).await,
         Route::PollQr(qr_id) => qr::poll(ctx, &qr_id).await,

@@ -8,7 +8,7 @@ use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
 use crate::qr_rpc::{self, Command, NewSession, Outcome, PcProof, Step};
-use crate::ratelimit;
+use crate::{history, limits};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qrgate_protocol::location::warnings;
@@ -58,7 +58,7 @@ async fn step(stub: &Stub, step: Step) -> AppResult<Outcome> {
 pub async fn create(ctx: &Ctx) -> AppResult<Response> {
     let request: CreateQrRequest = ctx.json()?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
-    ratelimit::check_qr_create(ctx).await?;
+    limits::check_qr_create(ctx).await?;
 
     let poll_secret = random_secret()?;
     let (qr_id, stub) = qr_rpc::new_session(&ctx.env)?;
@@ -101,14 +101,23 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let session = match pick_up {
         None => None,
         Some(pick_up) => {
-            let minted = mint_token(
-                ctx,
-                &pick_up.account,
-                &ctx.device,
-                &pick_up.device_name,
-                Via::Qr,
-            )
-            .await;
+            let account_id = &pick_up.account.account_id;
+            let minted =
+                match history::record(ctx, account_id, &ctx.device, &pick_up.device_name, Via::Qr)
+                    .await
+                {
+                    Ok(()) => {
+                        mint_token(
+                            ctx,
+                            &pick_up.account,
+                            &ctx.device,
+                            &pick_up.device_name,
+                            Via::Qr,
+                        )
+                        .await
+                    }
+                    Err(error) => Err(error),
+                };
             match minted {
                 Ok(login) => Some(login),
                 Err(error) => {

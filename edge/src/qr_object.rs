@@ -15,19 +15,16 @@ use crate::config::Config;
 use crate::context::DeviceHeaders;
 use crate::crypto::{constant_time_eq, hash_secret};
 use crate::error::AppError;
+use crate::objects::{self, Stored};
 use crate::qr_rpc::{Command, NewSession, Outcome, PcProof, PickUp, Refusal, Reply, Step};
 use qrgate_protocol::live::{self, CloseCode, Frame, LiveHello, PING, PONG, Reaction};
 use qrgate_protocol::qr::{Creator, QrSession, expires_at, is_final};
 use qrgate_protocol::{PcInfo, PollResponse, QrStatus};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 use worker::{
     Date, DurableObject, Env, Request, Response, Result, ScheduledTime, Socket, State, WebSocket,
     WebSocketIncomingMessage, WebSocketPair, WebSocketRequestResponsePair, durable_object,
 };
-
-/// The storage key of the session (its JSON).
-const SESSION_KEY: &str = "session";
 
 /// What the object remembers about one socket, in its hibernation-proof attachment.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -41,9 +38,7 @@ pub struct QrSessionObject {
     state: State,
     /// `[vars]`, read once: they do not change while an instance lives.
     config: Option<Config>,
-    /// The stored session as last read or written by this instance; storage stays the truth
-    /// (an evicted or hibernated object starts empty and reads it again).
-    cached: RefCell<Option<QrSession>>,
+    session: Stored<QrSession>,
 }
 
 impl DurableObject for QrSessionObject {
@@ -55,7 +50,7 @@ impl DurableObject for QrSessionObject {
         Self {
             state,
             config: Config::from_env(&env).ok(),
-            cached: RefCell::new(None),
+            session: Stored::new("session"),
         }
     }
 
@@ -64,9 +59,7 @@ impl DurableObject for QrSessionObject {
         if req.headers().get("Upgrade")?.is_some() {
             return self.open_live(now_ms).await;
         }
-        let mut req = req;
-        let command: Command = req.json().await?;
-        let reply = self.run(command, now_ms).await?;
+        let reply = self.run(objects::command(req).await?, now_ms).await?;
         Response::from_json(&reply)
     }
 
@@ -80,7 +73,7 @@ impl DurableObject for QrSessionObject {
                 close(socket, CloseCode::HelloTimeout);
             }
         }
-        let session = match self.load().await? {
+        let session = match self.session.load(&self.state).await? {
             Some(session) if now_ms < session.collect_at_ms() => session,
             _ => return self.collect().await,
         };
@@ -148,7 +141,7 @@ impl QrSessionObject {
             Command::Create(new_session) => return self.create(new_session, now_ms).await,
             Command::Step(step) => step,
         };
-        let Some(mut session) = self.load().await? else {
+        let Some(mut session) = self.session.load(&self.state).await? else {
             return Ok(Err(Refusal::NotFound));
         };
         let interval = self.config()?.poll_interval_seconds;
@@ -157,7 +150,7 @@ impl QrSessionObject {
             Err(refusal) => return Ok(Err(refusal)),
         };
         if applied.changed {
-            self.store(&session).await?;
+            self.session.store(&self.state, &session).await?;
         }
         if applied.status_changed {
             self.push(&session, session.status(now_ms))?;
@@ -183,7 +176,7 @@ impl QrSessionObject {
             },
             expires_at(now_ms, self.config()?.qr_ttl_seconds),
         );
-        self.store(&session).await?;
+        self.session.store(&self.state, &session).await?;
         self.schedule(&session, now_ms).await?;
         Ok(Ok(Outcome::Created {
             expires_at: session.expires_at,
@@ -193,7 +186,7 @@ impl QrSessionObject {
     /// `GET /api/qr/{qr_id}/live`, after the Worker's checks: `404` for a session that does not
     /// exist, else a hibernatable socket that must authenticate within 10 s.
     async fn open_live(&self, now_ms: u64) -> Result<Response> {
-        let Some(session) = self.load().await? else {
+        let Some(session) = self.session.load(&self.state).await? else {
             return Ok(AppError::NotFound("QR session").into_response());
         };
         let pair = WebSocketPair::new()?;
@@ -214,7 +207,7 @@ impl QrSessionObject {
         socket_state: SocketState,
         hello: &LiveHello,
     ) -> Result<()> {
-        let Some(session) = self.load().await? else {
+        let Some(session) = self.session.load(&self.state).await? else {
             close(ws, CloseCode::Collected);
             return Ok(());
         };
@@ -263,10 +256,7 @@ impl QrSessionObject {
         for (socket, _) in self.open_sockets() {
             close(&socket, CloseCode::Collected);
         }
-        let storage = self.state.storage();
-        storage.delete_alarm().await?;
-        storage.delete_all().await?;
-        self.cached.replace(None);
+        self.session.forget(&self.state).await?;
         Response::empty()
     }
 
@@ -281,25 +271,6 @@ impl QrSessionObject {
         let at_ms = live::next_alarm_ms(session.next_wake_ms(now_ms), waiting);
         let at = js_sys::Date::new(&(at_ms as f64).into());
         self.state.storage().set_alarm(ScheduledTime::new(at)).await
-    }
-
-    async fn load(&self) -> Result<Option<QrSession>> {
-        if let Some(session) = self.cached.borrow().as_ref() {
-            return Ok(Some(session.clone()));
-        }
-        let stored: Option<String> = self.state.storage().get(SESSION_KEY).await?;
-        let session = stored
-            .map(|json| serde_json::from_str::<QrSession>(&json))
-            .transpose()?;
-        self.cached.replace(session.clone());
-        Ok(session)
-    }
-
-    async fn store(&self, session: &QrSession) -> Result<()> {
-        let json = serde_json::to_string(session)?;
-        self.state.storage().put(SESSION_KEY, json).await?;
-        self.cached.replace(Some(session.clone()));
-        Ok(())
     }
 
     /// The sockets still open, with what the object knows of each.

@@ -13,7 +13,7 @@ use qrgate_protocol::location::Location;
 use qrgate_protocol::qr::{Scanner, StepError, Verdict};
 use qrgate_protocol::{Account, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
-use worker::{Env, Method, Request, RequestInit, Stub};
+use worker::{Env, Stub};
 
 /// The Durable Object namespace binding in `wrangler.toml`.
 pub const QR_SESSIONS_BINDING: &str = "QR_SESSIONS";
@@ -142,19 +142,8 @@ pub fn existing_session(env: &Env, qr_id: &str) -> AppResult<Stub> {
     Ok(id.get_stub()?)
 }
 
-/// Sends `command` to the session's object. A refusal becomes the contract's error; a failure
-/// to reach the object (overloaded, restarting) is `503`, and nothing was changed by it that
-/// the next attempt cannot see.
+/// Sends `command` to the session's object. A refusal becomes the contract's error.
 pub async fn call(stub: &Stub, command: &Command) -> AppResult<Outcome> {
-    let body = serde_json::to_string(command)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    // The object reads only the body; the URL just has to be a valid one.
-    let request = Request::new_with_init("https://qr-session/", &init)?;
-    let mut response = stub
-        .fetch_with_request(request)
-        .await
-        .map_err(AppError::unavailable)?;
-    let reply: Reply = response.json().await.map_err(AppError::unavailable)?;
+    let reply: Reply = crate::objects::call(stub, command).await?;
     Ok(reply?)
 }

@@ -8,6 +8,7 @@ pub enum Route {
     Logout,
     Me,
     ListDevices,
+    SignIns,
     /// The raw path segment; validated with the other inputs, after method and body checks.
     RevokeDevice(String),
     CreateQr,
@@ -40,6 +41,7 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         (m, ["sessions", "current"]) => (&["DELETE"], (m == "DELETE").then_some(Route::Logout)),
         (m, ["me"]) => (&["GET"], (m == "GET").then_some(Route::Me)),
         (m, ["devices"]) => (&["GET"], (m == "GET").then_some(Route::ListDevices)),
+        (m, ["sign-ins"]) => (&["GET"], (m == "GET").then_some(Route::SignIns)),
         (m, ["devices", id]) if !id.is_empty() => (
             &["DELETE"],
             (m == "DELETE").then(|| Route::RevokeDevice(param(id))),
@@ -106,6 +108,7 @@ mod tests {
         assert_eq!(found("DELETE", "/api/sessions/current"), Route::Logout);
         assert_eq!(found("GET", "/api/me"), Route::Me);
         assert_eq!(found("GET", "/api/devices"), Route::ListDevices);
+        assert_eq!(found("GET", "/api/sign-ins"), Route::SignIns);
         assert_eq!(
             found("DELETE", "/api/devices/abc"),
             Route::RevokeDevice("abc".into())
@@ -217,8 +220,8 @@ mod tests {
         }
         assert_eq!(
             described.len(),
-            13,
-            "the thirteen routes of the contract: {described:?}"
+            14,
+            "the fourteen routes of the contract: {described:?}"
         );
     }
 }

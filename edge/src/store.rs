@@ -1,4 +1,4 @@
-//! Workers KV, typed: the key schema of accounts, login tokens and login failures, the stored
+//! Workers KV, typed: the key schema of accounts and login tokens, the stored
 //! records, and the one place every read and write goes through (so each write gets an
 //! expiry, and operations can be counted). QR sessions are not here: each lives in its own
 //! Durable Object (`qr_object.rs`). `edge/README.md` explains why.
@@ -15,8 +15,7 @@ use worker::kv::KvStore;
 const MIN_KV_TTL_SECONDS: u64 = 60;
 
 pub mod keys {
-    //! Every key the edge writes. Secrets appear only as SHA-256 hashes; usernames and client
-    //! addresses in rate-limit keys are hashed so that listing keys reveals neither.
+    //! Every key the edge writes. Secrets appear only as SHA-256 hashes.
 
     pub fn account(username: &str) -> String {
         format!("acct:{username}")
@@ -32,15 +31,6 @@ pub mod keys {
     }
     pub fn seen_of(account_id: &str) -> String {
         format!("seen:{account_id}:")
-    }
-    /// `subject` is `user:<sha256>` or `addr:<sha256>`.
-    pub fn failures_of(subject: &str) -> String {
-        format!("fail:{subject}:")
-    }
-    /// Zero-padded milliseconds sort failures by time; the random tail keeps two failures in
-    /// the same millisecond apart.
-    pub fn failure(subject: &str, at_ms: u64, nonce: &str) -> String {
-        format!("fail:{subject}:{at_ms:015}:{nonce}")
     }
 }
 

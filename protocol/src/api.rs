@@ -128,6 +128,28 @@ pub struct DevicesResponse {
     pub devices: Vec<DeviceEntry>,
 }
 
+/// One sign-in of an account: when, which device, how, and what the edge saw of the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInEntry {
+    pub at: u64,
+    pub device_id: String,
+    pub device_type: DeviceType,
+    pub device_name: String,
+    pub via: Via,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+}
+
+/// `GET /api/sign-ins`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInsResponse {
+    pub sign_ins: Vec<SignInEntry>,
+}
+
 /// `POST /api/qr`; every field is optional, so an empty body means this with defaults.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CreateQrRequest {

@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod error;
+pub mod history;
+pub mod limit;
 pub mod live;
 pub mod location;
 pub mod qr;

@@ -170,6 +170,19 @@ fn pc_info(location: Location) -> PcInfo {
     }
 }
 
+fn sign_in(via: Via, location: Location) -> SignInEntry {
+    SignInEntry {
+        at: 1_700_000_000,
+        device_id: DEVICE_ID.into(),
+        device_type: DeviceType::Pc,
+        device_name: "Chromium on Linux".into(),
+        via,
+        country: location.country,
+        city: location.city,
+        network: location.network,
+    }
+}
+
 /// Every answer of the contract, each in its fullest and its barest form where they differ.
 fn answers() -> Vec<(&'static str, Value)> {
     let somewhere = Location {
@@ -220,6 +233,18 @@ fn answers() -> Vec<(&'static str, Value)> {
                     via: Via::Qr,
                     current: true,
                 }],
+            }),
+        ),
+        (
+            "SignInsResponse",
+            json(&SignInsResponse {
+                sign_ins: vec![sign_in(Via::Qr, somewhere.clone())],
+            }),
+        ),
+        (
+            "SignInsResponse",
+            json(&SignInsResponse {
+                sign_ins: vec![sign_in(Via::Password, Location::default())],
             }),
         ),
         (

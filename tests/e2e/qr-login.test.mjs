@@ -190,6 +190,28 @@ test("with the live channel blocked, polling alone signs the PC in", async () =>
   await pc.close();
 });
 
+test("the PC's sign-in heads the phone's history, and can be signed out from there", async () => {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const url = await decodeQr(pcPage, "pc-qr-history.png");
+  const phonePage = await openOnPhone(url);
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
+
+  const devices = await phone.newPage();
+  await devices.goto(BASE + "/m/devices");
+  await devices.getByRole("heading", { name: "Recent sign-ins" }).waitFor();
+  const newest = devices.locator(".sign-ins .sign-in").first();
+  await newest.waitFor();
+  assert.match(await newest.textContent(), /Chrom.* on Linux \(pc\) · signed in with a QR code/);
+  await devices.screenshot({ path: join(shots, "phone-history.png"), fullPage: true });
+  await newest.getByRole("button", { name: "Sign out this device" }).click();
+  // The PC learns of it at its next check and shows a code again.
+  await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
+  await devices.close();
+  await pc.close();
+});
+
 test("deny leaves the PC signed out and says so", async () => {
   const pc = await newPc();
   const { page: pcPage } = await openPc(pc);

@@ -7,12 +7,13 @@
 //! `bench cost`: KV reads and writes of one complete login, polling and listening, and of a
 //! minute of an idle QR on screen with its live channel open.
 //! `bench pool STEP COUNT`: prints COUNT ready-made requests of one step (`trivial`, `poll`,
-//! `scan` or `confirm`) for wrk and `tests/bench/pool.lua`, one per line:
+//! `scan`, `confirm`, `login` with the right password, or `refused`, a login past its
+//! username's limit) for wrk and `tests/bench/pool.lua`, one per line:
 //! `METHOD<TAB>PATH<TAB>BODY<TAB>HEADER<TAB>HEADER...`. Each scan or confirm line is a session of
 //! its own, made ready here, so the load measures real first scans and real confirmations.
 
 use qrgate_protocol::{
-    CreateQrResponse, DecisionRequest, LoginSession, QrStatus, ScanResponse, Secret,
+    CreateQrResponse, DecisionRequest, LoginRequest, LoginSession, QrStatus, ScanResponse, Secret,
 };
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
@@ -215,13 +216,32 @@ async fn cost() {
 /// How many sessions are made ready at once: enough to finish a pool of thousands in seconds.
 const POOL_CONCURRENCY: usize = 16;
 
+/// What the requests of a pool share: a signed-in phone, and a username past its limit of
+/// failed logins (for `refused`).
+struct PoolContext {
+    phone: Device,
+    login: LoginSession,
+    locked_username: String,
+}
+
 async fn pool(step: &str, count: usize) {
     use futures::StreamExt;
     let phone = Device::phone();
     let login = signed_in(&phone).await;
-    let phone = &(phone, login);
+    let locked_username = unique_username("locked");
+    register(&Device::phone(), &locked_username).await;
+    for _ in 0..10 {
+        login_call(&Device::phone(), &locked_username, "wrong password")
+            .send()
+            .await;
+    }
+    let context = &PoolContext {
+        phone,
+        login,
+        locked_username,
+    };
     let lines: Vec<String> = futures::stream::iter(0..count)
-        .map(|_| pool_line(step, phone))
+        .map(|_| pool_line(step, context))
         .buffer_unordered(POOL_CONCURRENCY)
         .collect()
         .await;
@@ -231,7 +251,8 @@ async fn pool(step: &str, count: usize) {
 }
 
 /// One request of `step` as a line for `tests/bench/pool.lua`.
-async fn pool_line(step: &str, (phone, login): &(Device, LoginSession)) -> String {
+async fn pool_line(step: &str, context: &PoolContext) -> String {
+    let (phone, login) = (&context.phone, &context.login);
     let device_headers = |device: &Device| {
         device
             .headers()
@@ -284,6 +305,31 @@ async fn pool_line(step: &str, (phone, login): &(Device, LoginSession)) -> Strin
                     headers,
                 )
             }
+        }
+        // A password login of an account of its own: the password check (PBKDF2 at 100,000
+        // iterations), both counters, the history, the token.
+        "login" | "refused" => {
+            let device = Device::phone();
+            let username = if step == "login" {
+                let username = unique_username("bench");
+                register(&Device::phone(), &username).await;
+                username
+            } else {
+                // Past its limit: refused before any password is checked.
+                context.locked_username.clone()
+            };
+            let body = serde_json::to_string(&LoginRequest {
+                username,
+                password: Secret::new(PASSWORD),
+                device_name: None,
+            })
+            .expect("a login serialises");
+            (
+                "POST",
+                "/api/sessions".to_owned(),
+                body,
+                device_headers(&device).to_vec(),
+            )
         }
         other => panic!("no such step: {other}"),
     };

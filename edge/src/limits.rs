@@ -1,0 +1,131 @@
+//! Abuse limits (`shared/API.md`): failed password logins per username and per client address,
+//! sign-ups per client address, each counted exactly by one Durable Object per counted key
+//! (`limit_object.rs`); QR creation per client address by the Workers rate-limiting binding.
+//!
+//! A login is admitted by both of its counters before its password is checked: 30 concurrent
+//! guesses for one username are counted one after another, the first ten are judged and the
+//! others refused, and the right password among the refused is refused too. A login that
+//! turns out right is taken back from both counts. So the answer to a refused attempt (`429`)
+//! never depends on whether the username exists. A counter that cannot be reached fails the
+//! attempt with `503`: never an unlimited pass.
+
+use crate::context::Ctx;
+use crate::crypto::hash_secret;
+use crate::error::{AppError, AppResult};
+use crate::limit_object::CounterCommand;
+use futures_util::future::{join_all, try_join};
+use qrgate_protocol::limit::{Admission, Window};
+use worker::Stub;
+
+/// The Durable Object namespace of the counters, in `wrangler.toml`.
+pub const ATTEMPT_COUNTERS_BINDING: &str = "ATTEMPT_COUNTERS";
+pub const QR_CREATE_LIMITER: &str = "QR_CREATE_LIMITER";
+/// The `period` of the `QR_CREATE_LIMITER` binding in `wrangler.toml`.
+const QR_CREATE_PERIOD_SECONDS: u64 = 10;
+
+/// An attempt a counter has admitted, which [`forgive`] takes back.
+pub struct Counted {
+    stub: Stub,
+    at_ms: u64,
+}
+
+/// The counter of `key` (a hash: the objects' names reveal no username or address).
+fn counter(ctx: &Ctx, key: &str) -> AppResult<Stub> {
+    let namespace = ctx.env.durable_object(ATTEMPT_COUNTERS_BINDING)?;
+    Ok(namespace.id_from_name(key)?.get_stub()?)
+}
+
+async fn admit(ctx: &Ctx, key: String, window: Window) -> AppResult<Result<Counted, u64>> {
+    let stub = counter(ctx, &key)?;
+    let admission = crate::objects::call(&stub, &CounterCommand::Admit(window)).await?;
+    Ok(match admission {
+        Admission::Admitted { at_ms } => Ok(Counted { stub, at_ms }),
+        Admission::Refused {
+            retry_after_seconds,
+        } => Err(retry_after_seconds),
+    })
+}
+
+/// Takes admitted attempts back, best effort: if a counter cannot be told, the attempt keeps
+/// counting until it leaves the window, which only errs on the safe side.
+pub async fn forgive(attempts: Vec<Counted>) {
+    join_all(attempts.into_iter().map(|counted| async move {
+        let forgive = CounterCommand::Forgive {
+            at_ms: counted.at_ms,
+        };
+        let _: AppResult<()> = crate::objects::call(&counted.stub, &forgive).await;
+    }))
+    .await;
+}
+
+/// Admits a login attempt for `username` from this client address, or answers `429` (after
+/// taking back whichever of the two counters had admitted it).
+pub async fn admit_login(ctx: &Ctx, username: &str) -> AppResult<Vec<Counted>> {
+    let window_ms = ctx.config.login_failure_window_seconds * 1000;
+    let per_username = Window {
+        limit: ctx.config.login_failures_per_username,
+        window_ms,
+    };
+    let per_address = Window {
+        limit: ctx.config.login_failures_per_address,
+        window_ms,
+    };
+    let (user, address) = try_join(
+        admit(
+            ctx,
+            format!("login-user:{}", hash_secret(username)),
+            per_username,
+        ),
+        admit(
+            ctx,
+            format!("login-address:{}", hash_secret(&ctx.client_address)),
+            per_address,
+        ),
+    )
+    .await?;
+    match (user, address) {
+        (Ok(user), Ok(address)) => Ok(vec![user, address]),
+        (user, address) => {
+            let retry_after_seconds = [&user, &address]
+                .iter()
+                .filter_map(|outcome| outcome.as_ref().err().copied())
+                .max()
+                .unwrap_or(1);
+            forgive(user.into_iter().chain(address).collect()).await;
+            Err(AppError::RateLimited {
+                retry_after_seconds,
+            })
+        }
+    }
+}
+
+/// Admits a sign-up from this client address, or answers `429`. Every well-formed attempt
+/// counts, a taken name too: a sign-up's `409` tells whether a name exists.
+pub async fn admit_sign_up(ctx: &Ctx) -> AppResult<()> {
+    let per_address = Window {
+        limit: ctx.config.sign_ups_per_address,
+        window_ms: ctx.config.sign_up_window_seconds * 1000,
+    };
+    let key = format!("sign-up:{}", hash_secret(&ctx.client_address));
+    match admit(ctx, key, per_address).await? {
+        Ok(_) => Ok(()),
+        Err(retry_after_seconds) => Err(AppError::RateLimited {
+            retry_after_seconds,
+        }),
+    }
+}
+
+/// `429` when this client address creates QR sessions faster than the binding allows.
+pub async fn check_qr_create(ctx: &Ctx) -> AppResult<()> {
+    let limiter = ctx.env.rate_limiter(QR_CREATE_LIMITER)?;
+    let outcome = limiter
+        .limit(format!("qr-create:{}", ctx.client_address))
+        .await?;
+    if outcome.success {
+        Ok(())
+    } else {
+        Err(AppError::RateLimited {
+            retry_after_seconds: QR_CREATE_PERIOD_SECONDS,
+        })
+    }
+}

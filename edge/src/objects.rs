@@ -1,0 +1,81 @@
+//! What every Durable Object class here shares: on the Worker's side, sending an object one
+//! JSON command and reading its JSON answer; on the object's side, its one stored value (with
+//! the copy this instance last read or wrote) and forgetting everything once it is no longer
+//! needed, so that the object ceases to exist.
+
+use crate::error::{AppError, AppResult};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use worker::{Method, Request, RequestInit, Result, ScheduledTime, State, Stub};
+
+/// Sends `command` to the object behind `stub` and reads its answer. A failure to reach the
+/// object (overloaded, restarting, its storage failing) is `503`: nothing was changed by it
+/// that the next attempt cannot see.
+pub async fn call<C: Serialize, R: DeserializeOwned>(stub: &Stub, command: &C) -> AppResult<R> {
+    let body = serde_json::to_string(command)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    // The object reads only the body; the URL just has to be a valid one.
+    let request = Request::new_with_init("https://object/", &init)?;
+    let mut response = stub
+        .fetch_with_request(request)
+        .await
+        .map_err(AppError::unavailable)?;
+    response.json().await.map_err(AppError::unavailable)
+}
+
+/// The object's side of [`call`]: the command a request carries.
+pub async fn command<C: DeserializeOwned>(mut req: Request) -> Result<C> {
+    req.json().await
+}
+
+/// An object's one value, as JSON under one storage key. Storage stays the truth: an evicted
+/// or hibernated instance starts with no copy and reads it again.
+pub struct Stored<T> {
+    key: &'static str,
+    copy: RefCell<Option<T>>,
+}
+
+impl<T: Clone + Serialize + DeserializeOwned> Stored<T> {
+    pub fn new(key: &'static str) -> Self {
+        Self {
+            key,
+            copy: RefCell::new(None),
+        }
+    }
+
+    pub async fn load(&self, state: &State) -> Result<Option<T>> {
+        if let Some(value) = self.copy.borrow().as_ref() {
+            return Ok(Some(value.clone()));
+        }
+        let stored: Option<String> = state.storage().get(self.key).await?;
+        let value = stored
+            .map(|json| serde_json::from_str::<T>(&json))
+            .transpose()?;
+        self.copy.replace(value.clone());
+        Ok(value)
+    }
+
+    pub async fn store(&self, state: &State, value: &T) -> Result<()> {
+        let json = serde_json::to_string(value)?;
+        state.storage().put(self.key, json).await?;
+        self.copy.replace(Some(value.clone()));
+        Ok(())
+    }
+
+    /// Forgets the value and the alarm: with no storage and no alarm left, the object is gone.
+    pub async fn forget(&self, state: &State) -> Result<()> {
+        let storage = state.storage();
+        storage.delete_alarm().await?;
+        storage.delete_all().await?;
+        self.copy.replace(None);
+        Ok(())
+    }
+}
+
+/// Wakes the object at `at_ms` (Unix milliseconds), replacing any earlier alarm.
+pub async fn wake_at(state: &State, at_ms: u64) -> Result<()> {
+    let at = js_sys::Date::new(&(at_ms as f64).into());
+    state.storage().set_alarm(ScheduledTime::new(at)).await
+}
