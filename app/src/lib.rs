@@ -21,6 +21,14 @@ pub mod qr_code;
 pub mod scanner;
 
 use i18n::{Text, tr, use_lang};
+
+/// Every bundle's allocator: a small free list instead of the default dlmalloc, whose code
+/// weighs more than these pages' allocations need.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+// SAFETY: the pages' and the decoder's wasm each run on one thread, and have no other.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 use leptos::prelude::*;
 
 /// What every page shares around its content: the language in effect, and the header.

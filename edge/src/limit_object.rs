@@ -73,10 +73,7 @@ impl DurableObject for AttemptCounter {
             .load(&self.state)
             .await?
             .and_then(|c| c.attempts.empty_after_ms(c.window));
-        match until {
-            Some(at_ms) if at_ms > now_ms => objects::wake_at(&self.state, at_ms).await?,
-            _ => self.counted.forget(&self.state).await?,
-        }
+        self.counted.keep_until(&self.state, until, now_ms).await?;
         Response::empty()
     }
 }

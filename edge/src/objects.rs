@@ -64,6 +64,20 @@ impl<T: Clone + Serialize + DeserializeOwned> Stored<T> {
         Ok(())
     }
 
+    /// What an alarm does with a value that is kept until `until_ms` (when its last entry
+    /// expires, if it has any): wakes again then, or, if that has passed, forgets everything.
+    pub async fn keep_until(
+        &self,
+        state: &State,
+        until_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Result<()> {
+        match until_ms {
+            Some(at_ms) if at_ms > now_ms => wake_at(state, at_ms).await,
+            _ => self.forget(state).await,
+        }
+    }
+
     /// Forgets the value and the alarm: with no storage and no alarm left, the object is gone.
     pub async fn forget(&self, state: &State) -> Result<()> {
         let storage = state.storage();

@@ -363,6 +363,12 @@ pub async fn decide(phone: &Device, token: &Secret, qr_id: &str, step: &str, sca
         .expect_empty(204);
 }
 
+/// The phone scans the session and confirms it: the PC may pick its token up.
+pub async fn scan_and_confirm(phone: &Device, token: &Secret, qr_id: &str) {
+    let scanned = scan(phone, token, qr_id).await;
+    decide(phone, token, qr_id, "confirm", &scanned.scan_token).await;
+}
+
 /// The PC withdraws its session with its poll secret.
 pub fn cancel_call(pc: &Device, qr: &CreateQrResponse) -> Call {
     pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))

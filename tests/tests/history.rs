@@ -19,15 +19,7 @@ async fn the_history_lists_every_sign_in_newest_first_and_only_the_accounts_own(
     // A PC at location A signed in with a QR code the phone at B confirmed.
     let pc = Device::pc();
     let qr = create_qr(&pc).await;
-    let scanned = scan(&phone, &phone_login.token, &qr.qr_id).await;
-    decide(
-        &phone,
-        &phone_login.token,
-        &qr.qr_id,
-        "confirm",
-        &scanned.scan_token,
-    )
-    .await;
+    scan_and_confirm(&phone, &phone_login.token, &qr.qr_id).await;
     let pc_login = poll(&pc, &qr).await.session.expect("picked up");
     // Then a second phone with the password, and a stranger on an account of their own.
     let second = Device::new(DeviceType::Android).at(Location::B);

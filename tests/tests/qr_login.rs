@@ -234,15 +234,7 @@ async fn the_pc_can_cancel_until_a_decision() {
 
     // Confirmed → cancel is a conflict.
     let qr = create_qr(&pc).await;
-    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-    decide(
-        &phone,
-        &login.token,
-        &qr.qr_id,
-        "confirm",
-        &scanned.scan_token,
-    )
-    .await;
+    scan_and_confirm(&phone, &login.token, &qr.qr_id).await;
     cancel_call(&pc, &qr).fails(409, ErrorCode::Conflict).await;
 }
 
@@ -289,15 +281,7 @@ async fn a_confirmed_token_can_be_picked_up_after_expires_at() {
     let pc = Device::pc();
     let login = signed_in(&phone).await;
     let qr = create_qr(&pc).await;
-    let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-    decide(
-        &phone,
-        &login.token,
-        &qr.qr_id,
-        "confirm",
-        &scanned.scan_token,
-    )
-    .await;
+    scan_and_confirm(&phone, &login.token, &qr.qr_id).await;
     wait_for_expiry(qr.expires_at).await;
     let polled = poll(&pc, &qr).await;
     assert_eq!(polled.status, QrStatus::Confirmed);

@@ -186,15 +186,7 @@ async fn of_polls_racing_after_confirmation_exactly_one_carries_the_token() {
     let login = signed_in(&phone).await;
     for round in 0..ROUNDS {
         let (pc, qr, mut socket) = watched_session().await;
-        let scanned = scan(&phone, &login.token, &qr.qr_id).await;
-        decide(
-            &phone,
-            &login.token,
-            &qr.qr_id,
-            "confirm",
-            &scanned.scan_token,
-        )
-        .await;
+        scan_and_confirm(&phone, &login.token, &qr.qr_id).await;
         socket.expect_status(QrStatus::Scanned).await;
         socket.expect_status(QrStatus::Confirmed).await;
 

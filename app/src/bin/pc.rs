@@ -1,10 +1,4 @@
 //! The PC sign-in page's bundle (`app/index.html`, served at `/`).
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-// SAFETY: a page's wasm runs on the browser's one thread, and it has no other.
-static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
-
 fn main() {
     leptos::mount::mount_to_body(qrgate_app::pc::PcApp);
 }
