@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every check and test of qrgate:
 #   format and lint (host and wasm) → unit and property tests (protocol, edge, app) → browser
-#   unit tests (wasm-bindgen-test in headless Chromium) → against three real `wrangler dev`s,
-#   each behind a recording proxy (two edge locations sharing session objects, and one for the
-#   flows): integration tests, live-channel tests, races across locations, 10,000 random
+#   unit tests (wasm-bindgen-test in headless Chromium) → against four real `wrangler dev`s,
+#   each behind a recording proxy (two edge locations sharing session objects, one for the
+#   flows, one that requires DPoP): integration tests, live-channel tests, races across locations, 10,000 random
 #   requests, 1,000 flows under load, races at scale, end-to-end tests in headless Chromium,
 #   schemathesis → no panic in the worker logs, and no secret of the run in any URL, error
 #   body, pushed message, log line or KV or object storage → sizes (with a
@@ -44,9 +44,10 @@ step "build the integration tests and the secret audit"
 cargo test -p qrgate-tests --locked --no-run
 cargo build -p qrgate-tests --locked --bin secret-audit
 
-step "start wrangler dev three times, each behind a recording proxy for the secret audit"
+step "start wrangler dev four times, each behind a recording proxy for the secret audit"
 # Location A (short lifetimes, KV operation counting) and location B (its own KV, A's session
-# objects: tests/location-b/wrangler.jsonc) for the API tests; the defaults for the flows. The
+# objects: tests/location-b/wrangler.jsonc) for the API tests; the defaults for the flows; an
+# edge with REQUIRE_DPOP = "1" (tests/strict/wrangler.jsonc). Only the first two build. The
 # tests speak to the proxies' ports; every exchange is recorded in target/audit/. Each instance
 # has its own name, because wrangler's dev registry, through which B reaches A's objects, finds
 # workers by name machine-wide.
@@ -57,6 +58,7 @@ trap 'stop_background; rm -rf "$states"' EXIT
 short_port=${QRGATE_TEST_PORT:-8790}
 flow_port=$((short_port + 1))
 short_b_port=$((short_port + 2))
+strict_port=$((short_port + 3))
 backend_offset=100
 short_vars=(--var QR_TTL_SECONDS:3 --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1)
 start_wrangler "$((flow_port + backend_offset))" "$states/flow" target/wrangler-flow.log \
@@ -65,21 +67,26 @@ start_wrangler "$((short_port + backend_offset))" "$states/short" target/wrangle
     --name qrgate-short "${short_vars[@]}"
 start_wrangler "$((short_b_port + backend_offset))" "$states/short-b" target/wrangler-short-b.log \
     -c tests/location-b/wrangler.jsonc "${short_vars[@]}"
+start_wrangler "$((strict_port + backend_offset))" "$states/strict" target/wrangler-strict.log \
+    -c tests/strict/wrangler.jsonc
 start_recorder "$flow_port" "$((flow_port + backend_offset))" target/audit/flow.jsonl \
     target/audit/flow-proxy.log
 start_recorder "$short_port" "$((short_port + backend_offset))" target/audit/short.jsonl \
     target/audit/short-proxy.log
 start_recorder "$short_b_port" "$((short_b_port + backend_offset))" target/audit/short-b.jsonl \
     target/audit/short-b-proxy.log
+start_recorder "$strict_port" "$((strict_port + backend_offset))" target/audit/strict.jsonl \
+    target/audit/strict-proxy.log
 export QRGATE_URL="http://127.0.0.1:$short_port"
 export QRGATE_URL_B="http://127.0.0.1:$short_b_port"
+export QRGATE_URL_STRICT="http://127.0.0.1:$strict_port"
 
-step "integration tests against wrangler dev (two locations, real Durable Objects)"
+step "integration tests against wrangler dev (two locations, real Durable Objects, DPoP)"
 # Many threads: the tests wait on the network, and the live channel's collection test waits
 # two minutes for its session to be collected while the others run.
 cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
-    --test live --test races --test limits --test history --test hostile -- --nocapture \
-    --test-threads 16
+    --test live --test races --test limits --test history --test hostile --test dpop -- \
+    --nocapture --test-threads 16
 
 step "load and races at scale (1,000 flows, 50 at a time)"
 QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --test load \
@@ -105,7 +112,8 @@ token=$(curl -sf "${phone_headers[@]}" "$QRGATE_URL/api/sessions" -d "$credentia
 stop_background
 
 step "the worker logs hold no panic"
-logs=(target/wrangler-flow.log target/wrangler-short.log target/wrangler-short-b.log)
+logs=(target/wrangler-flow.log target/wrangler-short.log target/wrangler-short-b.log
+    target/wrangler-strict.log)
 if grep -n -i -E "panicked|RuntimeError|unreachable executed" "${logs[@]}"; then
     echo "the worker panicked during the tests (logs: ${logs[*]})" >&2
     exit 1
@@ -118,7 +126,7 @@ step "nothing shaped like a secret in the worker logs (the URLs they list includ
 # tests' passwords all contain "correct horse", "sekrit" or " password" (a space before it:
 # the PC's password page, /password, is in the request log).
 secret='(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}([^A-Za-z0-9_-]|$)'
-if { cat target/wrangler-flow.log target/wrangler-short-b.log
+if { cat target/wrangler-flow.log target/wrangler-short-b.log target/wrangler-strict.log
     head -n "$checked_lines" target/wrangler-short.log; } |
     grep -n -E "$secret|correct horse| password|sekrit"; then
     echo "a secret reached a log line" >&2

@@ -17,7 +17,7 @@ use crate::{history, limits};
 use futures_util::future::try_join;
 use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
-    LoginSession, MeResponse, Secret, SessionInfo, Via, validate,
+    LoginSession, MeResponse, Secret, SessionInfo, TokenType, Via, validate,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -44,10 +44,15 @@ pub struct Authenticated {
     pub account: Account,
     pub device_id: String,
     pub session: DeviceSummary,
+    pub token_type: TokenType,
 }
 
+/// Checks the login token and its binding: an unbound token is presented as `Bearer`, a token
+/// bound to a key as `DPoP` with a proof by that key for this request and this token. Any proof
+/// the request carries must hold.
 pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
-    let token = ctx.bearer.as_ref().ok_or(AppError::Unauthorized)?;
+    let credential = ctx.credential.as_ref().ok_or(AppError::Unauthorized)?;
+    let token = &credential.secret;
     let (account_id, _) = token
         .expose()
         .split_once('.')
@@ -71,8 +76,20 @@ pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
     if !valid {
         return Err(AppError::Unauthorized);
     }
+    let presented_key = ctx.proof(Some(token)).await?;
+    let bound_key = record.dpop_jkt.as_deref();
+    let binding_holds = match (bound_key, credential.scheme) {
+        (Some(bound), TokenType::DPoP) => presented_key.as_deref() == Some(bound),
+        (None, TokenType::Bearer) => true,
+        // A bound token as Bearer, or an unbound token as DPoP.
+        _ => false,
+    };
+    if !binding_holds {
+        return Err(AppError::InvalidDpopProof);
+    }
     note_seen(ctx, &keys::seen(account_id, device_id), &record.device).await;
     Ok(Authenticated {
+        token_type: token_type(bound_key),
         account: record.account,
         device_id: device_id.clone(),
         session: record.device,
@@ -107,13 +124,23 @@ async fn note_seen(ctx: &Ctx, key: &str, session: &DeviceSummary) {
     }
 }
 
-/// Mints a login token for `account` on `device`, replacing the device's earlier token.
+/// How a token bound to `key` (or to none) is presented.
+fn token_type(key: Option<&str>) -> TokenType {
+    match key {
+        Some(_) => TokenType::DPoP,
+        None => TokenType::Bearer,
+    }
+}
+
+/// Mints a login token for `account` on `device`, replacing the device's earlier token, and
+/// bound to the key of thumbprint `dpop_jkt` if there is one.
 pub async fn mint_token(
     ctx: &Ctx,
     account: &Account,
     device: &DeviceHeaders,
     device_name: &str,
     via: Via,
+    dpop_jkt: Option<String>,
 ) -> AppResult<LoginSession> {
     let token = format!("{}.{}", account.account_id, random_secret()?);
     let created_at = ctx.now_seconds();
@@ -125,8 +152,10 @@ pub async fn mint_token(
         expires_at,
         via,
     };
+    let token_type = token_type(dpop_jkt.as_deref());
     let record = DeviceSessionRecord {
         token_hash: hash_secret(&token),
+        dpop_jkt,
         account: account.clone(),
         device: summary.clone(),
     };
@@ -136,6 +165,7 @@ pub async fn mint_token(
         .await?;
     Ok(LoginSession {
         token: Secret::new(token),
+        token_type,
         expires_at,
         account: account.clone(),
     })
@@ -201,6 +231,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let request: LoginRequest = ctx.json()?;
     let (username, password) = credentials(&request.username, &request.password)?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
+    let dpop_jkt = ctx.sign_in_proof().await?;
 
     // Counted as a failure before it is judged; taken back if the password is right.
     let counted = limits::admit_login(ctx, username).await?;
@@ -229,6 +260,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
         &ctx.device,
         device_name,
         Via::Password,
+        dpop_jkt,
     )
     .await?;
     let now = ctx.now_seconds();
@@ -260,6 +292,7 @@ pub async fn me(ctx: &Ctx) -> AppResult<Response> {
                 created_at: auth.session.created_at,
                 expires_at: auth.session.expires_at,
                 via: auth.session.via,
+                token_type: auth.token_type,
             },
         },
     )

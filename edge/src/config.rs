@@ -17,6 +17,8 @@ pub struct Config {
     /// Accounts one client address may create within the sign-up window.
     pub sign_ups_per_address: usize,
     pub sign_up_window_seconds: u64,
+    /// Every new sign-in (a password login, a QR code's creation) must carry a DPoP proof.
+    pub require_dpop: bool,
     /// Adds the `X-Qrgate-Kv` header with this request's KV operation counts (tests, benches).
     pub kv_count_header: bool,
 }
@@ -41,6 +43,7 @@ impl Config {
             login_failures_per_address: number("LOGIN_FAILURES_PER_ADDRESS", 100)? as usize,
             sign_ups_per_address: number("SIGN_UPS_PER_ADDRESS", 10)? as usize,
             sign_up_window_seconds: number("SIGN_UP_WINDOW_SECONDS", 3600)?,
+            require_dpop: number("REQUIRE_DPOP", 0)? == 1,
             kv_count_header: number("KV_COUNT_HEADER", 0)? == 1,
         })
     }

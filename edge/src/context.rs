@@ -1,14 +1,17 @@
 //! Turns a raw `worker::Request` into a checked [`Ctx`], in the contract's order of checks:
 //! route and method are resolved before this, then size (`413`), media type (`415`) and the
-//! device headers (`400`). Handlers then parse their own body and path parameters.
+//! device headers (`400`), a malformed DPoP proof (`401`). Handlers then parse their own body
+//! and path parameters.
 
 use crate::config::Config;
+use crate::dpop;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
 use qrgate_protocol::limit;
 use qrgate_protocol::location::Location;
 use qrgate_protocol::{
-    DEVICE_ID_HEADER, DEVICE_TYPE_HEADER, DeviceType, MAX_BODY_BYTES, Secret, validate,
+    DEVICE_ID_HEADER, DEVICE_TYPE_HEADER, DPOP_HEADER, DeviceType, MAX_BODY_BYTES, Secret,
+    TokenType, validate,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -28,9 +31,15 @@ pub struct Ctx {
     pub store: Store,
     pub now_ms: u64,
     pub device: DeviceHeaders,
-    /// `Authorization: Bearer <value>` (the scheme in any letter case), whichever secret it
-    /// carries on this route.
-    pub bearer: Option<Secret>,
+    /// The `Authorization` header's secret (a token, a poll secret) and its scheme, `Bearer` or
+    /// `DPoP` in any letter case.
+    pub credential: Option<Credential>,
+    /// The `DPoP` proof header, well-formed (a malformed one is refused on every route);
+    /// [`Ctx::proof`] checks it against the request.
+    dpop: Option<dpop::Proof>,
+    method: String,
+    /// The request's URL, which a DPoP proof names as `htu`.
+    url: String,
     body: Vec<u8>,
     /// `scheme://host[:port]` of the request, for the QR URL.
     pub origin: String,
@@ -56,8 +65,12 @@ impl Ctx {
             header(DEVICE_ID_HEADER).as_deref(),
             header(DEVICE_TYPE_HEADER).as_deref(),
         )?;
-        let bearer = header("Authorization").and_then(|value| bearer_credential(&value));
-        let origin = origin_of(&req.inner().url());
+        let credential = header("Authorization").and_then(|value| credential(&value));
+        let dpop = header(DPOP_HEADER)
+            .map(|proof| dpop::parse(&proof).map_err(|_| AppError::InvalidDpopProof))
+            .transpose()?;
+        let url = req.inner().url();
+        let origin = origin_of(&url);
         // What the edge saw of the client; every request without a readable address shares one
         // count (deployed, Cloudflare always sets it).
         let client_address = header("CF-Connecting-IP")
@@ -72,7 +85,10 @@ impl Ctx {
             store,
             now_ms,
             device,
-            bearer,
+            credential,
+            dpop,
+            method: req.method().to_string(),
+            url,
             body,
             origin,
             client_address,
@@ -82,6 +98,43 @@ impl Ctx {
 
     pub fn now_seconds(&self) -> u64 {
         self.now_ms / 1000
+    }
+
+    /// The secret of the `Authorization` header, whatever its scheme.
+    pub fn secret(&self) -> Option<&Secret> {
+        self.credential.as_ref().map(|c| &c.secret)
+    }
+
+    /// Checks the request's DPoP proof, if it carries one, against this request and `token`
+    /// (the login token it accompanies, if any): the thumbprint of its key, `None` without a
+    /// proof, `401 invalid_dpop_proof` for one that does not hold (malformed, another method
+    /// or URL, stale, a wrong `ath` or signature), on every route.
+    pub async fn proof(&self, token: Option<&Secret>) -> AppResult<Option<String>> {
+        let Some(proof) = &self.dpop else {
+            return Ok(None);
+        };
+        let expected = dpop::Expected {
+            htm: &self.method,
+            htu: &self.url,
+            now_seconds: self.now_seconds(),
+            token: token.map(Secret::expose),
+        };
+        match proof.verify(&expected).await {
+            Ok(thumbprint) => Ok(Some(thumbprint.to_owned())),
+            Err(dpop::Invalid) => Err(AppError::InvalidDpopProof),
+        }
+    }
+
+    /// The proof of a new sign-in (a password login, a QR code's creation): its key's
+    /// thumbprint, to bind the token to; `400` without one where `REQUIRE_DPOP` asks for it.
+    pub async fn sign_in_proof(&self) -> AppResult<Option<String>> {
+        let key = self.proof(None).await?;
+        if key.is_none() && self.config.require_dpop {
+            return Err(AppError::invalid(
+                "A DPoP proof is required to sign in: this edge issues only key-bound tokens.",
+            ));
+        }
+        Ok(key)
     }
 
     /// The JSON body as `T`; an empty body means `{}`, so routes whose fields are all optional
@@ -142,12 +195,24 @@ fn is_json(content_type: &str) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The credential of an `Authorization` header with the `Bearer` scheme, in any letter case.
-fn bearer_credential(value: &str) -> Option<Secret> {
-    let (scheme, credential) = value.trim().split_once(' ')?;
-    let credential = credential.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty())
-        .then(|| Secret::new(credential))
+/// What an `Authorization` header presents: a secret, and the scheme it came with.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub scheme: TokenType,
+    pub secret: Secret,
+}
+
+/// An `Authorization` header with the `Bearer` or the `DPoP` scheme, in any letter case.
+fn credential(value: &str) -> Option<Credential> {
+    let (scheme, secret) = value.trim().split_once(' ')?;
+    let secret = secret.trim();
+    let scheme = [TokenType::Bearer, TokenType::DPoP]
+        .into_iter()
+        .find(|t| t.scheme().eq_ignore_ascii_case(scheme))?;
+    (!secret.is_empty()).then(|| Credential {
+        scheme,
+        secret: Secret::new(secret),
+    })
 }
 
 /// `scheme://host[:port]` of an absolute URL as the runtime serialises it (already normalised,
@@ -192,16 +257,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bearer_scheme_is_matched_in_any_letter_case() {
-        for value in ["Bearer abc", "bearer abc", "BEARER abc", "  bEaReR   abc  "] {
-            assert_eq!(
-                bearer_credential(value).as_ref().map(Secret::expose),
-                Some("abc"),
-                "{value}"
-            );
+    fn the_scheme_is_matched_in_any_letter_case() {
+        for (value, scheme) in [
+            ("Bearer abc", TokenType::Bearer),
+            ("bearer abc", TokenType::Bearer),
+            ("  bEaReR   abc  ", TokenType::Bearer),
+            ("DPoP abc", TokenType::DPoP),
+            ("dpop abc", TokenType::DPoP),
+        ] {
+            let presented = credential(value).unwrap_or_else(|| panic!("{value}"));
+            assert_eq!(presented.scheme, scheme, "{value}");
+            assert_eq!(presented.secret.expose(), "abc");
         }
-        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", ""] {
-            assert!(bearer_credential(value).is_none(), "{value}");
+        for value in ["Basic abc", "Bearer", "Bearer ", "Bearerabc", "DPoPabc", ""] {
+            assert!(credential(value).is_none(), "{value}");
         }
     }
 

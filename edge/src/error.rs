@@ -10,6 +10,9 @@ pub enum AppError {
     /// A malformed body, header or path parameter; the message names what, never its value.
     InvalidRequest(String),
     Unauthorized,
+    /// A DPoP proof that is malformed or does not hold, or a token presented without the proof
+    /// its binding needs: `401` with `WWW-Authenticate: DPoP error="invalid_dpop_proof"`.
+    InvalidDpopProof,
     Forbidden,
     NotFound(&'static str),
     MethodNotAllowed(&'static [&'static str]),
@@ -46,7 +49,7 @@ impl AppError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Unauthorized | Self::InvalidDpopProof => ErrorCode::Unauthorized,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
@@ -66,6 +69,9 @@ impl AppError {
             Self::InvalidRequest(message) => message.clone(),
             Self::Unauthorized => {
                 "Sign in again: the credentials are missing, wrong or no longer valid.".into()
+            }
+            Self::InvalidDpopProof => {
+                "The DPoP proof is missing, malformed or does not match this request.".into()
             }
             Self::Forbidden => "This step belongs to another device or an older scan.".into(),
             Self::NotFound(what) => format!("No such {what}."),
@@ -110,6 +116,9 @@ impl AppError {
             }
             Self::Unavailable(_) => {
                 let _ = headers.set("Retry-After", UNAVAILABLE_RETRY_AFTER_SECONDS);
+            }
+            Self::InvalidDpopProof => {
+                let _ = headers.set("WWW-Authenticate", r#"DPoP error="invalid_dpop_proof""#);
             }
             _ => {}
         }

@@ -7,6 +7,7 @@ mod accounts;
 mod config;
 mod context;
 mod crypto;
+mod dpop;
 mod error;
 mod history;
 mod history_object;

@@ -38,16 +38,19 @@ fn scanner(auth: Authenticated) -> Scanner {
 }
 
 /// What the request presents as the creating PC. Without a poll secret the hash is empty and
-/// matches nothing, so the object still answers `404` before `401` for an unknown session.
-fn pc_proof(ctx: &Ctx) -> PcProof {
-    PcProof {
+/// matches nothing, so the object still answers `404` before `401` for an unknown session. A
+/// DPoP proof that does not hold is `401` here already, as on every route; whether the session
+/// needs one, its object decides.
+async fn pc_proof(ctx: &Ctx) -> AppResult<PcProof> {
+    Ok(PcProof {
         pc: ctx.device.clone(),
         poll_secret_hash: ctx
-            .bearer
-            .as_ref()
+            .secret()
             .map(|secret| hash_secret(secret.expose()))
             .unwrap_or_default(),
-    }
+        // A poll secret is not an access token: the proof carries no `ath`.
+        dpop_jkt: ctx.proof(None).await?,
+    })
 }
 
 async fn step(stub: &Stub, step: Step) -> AppResult<Outcome> {
@@ -58,6 +61,7 @@ async fn step(stub: &Stub, step: Step) -> AppResult<Outcome> {
 pub async fn create(ctx: &Ctx) -> AppResult<Response> {
     let request: CreateQrRequest = ctx.json()?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
+    let dpop_jkt = ctx.sign_in_proof().await?;
     limits::check_qr_create(ctx).await?;
 
     let poll_secret = random_secret()?;
@@ -67,6 +71,7 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
         device_name: device_name.to_owned(),
         location: ctx.location.clone(),
         poll_secret_hash: hash_secret(&poll_secret),
+        dpop_jkt,
     };
     let expires_at = match qr_rpc::call(&stub, &Command::Create(new_session)).await? {
         Outcome::Created { expires_at } => expires_at,
@@ -89,7 +94,7 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
 pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let stub = qr_rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
     let (status, expires_at, interval, pick_up) =
-        match step(&stub, Step::Poll(pc_proof(ctx))).await? {
+        match step(&stub, Step::Poll(pc_proof(ctx).await?)).await? {
             Outcome::Polled {
                 status,
                 expires_at,
@@ -113,6 +118,7 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
                             &ctx.device,
                             &pick_up.device_name,
                             Via::Qr,
+                            pick_up.dpop_jkt,
                         )
                         .await
                     }
@@ -142,7 +148,7 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
 /// `DELETE /api/qr/{qr_id}`: the PC withdraws its session.
 pub async fn cancel(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let stub = qr_rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
-    match step(&stub, Step::Cancel(pc_proof(ctx))).await? {
+    match step(&stub, Step::Cancel(pc_proof(ctx).await?)).await? {
         Outcome::Done => Ok(crate::no_content()),
         other => Err(unexpected(&other)),
     }

@@ -166,12 +166,14 @@ impl QrSessionObject {
             device_name,
             location,
             poll_secret_hash,
+            dpop_jkt,
         } = new_session;
         let created_at = now_ms / 1000;
         let session = QrSession::new(
             Creator {
                 device_id: pc.device_id,
                 poll_secret_hash,
+                dpop_jkt,
                 info: PcInfo::new(pc.device_type, device_name, created_at, location),
             },
             expires_at(now_ms, self.config()?.qr_ttl_seconds),
@@ -217,6 +219,8 @@ impl QrSessionObject {
                 device_type: hello.device_type,
             },
             poll_secret_hash: hash_secret(hello.poll_secret.expose()),
+            // The live channel carries no token, so it needs no proof (`shared/API.md`).
+            dpop_jkt: None,
         };
         if !is_creator(&session, &proof) {
             close(ws, CloseCode::Unauthorized);
@@ -330,13 +334,12 @@ fn apply(
 ) -> std::result::Result<Applied, Refusal> {
     Ok(match step {
         Step::Poll(proof) => {
-            if !is_creator(session, &proof) {
-                return Err(Refusal::Unauthorized);
-            }
+            check_creator(session, &proof)?;
             let status = session.status(now_ms);
             let pick_up = session.pick_up(now_ms).map(|account| PickUp {
                 account,
                 device_name: session.pc.info.device_name.clone(),
+                dpop_jkt: session.pc.dpop_jkt.clone(),
             });
             let picked_up = pick_up.is_some();
             let outcome = Outcome::Polled {
@@ -356,9 +359,7 @@ fn apply(
             Applied::changed(Outcome::Done, false)
         }
         Step::Cancel(proof) => {
-            if !is_creator(session, &proof) {
-                return Err(Refusal::Unauthorized);
-            }
+            check_creator(session, &proof)?;
             session.cancel(now_ms)?;
             Applied::changed(Outcome::Done, true)
         }
@@ -399,6 +400,18 @@ fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
         .pc
         .is_device(&proof.pc.device_id, proof.pc.device_type);
     secret_matches & same_device
+}
+
+/// A poll or a cancel by the creating PC: its poll secret and device, then, for a session
+/// created with a DPoP proof, a proof by the same key.
+fn check_creator(session: &QrSession, proof: &PcProof) -> std::result::Result<(), Refusal> {
+    if !is_creator(session, proof) {
+        return Err(Refusal::Unauthorized);
+    }
+    match &session.pc.dpop_jkt {
+        Some(bound) if proof.dpop_jkt.as_ref() != Some(bound) => Err(Refusal::InvalidDpopProof),
+        _ => Ok(()),
+    }
 }
 
 fn status_message(session: &QrSession, status: QrStatus, config: &Config) -> Result<String> {
@@ -457,6 +470,7 @@ mod tests {
             Creator {
                 device_id: pc.device_id,
                 poll_secret_hash: hash_secret("poll-secret"),
+                dpop_jkt: None,
                 info: PcInfo::new(
                     pc.device_type,
                     "Work PC".into(),
@@ -472,6 +486,7 @@ mod tests {
         PcProof {
             pc,
             poll_secret_hash: hash_secret(secret),
+            dpop_jkt: None,
         }
     }
 
@@ -517,6 +532,57 @@ mod tests {
         let applied = apply(&mut session, poll("poll-secret", pc()), NOW, INTERVAL).unwrap();
         assert!(!applied.changed, "a plain poll stores nothing");
         assert!(picked_up(&applied).is_none());
+    }
+
+    #[test]
+    fn a_session_made_with_a_key_is_polled_and_cancelled_only_with_that_key() {
+        let mut session = session();
+        session.pc.dpop_jkt = Some("pc-key".into());
+        let with_key = |key: Option<&str>| PcProof {
+            dpop_jkt: key.map(str::to_owned),
+            ..proof("poll-secret", pc())
+        };
+        for key in [None, Some("another key")] {
+            assert_eq!(
+                apply(&mut session, Step::Poll(with_key(key)), NOW, INTERVAL).err(),
+                Some(Refusal::InvalidDpopProof)
+            );
+            assert_eq!(
+                apply(&mut session, Step::Cancel(with_key(key)), NOW, INTERVAL).err(),
+                Some(Refusal::InvalidDpopProof)
+            );
+        }
+        // The poll secret is checked first: a wrong one says nothing about the key.
+        let wrong_secret = PcProof {
+            dpop_jkt: None,
+            ..proof("wrong", pc())
+        };
+        assert_eq!(
+            apply(&mut session, Step::Poll(wrong_secret), NOW, INTERVAL).err(),
+            Some(Refusal::Unauthorized)
+        );
+        apply(&mut session, scan("ann", "t1"), NOW, INTERVAL).unwrap();
+        apply(
+            &mut session,
+            decide("ann", "t1", Verdict::Confirmed),
+            NOW,
+            INTERVAL,
+        )
+        .unwrap();
+        let applied = apply(
+            &mut session,
+            Step::Poll(with_key(Some("pc-key"))),
+            NOW,
+            INTERVAL,
+        )
+        .unwrap();
+        match applied.outcome {
+            Outcome::Polled {
+                pick_up: Some(pick_up),
+                ..
+            } => assert_eq!(pick_up.dpop_jkt.as_deref(), Some("pc-key")),
+            other => panic!("no pick-up: {other:?}"),
+        }
     }
 
     #[test]

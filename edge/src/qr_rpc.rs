@@ -33,14 +33,18 @@ pub struct NewSession {
     pub device_name: String,
     pub location: Location,
     pub poll_secret_hash: String,
+    /// The thumbprint of the key whose proof came with the creation, if one did.
+    pub dpop_jkt: Option<String>,
 }
 
-/// What a request presents as the creating PC: its device headers and the SHA-256 of the poll
-/// secret (empty when none was presented: it matches nothing).
+/// What a request presents as the creating PC: its device headers, the SHA-256 of the poll
+/// secret (empty when none was presented: it matches nothing), and the thumbprint of the key
+/// of its DPoP proof (checked by the Worker; `None` without one).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PcProof {
     pub pc: DeviceHeaders,
     pub poll_secret_hash: String,
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,6 +88,8 @@ pub enum Outcome {
 pub struct PickUp {
     pub account: Account,
     pub device_name: String,
+    /// The key the PC's token is to be bound to: the one that created the session.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why the object refused a command, in the contract's terms.
@@ -93,6 +99,8 @@ pub enum Refusal {
     NotFound,
     /// A wrong poll secret, or another device than the creating PC.
     Unauthorized,
+    /// The right poll secret, without a proof by the key that created the session.
+    InvalidDpopProof,
     Step(StepError),
 }
 
@@ -107,6 +115,7 @@ impl From<Refusal> for AppError {
         match refusal {
             Refusal::NotFound => AppError::NotFound("QR session"),
             Refusal::Unauthorized => AppError::Unauthorized,
+            Refusal::InvalidDpopProof => AppError::InvalidDpopProof,
             Refusal::Step(error) => error.into(),
         }
     }

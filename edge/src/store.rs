@@ -50,6 +50,9 @@ pub struct AccountRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceSessionRecord {
     pub token_hash: String,
+    /// The RFC 7638 thumbprint of the key the token is bound to (DPoP), if it is bound.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
     pub account: Account,
     pub device: DeviceSummary,
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const DEVICE_ID_HEADER: &str = "X-Device-Id";
 /// Header carrying the client's device type.
 pub const DEVICE_TYPE_HEADER: &str = "X-Device-Type";
+/// Header carrying a DPoP proof (RFC 9449).
+pub const DPOP_HEADER: &str = "DPoP";
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
@@ -81,10 +83,30 @@ pub struct LoginRequest {
     pub device_name: Option<String>,
 }
 
+/// How a login token is presented (`shared/API.md`, "Tokens bound to a key"): `Bearer` alone,
+/// or `DPoP` with a proof signed by the key it is bound to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenType {
+    Bearer,
+    #[serde(rename = "DPoP")]
+    DPoP,
+}
+
+impl TokenType {
+    /// The `Authorization` scheme that presents such a token.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::DPoP => "DPoP",
+        }
+    }
+}
+
 /// A freshly minted login token: the answer to a password login and, once, to a QR poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginSession {
     pub token: Secret,
+    pub token_type: TokenType,
     pub expires_at: u64,
     pub account: Account,
 }
@@ -101,6 +123,7 @@ pub struct SessionInfo {
     pub created_at: u64,
     pub expires_at: u64,
     pub via: Via,
+    pub token_type: TokenType,
 }
 
 /// `GET /api/me`.

@@ -51,6 +51,10 @@ pub struct Creator {
     pub device_id: String,
     /// SHA-256 of the poll secret; the secret itself is known to the PC only.
     pub poll_secret_hash: String,
+    /// The RFC 7638 thumbprint of the key whose DPoP proof created the session, if one did:
+    /// its polls must prove the same key, and the PC's token is bound to it.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
     pub info: PcInfo,
 }
 
@@ -273,6 +277,7 @@ mod tests {
             Creator {
                 device_id: "pc-1".into(),
                 poll_secret_hash: "poll-hash".into(),
+                dpop_jkt: None,
                 info: PcInfo {
                     device_type: DeviceType::Pc,
                     device_name: "Chromium on Linux".into(),

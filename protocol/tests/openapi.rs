@@ -152,6 +152,7 @@ fn account() -> Account {
 fn login_session() -> LoginSession {
     LoginSession {
         token: Secret::new(format!("{}.{}", account().account_id, "A".repeat(43))),
+        token_type: TokenType::DPoP,
         expires_at: 1_700_000_000,
         account: account(),
     }
@@ -218,6 +219,7 @@ fn answers() -> Vec<(&'static str, Value)> {
                     created_at: 1_700_000_000,
                     expires_at: 1_702_592_000,
                     via: Via::Password,
+                    token_type: TokenType::Bearer,
                 },
             }),
         ),
@@ -390,6 +392,12 @@ fn every_enum_lists_exactly_the_variants() {
             Pending | Scanned | Confirmed | Denied | Cancelled | Expired => {}
         }
     }
+    let token_types = [TokenType::Bearer, TokenType::DPoP];
+    for token_type in token_types {
+        match token_type {
+            TokenType::Bearer | TokenType::DPoP => {}
+        }
+    }
     let vias = [Via::Password, Via::Qr];
     for via in vias {
         match via {
@@ -442,6 +450,7 @@ fn every_enum_lists_exactly_the_variants() {
             serialised(&DeviceType::ALL),
         ),
         ("/components/schemas/Via", serialised(&vias)),
+        ("/components/schemas/TokenType", serialised(&token_types)),
         (
             "/components/schemas/PollResponse/properties/status",
             serialised(&statuses),

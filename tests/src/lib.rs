@@ -11,12 +11,13 @@
 //! its KV is its own: a [`Device`] is placed at one [`Location`] and stays there.
 
 pub mod audit;
+pub mod dpop;
 pub mod live;
 
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
-    DecisionRequest, DeviceType, ErrorBody, ErrorCode, LoginRequest, LoginSession, PollResponse,
-    ScanResponse, Secret,
+    DPOP_HEADER, DecisionRequest, DeviceType, ErrorBody, ErrorCode, LoginRequest, LoginSession,
+    PollResponse, ScanResponse, Secret,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -36,15 +37,20 @@ pub enum Location {
     A,
     /// `QRGATE_URL_B`: another location, with its own KV, reaching A's session objects.
     B,
+    /// `QRGATE_URL_STRICT`: an edge with `REQUIRE_DPOP = "1"`, which issues only key-bound
+    /// tokens.
+    Strict,
 }
 
 impl Location {
     pub fn base_url(self) -> &'static str {
         static A: OnceLock<String> = OnceLock::new();
         static B: OnceLock<String> = OnceLock::new();
+        static STRICT: OnceLock<String> = OnceLock::new();
         let (cell, variable) = match self {
             Self::A => (&A, "QRGATE_URL"),
             Self::B => (&B, "QRGATE_URL_B"),
+            Self::Strict => (&STRICT, "QRGATE_URL_STRICT"),
         };
         cell.get_or_init(|| {
             std::env::var(variable).unwrap_or_else(|_| {
@@ -137,6 +143,9 @@ pub fn bearer_value(secret: &Secret) -> String {
 /// One request, built up and then sent.
 pub struct Call {
     request: reqwest::RequestBuilder,
+    method: Method,
+    /// The absolute URL, which a DPoP proof names.
+    url: String,
 }
 
 impl Call {
@@ -147,35 +156,63 @@ impl Call {
 
     /// A request with no device headers at all, to `location`.
     pub fn to(location: Location, method: Method, path: &str) -> Self {
+        let url = format!("{}{path}", location.base_url());
         Self {
-            request: http().request(method, format!("{}{path}", location.base_url())),
+            request: http().request(method.clone(), &url),
+            method,
+            url,
+        }
+    }
+
+    pub fn method(&self) -> &str {
+        self.method.as_str()
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn with(self, change: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
+        Self {
+            request: change(self.request),
+            ..self
         }
     }
 
     pub fn header(self, name: &str, value: &str) -> Self {
-        Self {
-            request: self.request.header(name, value),
-        }
+        self.with(|request| request.header(name, value))
     }
 
     pub fn bearer(self, secret: &Secret) -> Self {
         self.header("Authorization", &bearer_value(secret))
     }
 
+    /// A key-bound token: `Authorization: DPoP <token>` with a fresh proof by `key` for this
+    /// request and token.
+    pub fn dpop(self, key: &dpop::Key, token: &Secret) -> Self {
+        let proof = key.proof(self.method(), self.url(), Some(token));
+        self.header("Authorization", &format!("DPoP {}", token.expose()))
+            .header(DPOP_HEADER, &proof)
+    }
+
+    /// A fresh proof by `key` for this request, with no token: a sign-in, or a poll secret's.
+    pub fn proof(self, key: &dpop::Key) -> Self {
+        let proof = key.proof(self.method(), self.url(), None);
+        self.header(DPOP_HEADER, &proof)
+    }
+
     pub fn json<T: Serialize>(self, body: &T) -> Self {
-        Self {
-            request: self.request.json(body),
-        }
+        self.with(|request| request.json(body))
     }
 
     pub fn raw_body(self, content_type: Option<&str>, body: impl Into<Vec<u8>>) -> Self {
-        let request = match content_type {
-            Some(content_type) => self.request.header("Content-Type", content_type),
-            None => self.request,
-        };
-        Self {
-            request: request.body(body.into()),
-        }
+        self.with(|request| {
+            let request = match content_type {
+                Some(content_type) => request.header("Content-Type", content_type),
+                None => request,
+            };
+            request.body(body.into())
+        })
     }
 
     /// Sends and expects the contract's error with this status and code.
