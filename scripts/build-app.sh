@@ -4,7 +4,8 @@
 # its own bundle. Every asset lands at the root of dist/ under a hashed name (the worker's under
 # a fixed one), so the phone's rewrite of /m/* (public/_redirects) never shadows one. Then each
 # page is finished (scripts/finish-page.mjs): its inline boot script moved into a file, so the
-# pages run under a CSP without 'unsafe-inline', and its JS and CSS minified.
+# pages run under a CSP without 'unsafe-inline', its JS snippets bundled into its glue, and its
+# JS and CSS minified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -14,6 +15,8 @@ wasm_env trunk build --release --config Trunk.toml app/phone.html --dist "$phone
 wasm_env trunk build --release --config Trunk.toml app/index.html
 node scripts/finish-page.mjs dist index.html
 node scripts/finish-page.mjs "$phone_dist" index.html
+# The JS snippets are inside the pages' glue now.
+rm -rf dist/snippets "$phone_dist/snippets"
 mkdir -p dist/m
 mv "$phone_dist/index.html" dist/m/index.html
 cp -r "$phone_dist"/. dist/

@@ -6,11 +6,13 @@
 //    Content-Security-Policy allows no inline script, so it moves into a content-hashed file of
 //    its own beside the page's assets: DIST/boot-<hash>.js, loaded with its SRI hash.
 // 2. Trunk's own minifier cannot parse wasm-bindgen's JS glue, so the page's JS and CSS are
-//    minified here with esbuild, and every SRI hash in the page is recomputed to match.
+//    minified here with esbuild, and every SRI hash in the page is recomputed to match. The
+//    glue's JS snippets (DIST/snippets/, the app's src/dpop.js) are bundled into it, so the page
+//    makes no request more for them; scripts/build-app.sh then removes DIST/snippets.
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { transformSync } from "esbuild";
+import { buildSync, transformSync } from "esbuild";
 
 const [dist, page] = process.argv.slice(2);
 if (!dist || !page) {
@@ -39,9 +41,10 @@ html = html.replace(
 const linked = /<link\b[^>]*\bhref="\/([^"]+\.(js|css))"[^>]*>/g;
 for (const [tag, file, kind] of [...html.matchAll(linked)]) {
   const path = join(dist, file);
-  const source = readFileSync(path, "utf8");
-  const loader = kind === "js" ? "js" : "css";
-  const minified = transformSync(source, { minify: true, loader, ...(kind === "js" ? { format: "esm" } : {}) }).code;
+  const minified = kind === "js"
+    ? buildSync({ entryPoints: [path], bundle: true, minify: true, format: "esm", write: false })
+      .outputFiles[0].text
+    : transformSync(readFileSync(path, "utf8"), { minify: true, loader: "css" }).code;
   writeFileSync(path, minified);
   html = html.replace(tag, tag.replace(/integrity="[^"]*"/, `integrity="${sri(minified)}"`));
 }

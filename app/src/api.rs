@@ -1,11 +1,12 @@
 //! The app's client for `shared/API.md`: every call names its device, and errors come back as
 //! the contract's `error` code (or `None` when the network itself failed).
 
-use crate::device::{Device, Role, device, token};
+use crate::device::{HeldToken, Role, device, token};
+use crate::dpop;
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
-    DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest, LoginSession,
-    PollResponse, ScanResponse, Secret, SignInsResponse,
+    DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,
+    LoginSession, PollResponse, ScanResponse, Secret, SignInsResponse, TokenType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,23 +37,52 @@ fn network(_: JsValue) -> ApiError {
     ApiError::NETWORK
 }
 
-/// One request with the browser's `fetch`: the device's headers, the bearer if any, a JSON
+/// What a request presents beside the device headers.
+enum Credential<'a> {
+    /// Nothing: an account's creation.
+    None,
+    /// A new sign-in (no secret) or a QR session's poll secret (as `Bearer`), with a proof by
+    /// the role's key when the browser can make one: it binds the token the sign-in gives.
+    Proven(Option<&'a Secret>),
+    /// The role's login token: a key-bound one as `DPoP` with a proof, else as `Bearer`.
+    Token(&'a HeldToken),
+}
+
+/// One request with the browser's `fetch`: the role's device headers, its credential, a JSON
 /// body if any. A success answers its body's text; a failure the contract's error code.
 async fn send(
     method: &str,
     path: &str,
-    device: &Device,
-    bearer: Option<&Secret>,
+    role: Role,
+    credential: Credential<'_>,
     body: Option<&impl Serialize>,
 ) -> ApiResult<String> {
+    let device = device(role);
     let headers = Headers::new().map_err(network)?;
     headers.set(DEVICE_ID_HEADER, &device.id).map_err(network)?;
     headers
         .set(DEVICE_TYPE_HEADER, device.device_type.as_str())
         .map_err(network)?;
-    if let Some(secret) = bearer {
-        let value = format!("Bearer {}", secret.expose());
+    let (authorization, proof) = match credential {
+        Credential::None => (None, None),
+        Credential::Proven(secret) => (
+            secret.map(|secret| (TokenType::Bearer, secret)),
+            dpop::proof(role, method, path, None).await,
+        ),
+        Credential::Token(held) => (
+            Some((held.token_type, &held.secret)),
+            match held.token_type {
+                TokenType::DPoP => dpop::proof(role, method, path, Some(&held.secret)).await,
+                TokenType::Bearer => None,
+            },
+        ),
+    };
+    if let Some((token_type, secret)) = authorization {
+        let value = format!("{} {}", token_type.scheme(), secret.expose());
         headers.set("Authorization", &value).map_err(network)?;
+    }
+    if let Some(proof) = proof {
+        headers.set(DPOP_HEADER, &proof).map_err(network)?;
     }
     let init = RequestInit::new();
     init.set_method(method);
@@ -91,69 +121,52 @@ fn json<T: DeserializeOwned>(text: String) -> ApiResult<T> {
 const NO_BODY: Option<&()> = None;
 
 pub async fn create_account(request: &CreateAccountRequest) -> ApiResult<()> {
-    let phone = device(Role::Phone);
-    send("POST", "/api/accounts", &phone, None, Some(request)).await?;
+    let body = Some(request);
+    send("POST", "/api/accounts", Role::Phone, Credential::None, body).await?;
     Ok(())
 }
 
 pub async fn login(role: Role, request: &LoginRequest) -> ApiResult<LoginSession> {
-    let response = send("POST", "/api/sessions", &device(role), None, Some(request)).await?;
-    json(response)
+    let proven = Credential::Proven(None);
+    json(send("POST", "/api/sessions", role, proven, Some(request)).await?)
+}
+
+/// A request with the role's login token.
+async fn with_token(
+    method: &str,
+    path: &str,
+    role: Role,
+    body: Option<&impl Serialize>,
+) -> ApiResult<String> {
+    let held = token(role).ok_or(ApiError::SIGNED_OUT)?;
+    send(method, path, role, Credential::Token(&held), body).await
 }
 
 /// Whether the role's token still works (`GET /api/me`, its answer unread: the page already
 /// knows who it is signed in as).
 pub async fn check_signed_in(role: Role) -> ApiResult<()> {
-    let token = token(role).ok_or(ApiError::SIGNED_OUT)?;
-    send("GET", "/api/me", &device(role), Some(&token), NO_BODY).await?;
+    with_token("GET", "/api/me", role, NO_BODY).await?;
     Ok(())
 }
 
 pub async fn logout(role: Role) -> ApiResult<()> {
-    if let Some(token) = token(role) {
-        send(
-            "DELETE",
-            "/api/sessions/current",
-            &device(role),
-            Some(&token),
-            NO_BODY,
-        )
-        .await?;
+    if token(role).is_some() {
+        with_token("DELETE", "/api/sessions/current", role, NO_BODY).await?;
     }
     Ok(())
 }
 
 pub async fn devices() -> ApiResult<DevicesResponse> {
-    let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
-    json(
-        send(
-            "GET",
-            "/api/devices",
-            &device(Role::Phone),
-            Some(&token),
-            NO_BODY,
-        )
-        .await?,
-    )
+    json(with_token("GET", "/api/devices", Role::Phone, NO_BODY).await?)
 }
 
 pub async fn sign_ins() -> ApiResult<SignInsResponse> {
-    let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
-    let text = send(
-        "GET",
-        "/api/sign-ins",
-        &device(Role::Phone),
-        Some(&token),
-        NO_BODY,
-    )
-    .await?;
-    json(text)
+    json(with_token("GET", "/api/sign-ins", Role::Phone, NO_BODY).await?)
 }
 
 pub async fn revoke_device(device_id: &str) -> ApiResult<()> {
-    let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
     let path = format!("/api/devices/{device_id}");
-    send("DELETE", &path, &device(Role::Phone), Some(&token), NO_BODY).await?;
+    with_token("DELETE", &path, Role::Phone, NO_BODY).await?;
     Ok(())
 }
 
@@ -161,56 +174,34 @@ pub async fn create_qr(device_name: String) -> ApiResult<CreateQrResponse> {
     let request = CreateQrRequest {
         device_name: Some(device_name),
     };
-    json(send("POST", "/api/qr", &device(Role::Pc), None, Some(&request)).await?)
+    let proven = Credential::Proven(None);
+    json(send("POST", "/api/qr", Role::Pc, proven, Some(&request)).await?)
 }
 
 pub async fn poll_qr(qr: &CreateQrResponse) -> ApiResult<PollResponse> {
     let path = format!("/api/qr/{}", qr.qr_id);
-    json(
-        send(
-            "GET",
-            &path,
-            &device(Role::Pc),
-            Some(&qr.poll_secret),
-            NO_BODY,
-        )
-        .await?,
-    )
+    let proven = Credential::Proven(Some(&qr.poll_secret));
+    json(send("GET", &path, Role::Pc, proven, NO_BODY).await?)
 }
 
 pub async fn cancel_qr(qr: &CreateQrResponse) -> ApiResult<()> {
     let path = format!("/api/qr/{}", qr.qr_id);
-    send(
-        "DELETE",
-        &path,
-        &device(Role::Pc),
-        Some(&qr.poll_secret),
-        NO_BODY,
-    )
-    .await?;
+    let proven = Credential::Proven(Some(&qr.poll_secret));
+    send("DELETE", &path, Role::Pc, proven, NO_BODY).await?;
     Ok(())
 }
 
 pub async fn scan_qr(qr_id: &str) -> ApiResult<ScanResponse> {
-    let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
     let path = format!("/api/qr/{qr_id}/scan");
-    json(send("POST", &path, &device(Role::Phone), Some(&token), NO_BODY).await?)
+    json(with_token("POST", &path, Role::Phone, NO_BODY).await?)
 }
 
 /// `step` is `confirm` or `deny`.
 pub async fn decide_qr(qr_id: &str, step: &str, scan_token: &Secret) -> ApiResult<()> {
-    let token = token(Role::Phone).ok_or(ApiError::SIGNED_OUT)?;
     let path = format!("/api/qr/{qr_id}/{step}");
     let body = DecisionRequest {
         scan_token: scan_token.clone(),
     };
-    send(
-        "POST",
-        &path,
-        &device(Role::Phone),
-        Some(&token),
-        Some(&body),
-    )
-    .await?;
+    with_token("POST", &path, Role::Phone, Some(&body)).await?;
     Ok(())
 }

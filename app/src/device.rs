@@ -1,9 +1,9 @@
 //! Who this browser is to the API: a device id generated once and kept in `localStorage`, a
 //! device type, the login token it holds and who that token signs it in as. The PC page and
-//! the phone pages are separate roles with separate ids and tokens, so one browser can play
-//! both without one sign-in replacing the other's token.
+//! the phone pages are separate roles with separate ids, tokens and DPoP keys (`src/dpop.rs`),
+//! so one browser can play both without one sign-in replacing the other's token.
 
-use qrgate_protocol::{Account, DeviceType, Secret, Via};
+use qrgate_protocol::{Account, DeviceType, LoginSession, Secret, TokenType, Via};
 use serde::{Deserialize, Serialize};
 
 /// Who a role's token signs it in as, kept beside the token when it is handed out, so that
@@ -23,7 +23,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn storage_prefix(self) -> &'static str {
+    /// The prefix of the role's `localStorage` keys, and the name of its DPoP key.
+    pub fn storage_prefix(self) -> &'static str {
         match self {
             Self::Pc => "qrgate.pc",
             Self::Phone => "qrgate.phone",
@@ -112,15 +113,30 @@ pub fn uuid_from_bytes(mut bytes: [u8; 16]) -> String {
     )
 }
 
-pub fn token(role: Role) -> Option<Secret> {
-    stored(&format!("{}.token", role.storage_prefix())).map(Secret::new)
+/// A role's login token, and the scheme that presents it.
+#[derive(Debug, Clone)]
+pub struct HeldToken {
+    pub secret: Secret,
+    pub token_type: TokenType,
 }
 
-/// Keeps a newly handed-out token, and who it signs this role in as.
-pub fn keep_sign_in(role: Role, token: &Secret, who: &SignedInAs) {
-    store(&format!("{}.token", role.storage_prefix()), token.expose());
+pub fn token(role: Role) -> Option<HeldToken> {
+    let prefix = role.storage_prefix();
+    let secret = Secret::new(stored(&format!("{prefix}.token"))?);
+    let token_type = match stored(&format!("{prefix}.token_type")) {
+        Some(stored) if stored == TokenType::DPoP.scheme() => TokenType::DPoP,
+        _ => TokenType::Bearer,
+    };
+    Some(HeldToken { secret, token_type })
+}
+
+/// Keeps a newly handed-out token, its type, and who it signs this role in as.
+pub fn keep_sign_in(role: Role, session: &LoginSession, who: &SignedInAs) {
+    let prefix = role.storage_prefix();
+    store(&format!("{prefix}.token"), session.token.expose());
+    store(&format!("{prefix}.token_type"), session.token_type.scheme());
     if let Some(json) = crate::json::to_json(who) {
-        store(&format!("{}.signed_in_as", role.storage_prefix()), &json);
+        store(&format!("{prefix}.signed_in_as"), &json);
     }
 }
 
@@ -128,10 +144,11 @@ pub fn signed_in_as(role: Role) -> Option<SignedInAs> {
     crate::json::from_json(&stored(&format!("{}.signed_in_as", role.storage_prefix()))?)
 }
 
-/// Forgets the role's token and who it signed in as.
+/// Forgets the role's token and who it signed in as (its key stays, for the next sign-in).
 pub fn clear_token(role: Role) {
-    forget(&format!("{}.token", role.storage_prefix()));
-    forget(&format!("{}.signed_in_as", role.storage_prefix()));
+    for item in ["token", "token_type", "signed_in_as"] {
+        forget(&format!("{}.{item}", role.storage_prefix()));
+    }
 }
 
 pub fn stored_language() -> Option<String> {

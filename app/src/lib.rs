@@ -12,6 +12,7 @@
 pub mod api;
 pub mod decoder;
 pub mod device;
+pub mod dpop;
 pub mod i18n;
 pub mod json;
 pub mod live;

@@ -537,11 +537,11 @@ async fn sign_in(
     .await
     .map_err(explain)?;
     let who = device::SignedInAs {
-        account: session.account,
+        account: session.account.clone(),
         device_name,
         via: Via::Password,
     };
-    device::keep_sign_in(role, &session.token, &who);
+    device::keep_sign_in(role, &session, &who);
     Ok(())
 }
 

@@ -1,0 +1,27 @@
+//! DPoP proofs (`shared/API.md`, "Tokens bound to a key") by the role's key, which the browser
+//! keeps in IndexedDB and cannot export (`src/dpop.js`).
+
+use crate::device::Role;
+use qrgate_protocol::Secret;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(module = "/src/dpop.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = proof)]
+    fn sign_proof(key_name: &str, htm: &str, htu: &str, token: Option<String>) -> js_sys::Promise;
+}
+
+/// A proof by `role`'s key for `method` to this page's `path`, naming `token` if one goes with
+/// it; `None` where the browser cannot keep a key (no WebCrypto or IndexedDB, as in an insecure
+/// context): the request then goes without one.
+pub async fn proof(role: Role, method: &str, path: &str, token: Option<&Secret>) -> Option<String> {
+    let origin = web_sys::window()?.location().origin().ok()?;
+    let signing = sign_proof(
+        role.storage_prefix(),
+        method,
+        &format!("{origin}{path}"),
+        token.map(|token| token.expose().to_owned()),
+    );
+    JsFuture::from(signing).await.ok()?.as_string()
+}

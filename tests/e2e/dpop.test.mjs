@@ -1,0 +1,196 @@
+// Tokens bound to a key (DPoP) in real Chromium: the pages' key cannot be exported, the proofs
+// they send verify, and a token and device id copied out of the page's storage are useless to a
+// plain HTTP client. Where the browser cannot keep a key, the pages sign in with Bearer tokens.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { webcrypto } from "node:crypto";
+import { launch } from "./browser.mjs";
+
+const BASE = process.env.QRGATE_URL;
+assert.ok(BASE, "run through scripts/test.sh (QRGATE_URL)");
+const PASSWORD = "correct horse battery";
+const IPHONE_UA =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const fromBase64url = (text) => Buffer.from(text, "base64url");
+
+/** Checks a proof as the edge does, with Node's WebCrypto: its form, claims and signature. */
+async function verifyProof(proof, { htm, htu, token }) {
+  const [header, claims, signature] = proof.split(".");
+  const { typ, alg, jwk } = JSON.parse(fromBase64url(header));
+  assert.equal(typ, "dpop+jwt");
+  assert.equal(alg, "ES256");
+  assert.deepEqual(Object.keys(jwk).sort(), ["crv", "kty", "x", "y"], "the public key only");
+  const said = JSON.parse(fromBase64url(claims));
+  assert.equal(said.htm, htm);
+  assert.equal(said.htu, htu);
+  assert.ok(Math.abs(said.iat - Date.now() / 1000) <= 60, "iat is now");
+  assert.ok(said.jti.length >= 16, "a unique jti");
+  if (token) {
+    const digest = await webcrypto.subtle.digest("SHA-256", Buffer.from(token));
+    assert.equal(said.ath, Buffer.from(digest).toString("base64url"));
+  } else {
+    assert.equal(said.ath, undefined, "no ath without a token");
+  }
+  const ecdsa = { name: "ECDSA", namedCurve: "P-256" };
+  const key = await webcrypto.subtle.importKey("jwk", jwk, ecdsa, false, ["verify"]);
+  const verified = await webcrypto.subtle.verify(
+    { name: "ECDSA", hash: "SHA-256" }, key, fromBase64url(signature),
+    Buffer.from(`${header}.${claims}`));
+  assert.ok(verified, "the signature verifies");
+  return jwk;
+}
+
+/** Every API request `page` sends, with all its headers, as they go. */
+function recordRequests(page) {
+  const sent = [];
+  page.on("request", async (request) => {
+    if (new URL(request.url()).pathname.startsWith("/api/")) {
+      sent.push({ method: request.method(), url: request.url(), headers: request.allHeaders() });
+    }
+  });
+  return sent;
+}
+
+/** A phone signed in through the phone pages, with a new account. */
+async function signedInPhone() {
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, userAgent: IPHONE_UA, locale: "en-US",
+  });
+  const page = await phone.newPage();
+  const sent = recordRequests(page);
+  await page.goto(BASE + "/m/login");
+  await page.getByRole("button", { name: "Create a new account" }).click();
+  await page.getByLabel("Username").fill(`dpop-${Date.now().toString(36)}`);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL("**/m/devices");
+  await page.locator(".device").first().waitFor();
+  const login = sent.find((r) => r.method === "POST" && r.url === `${BASE}/api/sessions`);
+  assert.ok(login, "the phone signed in with its password");
+  await verifyProof((await login.headers).dpop, { htm: "POST", htu: `${BASE}/api/sessions` });
+  assert.equal(await page.evaluate(() => localStorage.getItem("qrgate.phone.token_type")), "DPoP");
+  await page.close();
+  return phone;
+}
+
+/** Signs the PC page in with the phone: opens the code's link there and confirms. */
+async function signInPc(pcPage, phone) {
+  await pcPage.locator(".qr-image svg").waitFor();
+  const link = (await pcPage.locator(".qr-link").textContent()).trim();
+  const phonePage = await phone.newPage();
+  await phonePage.goto(link);
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await pcPage.locator(".signed-in").waitFor();
+  await phonePage.close();
+}
+
+/** What a script on the page (or one that copied its storage) can read of the PC's sign-in. */
+function pcStorage(page) {
+  return page.evaluate(() => ({
+    token: localStorage.getItem("qrgate.pc.token"),
+    tokenType: localStorage.getItem("qrgate.pc.token_type"),
+    deviceId: localStorage.getItem("qrgate.pc.device_id"),
+  }));
+}
+
+test("the PC's key cannot be exported, its proofs verify, and its copied token is refused", async () => {
+  const phone = await signedInPhone();
+  const pc = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  const page = await pc.newPage();
+  const sent = recordRequests(page);
+  await page.goto(BASE + "/");
+  await signInPc(page, phone);
+
+  // The QR creation and every poll carry proofs by one key; a poll's has no ath.
+  const create = sent.find((r) => r.method === "POST" && r.url === `${BASE}/api/qr`);
+  const key = await verifyProof((await create.headers).dpop, { htm: "POST", htu: create.url });
+  const polls = sent.filter((r) => r.method === "GET" && /\/api\/qr\/[^/]+$/.test(r.url));
+  assert.ok(polls.length >= 1, "the PC picked its token up with a poll");
+  for (const poll of polls) {
+    const headers = await poll.headers;
+    assert.match(headers.authorization, /^Bearer /, "the poll secret is no access token");
+    assert.deepEqual(await verifyProof(headers.dpop, { htm: "GET", htu: poll.url }), key);
+  }
+
+  // The key: in IndexedDB, its private half not extractable, and exportKey refuses it.
+  const exported = await page.evaluate(async () => {
+    const database = await new Promise((resolve, reject) => {
+      const opening = indexedDB.open("qrgate-keys");
+      opening.onsuccess = () => resolve(opening.result);
+      opening.onerror = () => reject(opening.error);
+    });
+    const pair = await new Promise((resolve, reject) => {
+      const reading = database.transaction("keys").objectStore("keys").get("qrgate.pc");
+      reading.onsuccess = () => resolve(reading.result);
+      reading.onerror = () => reject(reading.error);
+    });
+    const attempts = {};
+    for (const format of ["jwk", "pkcs8"]) {
+      attempts[format] = await crypto.subtle.exportKey(format, pair.privateKey).then(
+        () => "exported", (error) => error.name);
+    }
+    return { extractable: pair.privateKey.extractable, ...attempts };
+  });
+  assert.deepEqual(exported, { extractable: false, jwk: "InvalidAccessError", pkcs8: "InvalidAccessError" });
+
+  // The page's own requests with its bound token work: a reload checks it with GET /api/me.
+  const stored = await pcStorage(page);
+  assert.equal(stored.tokenType, "DPoP");
+  await page.reload();
+  await page.locator(".signed-in").waitFor();
+  const check = sent.findLast((r) => r.method === "GET" && r.url === `${BASE}/api/me`);
+  const checkHeaders = await check.headers;
+  assert.equal(checkHeaders.authorization, `DPoP ${stored.token}`);
+  assert.deepEqual(
+    await verifyProof(checkHeaders.dpop, { htm: "GET", htu: check.url, token: stored.token }), key);
+
+  // Copied out of the page's storage, token and device id get 401 from a plain HTTP client,
+  // whichever scheme it tries.
+  for (const scheme of ["DPoP", "Bearer"]) {
+    const answer = await fetch(`${BASE}/api/me`, {
+      headers: {
+        Authorization: `${scheme} ${stored.token}`,
+        "X-Device-Id": stored.deviceId,
+        "X-Device-Type": "pc",
+      },
+    });
+    assert.equal(answer.status, 401, scheme);
+    assert.equal(answer.headers.get("www-authenticate"), 'DPoP error="invalid_dpop_proof"');
+    assert.equal((await answer.json()).error, "unauthorized");
+  }
+  // Still signed in in its browser.
+  await page.reload();
+  await page.locator(".signed-in").waitFor();
+  await pc.close();
+  await phone.close();
+});
+
+test("without IndexedDB the PC signs in all the same, with a Bearer token", async () => {
+  const phone = await signedInPhone();
+  const pc = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  await pc.addInitScript(() => {
+    Object.defineProperty(window, "indexedDB", { value: undefined });
+  });
+  const page = await pc.newPage();
+  const sent = recordRequests(page);
+  await page.goto(BASE + "/");
+  await signInPc(page, phone);
+  for (const request of sent) {
+    assert.equal((await request.headers).dpop, undefined, `${request.method} ${request.url}`);
+  }
+  assert.equal((await pcStorage(page)).tokenType, "Bearer");
+  await page.reload();
+  await page.locator(".signed-in").waitFor();
+  assert.equal(await page.locator("[role=alert]").count(), 0, "nothing for the user to act on");
+  await pc.close();
+  await phone.close();
+});
