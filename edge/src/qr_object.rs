@@ -509,6 +509,13 @@ mod tests {
         }
     }
 
+    /// `account_id`'s phone scans the session and confirms it.
+    fn scan_and_confirm(session: &mut QrSession, account_id: &str) {
+        apply(session, scan(account_id, "t1"), NOW, INTERVAL).unwrap();
+        let confirm = decide(account_id, "t1", Verdict::Confirmed);
+        apply(session, confirm, NOW, INTERVAL).unwrap();
+    }
+
     fn picked_up(applied: &Applied) -> Option<&Account> {
         match &applied.outcome {
             Outcome::Polled { pick_up, .. } => pick_up.as_ref().map(|p| &p.account),
@@ -561,14 +568,7 @@ mod tests {
             apply(&mut session, Step::Poll(wrong_secret), NOW, INTERVAL).err(),
             Some(Refusal::Unauthorized)
         );
-        apply(&mut session, scan("ann", "t1"), NOW, INTERVAL).unwrap();
-        apply(
-            &mut session,
-            decide("ann", "t1", Verdict::Confirmed),
-            NOW,
-            INTERVAL,
-        )
-        .unwrap();
+        scan_and_confirm(&mut session, "ann");
         let applied = apply(
             &mut session,
             Step::Poll(with_key(Some("pc-key"))),
@@ -626,14 +626,7 @@ mod tests {
     #[test]
     fn the_confirming_account_is_picked_up_by_exactly_one_poll() {
         let mut session = session();
-        apply(&mut session, scan("ann", "t1"), NOW, INTERVAL).unwrap();
-        apply(
-            &mut session,
-            decide("ann", "t1", Verdict::Confirmed),
-            NOW,
-            INTERVAL,
-        )
-        .unwrap();
+        scan_and_confirm(&mut session, "ann");
         let first = apply(&mut session, poll("poll-secret", pc()), NOW, INTERVAL).unwrap();
         assert_eq!(picked_up(&first), Some(&phone("ann").account));
         assert!(first.changed && !first.status_changed);

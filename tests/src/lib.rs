@@ -415,3 +415,8 @@ pub fn cancel_call(pc: &Device, qr: &CreateQrResponse) -> Call {
 pub fn me_call(device: &Device, token: &Secret) -> Call {
     device.call(Method::GET, "/api/me").bearer(token)
 }
+
+/// `GET /api/me` with a key-bound token and a fresh proof by `key`.
+pub fn bound_me_call(device: &Device, key: &dpop::Key, token: &Secret) -> Call {
+    device.call(Method::GET, "/api/me").dpop(key, token)
+}

@@ -56,9 +56,7 @@ async fn a_bound_token_works_with_a_fresh_proof_for_each_request() {
     let session = signed_in_with_key(&phone, &key).await;
 
     for _ in 0..3 {
-        let me: MeResponse = phone
-            .call(Method::GET, "/api/me")
-            .dpop(&key, &session.token)
+        let me: MeResponse = bound_me_call(&phone, &key, &session.token)
             .send()
             .await
             .expect(200);
@@ -78,9 +76,7 @@ async fn a_bound_token_works_with_a_fresh_proof_for_each_request() {
         .await
         .expect_empty(204);
     // Signed out: the proof still holds, the token does not.
-    phone
-        .call(Method::GET, "/api/me")
-        .dpop(&key, &session.token)
+    bound_me_call(&phone, &key, &session.token)
         .fails(401, ErrorCode::Unauthorized)
         .await;
 }
@@ -108,7 +104,7 @@ async fn a_bound_token_is_refused_without_its_key_or_with_a_proof_for_something_
     )
     .await;
     // Another key's proof, well made.
-    refused(phone.call(Method::GET, "/api/me").dpop(&Key::new(), token)).await;
+    refused(bound_me_call(&phone, &Key::new(), token)).await;
     // Another method, another URL, another token's `ath`, none, an `iat` 61 s off either way.
     refused(me_with(&phone, token, &with(&|c| c["htm"] = "POST".into()))).await;
     let other_url = format!("{}/api/devices", phone.location.base_url());
@@ -160,9 +156,7 @@ async fn a_bound_token_is_refused_without_its_key_or_with_a_proof_for_something_
     .await;
 
     // The token itself was not spent by any of that.
-    phone
-        .call(Method::GET, "/api/me")
-        .dpop(&key, token)
+    bound_me_call(&phone, &key, token)
         .send()
         .await
         .expect::<MeResponse>(200);
@@ -240,12 +234,7 @@ async fn bearer_tokens_are_unchanged_and_an_unbound_token_cannot_pose_as_bound()
     assert_eq!(session.token_type, TokenType::Bearer);
     let me: MeResponse = me_call(&phone, &session.token).send().await.expect(200);
     assert_eq!(me.session.token_type, TokenType::Bearer);
-    refused(
-        phone
-            .call(Method::GET, "/api/me")
-            .dpop(&Key::new(), &session.token),
-    )
-    .await;
+    refused(bound_me_call(&phone, &Key::new(), &session.token)).await;
 }
 
 /// A QR session made with `key`'s proof, by a PC at `location`.
@@ -285,19 +274,13 @@ async fn a_qr_session_made_with_a_key_gives_its_token_only_to_that_key() {
     assert_eq!(session.token_type, TokenType::DPoP);
     assert_eq!(session.account, phone_login.account);
 
-    let me: MeResponse = pc
-        .call(Method::GET, "/api/me")
-        .dpop(&key, &session.token)
+    let me: MeResponse = bound_me_call(&pc, &key, &session.token)
         .send()
         .await
         .expect(200);
     assert_eq!(me.session.token_type, TokenType::DPoP);
     refused(me_call(&pc, &session.token)).await;
-    refused(
-        pc.call(Method::GET, "/api/me")
-            .dpop(&Key::new(), &session.token),
-    )
-    .await;
+    refused(bound_me_call(&pc, &Key::new(), &session.token)).await;
 }
 
 #[tokio::test]
@@ -354,9 +337,7 @@ async fn an_edge_that_requires_dpop_refuses_sign_ins_without_a_proof() {
     assert_eq!(session.token_type, TokenType::DPoP);
     let qr = create_qr_with_key(&pc, &Key::new()).await;
     assert!(qr.qr_url.starts_with(Location::Strict.base_url()));
-    phone
-        .call(Method::GET, "/api/me")
-        .dpop(&key, &session.token)
+    bound_me_call(&phone, &key, &session.token)
         .send()
         .await
         .expect::<MeResponse>(200);
