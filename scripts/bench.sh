@@ -20,6 +20,8 @@ mkdir -p bench-results target
 start_wrangler "$port" "$state" target/wrangler-bench.log --name qrgate-bench \
     --var KV_COUNT_HEADER:1 --var QR_TTL_SECONDS:600
 export QRGATE_URL="http://127.0.0.1:$port"
+# The last commit without key-bound tokens, for the size change they caused.
+before_dpop=02c6874
 
 # CPU seconds the workerd processes of this wrangler dev have used so far.
 workerd_cpu() {
@@ -35,6 +37,7 @@ workerd_cpu() {
 # to the trivial route's, latency, workerd CPU per request and every answer by status.
 threads=2
 connections=32
+declare -A cpu_us # workerd CPU per request of each step run, in µs
 load() {
     local step=$1 size=$2 pool="$state/pool-$1" before after out rps requests
     "$bench" pool "$step" "$size" >"$pool"
@@ -45,6 +48,7 @@ load() {
     rm -f "$pool"
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu_us[$step]=$(echo "$after $before $requests" | awk '{printf "%.0f", ($1 - $2) / $3 * 1e6}')
     if [ "$step" = trivial ]; then trivial_rps=$rps; fi
     if [ "$step" = poll ]; then
         # Scan and confirm do more per request than a poll, so 1.5 × what the poll step
@@ -52,11 +56,10 @@ load() {
         pool_size=${QRGATE_BENCH_POOL:-$(awk -v r="$rps" -v s="$seconds" \
             'BEGIN {printf "%d", r * s * 1.5 + 100}')}
     fi
-    printf '| %s | %s | %.0f req/s | %.2f× | %s | %s | %.0f µs | %s; pool: %s |\n' \
+    printf '| %s | %s | %.0f req/s | %.2f× | %s | %s | %s µs | %s; pool: %s |\n' \
         "$step" "$requests" "$rps" "$(awk -v r="$rps" -v t="$trivial_rps" 'BEGIN {print r / t}')" \
         "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")" \
-        "$(echo "$after $before $requests" | awk '{print ($1 - $2) / $3 * 1e6}')" \
-        "$(sed -n 's/^answers: //p' <<<"$out")" "$size"
+        "${cpu_us[$step]}" "$(sed -n 's/^answers: //p' <<<"$out")" "$size"
 }
 
 {
@@ -117,6 +120,24 @@ load() {
     echo "|---|---|---|---|---|---|---|---|"
     load login 64
     load refused 64
+    echo
+    echo "## Key-bound tokens (DPoP): what verifying a proof costs"
+    echo
+    echo "me: GET /api/me with a Bearer token; me-dpop: the same with a token bound to a key and" \
+        "a proof of its own per request (parsed, claims checked, thumbprint hashed, signature" \
+        "verified by workerd's WebCrypto). Their difference in workerd CPU per request is the" \
+        "edge's cost of one proof."
+    echo
+    echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
+    echo "|---|---|---|---|---|---|---|---|"
+    load me 50
+    load me-dpop 2000
+    echo
+    echo "Verifying one proof: $((${cpu_us[me-dpop]} - ${cpu_us[me]})) µs of workerd CPU per request."
+    echo
+    echo "What DPoP added to the bundles, against the commit before it (built in a worktree):"
+    echo
+    bash scripts/size-change.sh "$before_dpop"
     echo
     echo "## KV operations (counted by the store layer, X-Qrgate-Kv)"
     echo

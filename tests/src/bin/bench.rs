@@ -7,14 +7,17 @@
 //! `bench cost`: KV reads and writes of one complete login, polling and listening, and of a
 //! minute of an idle QR on screen with its live channel open.
 //! `bench pool STEP COUNT`: prints COUNT ready-made requests of one step (`trivial`, `poll`,
-//! `scan`, `confirm`, `login` with the right password, or `refused`, a login past its
-//! username's limit) for wrk and `tests/bench/pool.lua`, one per line:
+//! `scan`, `confirm`, `login` with the right password, `refused`, a login past its username's
+//! limit, `me` with a Bearer token, or `me-dpop` with a key-bound token and a proof of its own)
+//! for wrk and `tests/bench/pool.lua`, one per line:
 //! `METHOD<TAB>PATH<TAB>BODY<TAB>HEADER<TAB>HEADER...`. Each scan or confirm line is a session of
 //! its own, made ready here, so the load measures real first scans and real confirmations.
 
 use qrgate_protocol::{
-    CreateQrResponse, DecisionRequest, LoginRequest, LoginSession, QrStatus, ScanResponse, Secret,
+    CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, QrStatus,
+    ScanResponse, Secret,
 };
+use qrgate_tests::dpop;
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
@@ -216,11 +219,12 @@ async fn cost() {
 /// How many sessions are made ready at once: enough to finish a pool of thousands in seconds.
 const POOL_CONCURRENCY: usize = 16;
 
-/// What the requests of a pool share: a signed-in phone, and a username past its limit of
-/// failed logins (for `refused`).
+/// What the requests of a pool share: a signed-in phone, one signed in with a DPoP key (for
+/// `me-dpop`), and a username past its limit of failed logins (for `refused`).
 struct PoolContext {
     phone: Device,
     login: LoginSession,
+    bound: (Device, dpop::Key, LoginSession),
     locked_username: String,
 }
 
@@ -228,6 +232,15 @@ async fn pool(step: &str, count: usize) {
     use futures::StreamExt;
     let phone = Device::phone();
     let login = signed_in(&phone).await;
+    let bound_phone = Device::phone();
+    let key = dpop::Key::new();
+    let bound_username = unique_username("bound");
+    register(&bound_phone, &bound_username).await;
+    let bound_login = login_call(&bound_phone, &bound_username, PASSWORD)
+        .proof(&key)
+        .send()
+        .await
+        .expect(201);
     let locked_username = unique_username("locked");
     register(&Device::phone(), &locked_username).await;
     for _ in 0..10 {
@@ -238,6 +251,7 @@ async fn pool(step: &str, count: usize) {
     let context = &PoolContext {
         phone,
         login,
+        bound: (bound_phone, key, bound_login),
         locked_username,
     };
     let lines: Vec<String> = futures::stream::iter(0..count)
@@ -330,6 +344,24 @@ async fn pool_line(step: &str, context: &PoolContext) -> String {
                 body,
                 device_headers(&device).to_vec(),
             )
+        }
+        // The same request with a Bearer token and with a bound one: the difference in CPU is
+        // the proof's verification. Each proof is its own (a fresh `jti`), valid for 60 s.
+        "me" => {
+            let mut headers = device_headers(phone).to_vec();
+            headers.push(bearer(&login.token));
+            ("GET", "/api/me".to_owned(), String::new(), headers)
+        }
+        "me-dpop" => {
+            let (device, key, login) = &context.bound;
+            let url = format!("{}/api/me", device.location.base_url());
+            let mut headers = device_headers(device).to_vec();
+            headers.push(format!("Authorization: DPoP {}", login.token.expose()));
+            headers.push(format!(
+                "{DPOP_HEADER}: {}",
+                key.proof("GET", &url, Some(&login.token))
+            ));
+            ("GET", "/api/me".to_owned(), String::new(), headers)
         }
         other => panic!("no such step: {other}"),
     };
