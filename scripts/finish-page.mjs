@@ -37,6 +37,9 @@ html = html.replace(
   `<script type="module" src="/${bootName}" integrity="${sri(boot)}" crossorigin="anonymous"></script>`,
 );
 
+// The snippets are bundled into the glue below: Trunk's preloads of them would fetch nothing.
+html = html.replace(/<link\b[^>]*\bhref="\/snippets\/[^"]*"[^>]*>\n?/g, "");
+
 // Every local JS and CSS file the page links, minified in place; its link's hash follows.
 const linked = /<link\b[^>]*\bhref="\/([^"]+\.(js|css))"[^>]*>/g;
 for (const [tag, file, kind] of [...html.matchAll(linked)]) {

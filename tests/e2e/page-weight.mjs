@@ -19,7 +19,8 @@ export const PAGES = [
 
 /**
  * A first visit to `page` at `base` in a fresh context (empty cache and storage): every file
- * fetched, API calls and the live channel aside, as { path, bytes, gzip }, largest first. An
+ * fetched, API calls and the live channel aside, as { path, bytes, gzip, type } (type: the
+ * answer's Content-Type), largest first. An
  * icon the page links but headless Chromium did not fetch is fetched and counted too: a
  * browser with a tab strip would.
  */
@@ -33,7 +34,7 @@ export async function firstVisit(browser, base, page, { address } = {}) {
     const path = new URL(response.url()).pathname;
     if (path.startsWith("/api/") || response.status() >= 300) return;
     try {
-      bodies.set(path, await response.body());
+      bodies.set(path, { body: await response.body(), type: response.headers()["content-type"] });
     } catch {
       // A response without a body (an aborted fetch) weighs nothing.
     }
@@ -43,13 +44,17 @@ export async function firstVisit(browser, base, page, { address } = {}) {
   await tab.waitForLoadState("networkidle");
   for (const href of await tab.locator('link[rel="icon"]').evaluateAll((links) => links.map((l) => l.getAttribute("href")))) {
     const path = new URL(href, base).pathname;
-    if (!bodies.has(path)) bodies.set(path, Buffer.from(await (await fetch(new URL(path, base))).arrayBuffer()));
+    if (!bodies.has(path)) {
+      const icon = await fetch(new URL(path, base));
+      bodies.set(path, { body: Buffer.from(await icon.arrayBuffer()), type: icon.headers.get("content-type") });
+    }
   }
   await context.close();
-  return [...bodies].map(([path, body]) => ({
+  return [...bodies].map(([path, { body, type }]) => ({
     path: path === page.path ? `${path} (the page)` : path,
     bytes: body.length,
     gzip: gzipSync(body, { level: 9 }).length,
+    type,
   })).sort((a, b) => b.gzip - a.gzip);
 }
 

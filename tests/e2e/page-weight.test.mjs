@@ -28,6 +28,9 @@ for (const [i, page] of PAGES.entries()) {
       `${page.name} (${page.path}) fetched ${sum} B gzip, ${sum - page.budget} B over its budget; ` +
         `its largest file is ${files[0].path} at ${files[0].gzip} B:\n${table(page, files)}`,
     );
+    // A link to a file that is not there gets the page back (single-page fallback): wasted bytes.
+    const fallbacks = files.filter((f) => !f.path.endsWith("(the page)") && /text\/html/.test(f.type ?? ""));
+    assert.deepEqual(fallbacks, [], "every file the page fetches exists");
     const decoder = files.filter((f) => f.path.includes("decoder"));
     assert.deepEqual(decoder, [], "the decoder is fetched only when a camera needs it");
   });
