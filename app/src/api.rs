@@ -38,6 +38,7 @@ fn network(_: JsValue) -> ApiError {
 }
 
 /// What a request presents beside the device headers.
+#[derive(Clone, Copy)]
 enum Credential<'a> {
     /// Nothing: an account's creation.
     None,
@@ -49,7 +50,9 @@ enum Credential<'a> {
 }
 
 /// One request with the browser's `fetch`: the role's device headers, its credential, a JSON
-/// body if any. A success answers its body's text; a failure the contract's error code.
+/// body if any. A success answers its body's text; a failure the contract's error code. A
+/// `401` whose `Date` shows this browser's clock far off (its proof's `iat` was refused) is
+/// sent once more, its proof made by the edge's clock.
 async fn send(
     method: &str,
     path: &str,
@@ -57,6 +60,32 @@ async fn send(
     credential: Credential<'_>,
     body: Option<&impl Serialize>,
 ) -> ApiResult<String> {
+    let (mut response, clock_moved) = fetch(method, path, role, credential, body).await?;
+    if clock_moved && response.status() == 401 {
+        (response, _) = fetch(method, path, role, credential, body).await?;
+    }
+    let text = JsFuture::from(response.text().map_err(network)?)
+        .await
+        .map_err(network)?
+        .as_string()
+        .unwrap_or_default();
+    if response.ok() {
+        return Ok(text);
+    }
+    let code = crate::json::from_json::<ErrorBody>(&text)
+        .map(|body| body.error)
+        .unwrap_or(ErrorCode::Internal);
+    Err(ApiError { code: Some(code) })
+}
+
+/// [`send`]'s request, once; and whether its answer moved the proofs' clock.
+async fn fetch(
+    method: &str,
+    path: &str,
+    role: Role,
+    credential: Credential<'_>,
+    body: Option<&impl Serialize>,
+) -> ApiResult<(Response, bool)> {
     let device = device(role);
     let headers = Headers::new().map_err(network)?;
     headers.set(DEVICE_ID_HEADER, &device.id).map_err(network)?;
@@ -100,18 +129,9 @@ async fn send(
         .map_err(network)?
         .dyn_into()
         .map_err(network)?;
-    let text = JsFuture::from(response.text().map_err(network)?)
-        .await
-        .map_err(network)?
-        .as_string()
-        .unwrap_or_default();
-    if response.ok() {
-        return Ok(text);
-    }
-    let code = crate::json::from_json::<ErrorBody>(&text)
-        .map(|body| body.error)
-        .unwrap_or(ErrorCode::Internal);
-    Err(ApiError { code: Some(code) })
+    let date = response.headers().get("Date").ok().flatten();
+    let clock_moved = date.is_some_and(|date| dpop::follow_edge_clock(&date));
+    Ok((response, clock_moved))
 }
 
 fn json<T: DeserializeOwned>(text: String) -> ApiResult<T> {

@@ -40,6 +40,20 @@ function keyPair(name) {
   return keys.get(name);
 }
 
+// How far the edge's clock is ahead of this browser's, from the `Date` header of its answers: a
+// proof's `iat` is judged by the edge's clock, and a computer's clock can be minutes off.
+let edgeClockAhead = 0;
+
+// Sets the proofs' clock by an answer's `Date` header; whether it moved by more than half the
+// edge's 60 s tolerance (a proof refused for its time would now pass).
+export function followEdgeClock(date) {
+  const edge = Date.parse(date);
+  if (Number.isNaN(edge)) return false;
+  const before = edgeClockAhead;
+  edgeClockAhead = edge - Date.now();
+  return Math.abs(edgeClockAhead - before) > 30_000;
+}
+
 // A proof by the key `name` for `htm` to `htu`, with `ath` for `token` if given; `null` where
 // this browser cannot keep such a key: then the request goes without, and its token is Bearer.
 export async function proof(name, htm, htu, token) {
@@ -49,7 +63,7 @@ export async function proof(name, htm, htu, token) {
     const claims = {
       htm,
       htu,
-      iat: Math.floor(Date.now() / 1000),
+      iat: Math.floor((Date.now() + edgeClockAhead) / 1000),
       jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
     };
     if (token) claims.ath = base64url(await crypto.subtle.digest("SHA-256", utf8(token)));

@@ -10,6 +10,15 @@ use wasm_bindgen_futures::JsFuture;
 extern "C" {
     #[wasm_bindgen(js_name = proof)]
     fn sign_proof(key_name: &str, htm: &str, htu: &str, token: Option<String>) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = followEdgeClock)]
+    fn follow_edge_clock_js(date: &str) -> bool;
+}
+
+/// Sets the proofs' clock by the edge's, from an answer's `Date` header: whether it moved far
+/// enough that a proof refused for its time would now pass.
+pub fn follow_edge_clock(date: &str) -> bool {
+    follow_edge_clock_js(date)
 }
 
 /// A proof by `role`'s key for `method` to this page's `path`, naming `token` if one goes with

@@ -53,10 +53,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     // Tokens and poll answers must never be kept by a browser or an intermediary.
     headers.set("Cache-Control", "no-store")?;
     headers.set("X-Content-Type-Options", "nosniff")?;
+    // The edge's clock, by which a DPoP proof's `iat` is judged: a client whose clock is off
+    // sets its proofs by it. (Deployed, Cloudflare's own `Date` header says the same.)
+    headers.set("Date", &http_date(now_ms))?;
     if let Some(counts) = kv_counts {
         headers.set("X-Qrgate-Kv", &counts)?;
     }
     Ok(response)
+}
+
+/// `now_ms` as an HTTP date (RFC 9110 §5.6.7), e.g. `Wed, 25 Nov 2026 04:10:00 GMT`.
+fn http_date(now_ms: u64) -> String {
+    js_sys::Date::new(&(now_ms as f64).into())
+        .to_utc_string()
+        .into()
 }
 
 async fn handle(

@@ -12,10 +12,16 @@ use serde_json::Value;
 
 const INVALID_PROOF: &str = r#"DPoP error="invalid_dpop_proof""#;
 
-/// Sends and expects the contract's `401` for a proof that does not hold.
+/// Sends and expects the contract's `401` for a proof that does not hold, which tells the
+/// edge's clock, by which a client whose `iat` was off can make its proof again.
 async fn refused(call: Call) {
     let reply = call.send().await;
     reply.expect_error(401, ErrorCode::Unauthorized);
+    let date = reply.header("Date").expect("the answer is dated");
+    assert!(
+        date.ends_with(" GMT") && date.len() == 29,
+        "an HTTP date: {date}"
+    );
     assert_eq!(
         reply.header("WWW-Authenticate"),
         Some(INVALID_PROOF),
