@@ -111,6 +111,10 @@ async fn a_bound_token_is_refused_without_its_key_or_with_a_proof_for_something_
     .await;
     // Another key's proof, well made.
     refused(bound_me_call(&phone, &Key::new(), token)).await;
+    // The key's own proof from another device: the device headers still bind the token.
+    bound_me_call(&Device::phone(), &key, token)
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
     // Another method, another URL, another token's `ath`, none, an `iat` 61 s off either way.
     refused(me_with(&phone, token, &with(&|c| c["htm"] = "POST".into()))).await;
     let other_url = format!("{}/api/devices", phone.location.base_url());
