@@ -19,6 +19,7 @@ use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
     LoginSession, MeResponse, Secret, SessionInfo, TokenType, Via, validate,
 };
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::Response;
@@ -180,11 +181,11 @@ fn credentials<'a>(username: &'a str, password: &'a Secret) -> AppResult<(&'a st
     Ok((username, password))
 }
 
-/// The `device_name` a client gave, or the default for its device type.
-pub fn device_name_or_default<'a>(ctx: &Ctx, given: Option<&'a str>) -> AppResult<&'a str> {
+/// The `device_name` a client gave, cleaned, or the default for its device type.
+pub fn device_name_or_default<'a>(ctx: &Ctx, given: Option<&'a str>) -> AppResult<Cow<'a, str>> {
     Ok(validate::device_name(given)
         .map_err(|_| AppError::invalid("device_name must be at most 64 characters."))?
-        .unwrap_or(ctx.device.device_type.default_device_name()))
+        .unwrap_or(Cow::Borrowed(ctx.device.device_type.default_device_name())))
 }
 
 /// `POST /api/accounts`.
@@ -206,7 +207,7 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
         account: Account {
             account_id: hex(&random_bytes::<16>()?),
             username: username.to_owned(),
-            display_name: display_name.to_owned(),
+            display_name: display_name.into_owned(),
         },
         password_salt: encode(&salt),
         password_hash: encode(&hash),
@@ -250,7 +251,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let account_id = &record.account.account_id;
     let (_, recorded) = futures_util::future::join(
         limits::forgive(counted),
-        history::record(ctx, account_id, &ctx.device, device_name, Via::Password),
+        history::record(ctx, account_id, &ctx.device, &device_name, Via::Password),
     )
     .await;
     recorded?;
@@ -258,7 +259,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
         ctx,
         &record.account,
         &ctx.device,
-        device_name,
+        &device_name,
         Via::Password,
         dpop_jkt,
     )

@@ -68,7 +68,7 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
     let (qr_id, stub) = qr_rpc::new_session(&ctx.env)?;
     let new_session = NewSession {
         pc: ctx.device.clone(),
-        device_name: device_name.to_owned(),
+        device_name: device_name.into_owned(),
         location: ctx.location.clone(),
         poll_secret_hash: hash_secret(&poll_secret),
         dpop_jkt,

@@ -1,6 +1,8 @@
 //! The contract's rules for every identifier and text a client sends. Each returns the
 //! normalised value, or `None` when the input is ill-formed (a `400` at the edge).
 
+use std::borrow::Cow;
+
 /// Username: 3–32 of `a-z 0-9 . _ -`.
 pub fn username(value: &str) -> Option<&str> {
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
@@ -12,11 +14,11 @@ pub fn password(value: &str) -> Option<&str> {
     (8..=128).contains(&value.chars().count()).then_some(value)
 }
 
-/// Display name: 1–64 characters after trimming; defaults to the username.
-pub fn display_name<'a>(value: Option<&'a str>, username: &'a str) -> Option<&'a str> {
+/// Display name: 1–64 characters once cleaned ([`clean_name`]); defaults to the username.
+pub fn display_name<'a>(value: Option<&'a str>, username: &'a str) -> Option<Cow<'a, str>> {
     match value {
-        None => Some(username),
-        Some(name) => printable(name.trim(), 1, 64),
+        None => Some(Cow::Borrowed(username)),
+        Some(name) => within(clean_name(name), 1, 64),
     }
 }
 
@@ -24,17 +26,40 @@ pub fn display_name<'a>(value: Option<&'a str>, username: &'a str) -> Option<&'a
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IllFormed;
 
-/// Device name: at most 64 characters after trimming; empty or absent means "not given".
-pub fn device_name(value: Option<&str>) -> Result<Option<&str>, IllFormed> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(name) => printable(name, 1, 64).map(Some).ok_or(IllFormed),
+/// Device name: at most 64 characters once cleaned ([`clean_name`]); empty or absent means
+/// "not given".
+pub fn device_name(value: Option<&str>) -> Result<Option<Cow<'_, str>>, IllFormed> {
+    match value.map(clean_name) {
+        None => Ok(None),
+        Some(name) if name.is_empty() => Ok(None),
+        Some(name) => within(name, 1, 64).map(Some).ok_or(IllFormed),
     }
 }
 
-fn printable(value: &str, min: usize, max: usize) -> Option<&str> {
-    let count = value.chars().count();
-    ((min..=max).contains(&count) && !value.chars().any(char::is_control)).then_some(value)
+/// Whether `c` reorders or hides text around it: the bidirectional marks, embeddings,
+/// overrides and isolates (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A name a client gives itself, as others are shown it: without control characters (Unicode
+/// category Cc) and bidirectional controls, which could make it read as something else, and
+/// trimmed of white space at both ends.
+pub fn clean_name(value: &str) -> Cow<'_, str> {
+    let unwanted = |c: char| c.is_control() || is_bidi_control(c);
+    let trimmed = value.trim_matches(|c: char| c.is_whitespace() || unwanted(c));
+    if trimmed.chars().any(unwanted) {
+        let kept: String = trimmed.chars().filter(|&c| !unwanted(c)).collect();
+        Cow::Owned(kept.trim().to_owned())
+    } else {
+        Cow::Borrowed(trimmed)
+    }
+}
+
+fn within(value: Cow<'_, str>, min: usize, max: usize) -> Option<Cow<'_, str>> {
+    (min..=max)
+        .contains(&value.chars().count())
+        .then_some(value)
 }
 
 /// QR id: 16–64 of `A-Z a-z 0-9 _ -`.
@@ -86,24 +111,62 @@ mod tests {
 
     #[test]
     fn display_names_default_to_the_username() {
-        assert_eq!(display_name(None, "ann"), Some("ann"));
-        assert_eq!(display_name(Some("  Ann  "), "ann"), Some("Ann"));
+        assert_eq!(display_name(None, "ann").as_deref(), Some("ann"));
+        assert_eq!(display_name(Some("  Ann  "), "ann").as_deref(), Some("Ann"));
         assert_eq!(display_name(Some(""), "ann"), None);
         assert_eq!(display_name(Some(&"x".repeat(65)), "ann"), None);
-        assert_eq!(display_name(Some("a\u{0}b"), "ann"), None);
+        assert_eq!(display_name(Some("a\u{0}b"), "ann").as_deref(), Some("ab"));
+        assert_eq!(
+            display_name(Some("\u{202E}\u{7}"), "ann"),
+            None,
+            "nothing left"
+        );
+    }
+
+    #[test]
+    fn names_lose_control_and_bidirectional_characters_then_white_space() {
+        assert_eq!(clean_name("Work laptop"), Cow::Borrowed("Work laptop"));
+        assert_eq!(clean_name(" \t Work\nlaptop \u{7} "), "Worklaptop");
+        // "Chromium on Linux" made to read as something else by an override.
+        assert_eq!(
+            clean_name("\u{202E}xuniL no muimorhC\u{202C}"),
+            "xuniL no muimorhC"
+        );
+        for control in [
+            '\u{200E}', '\u{200F}', '\u{061C}', '\u{202A}', '\u{202D}', '\u{2066}', '\u{2069}',
+        ] {
+            assert_eq!(clean_name(&format!("a{control}b")), "ab", "{control:?}");
+        }
+        // Letters of right-to-left scripts are not controls.
+        assert_eq!(clean_name("מחשב עבודה"), "מחשב עבודה");
+        assert_eq!(clean_name("\u{2067} \u{2069}"), "");
     }
 
     #[test]
     fn device_names_are_optional_and_bounded() {
         assert_eq!(device_name(None), Ok(None));
         assert_eq!(device_name(Some("  ")), Ok(None));
-        assert_eq!(device_name(Some("Work laptop")), Ok(Some("Work laptop")));
+        assert_eq!(
+            device_name(Some("Work laptop")),
+            Ok(Some("Work laptop".into()))
+        );
         assert_eq!(
             device_name(Some(&"x".repeat(64))).map(|n| n.is_some()),
             Ok(true)
         );
         assert_eq!(device_name(Some(&"x".repeat(65))), Err(IllFormed));
-        assert_eq!(device_name(Some("bad\nname")), Err(IllFormed));
+        assert_eq!(device_name(Some("bad\nname")), Ok(Some("badname".into())));
+        assert_eq!(
+            device_name(Some("\u{202E}\n")),
+            Ok(None),
+            "nothing left: not given"
+        );
+        let padded = format!("{}\u{202E}", "x".repeat(64));
+        assert_eq!(
+            device_name(Some(&padded)).map(|n| n.is_some()),
+            Ok(true),
+            "limits count what is left"
+        );
     }
 
     #[test]
@@ -148,7 +211,7 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(2_000))]
 
         #[test]
-        fn accepted_values_keep_their_rules(text in "\\PC{0,80}") {
+        fn accepted_values_keep_their_rules(text in "(?s).{0,80}") {
             if let Some(name) = username(&text) {
                 prop_assert!((3..=32).contains(&name.len()));
                 prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)));
@@ -161,7 +224,13 @@ mod properties {
                 prop_assert_eq!(device_id(&id), Some(id.clone()), "normalising twice changes nothing");
             }
             if let Ok(Some(name)) = device_name(Some(&text)) {
-                prop_assert!(name.chars().count() <= 64 && !name.chars().any(char::is_control));
+                prop_assert!(name.chars().count() <= 64);
+                prop_assert!(!name.chars().any(|c| c.is_control() || is_bidi_control(c)));
+                prop_assert_eq!(name.trim(), &*name);
+            }
+            if let Some(name) = display_name(Some(&text), "ann") {
+                prop_assert!((1..=64).contains(&name.chars().count()));
+                prop_assert_eq!(clean_name(&name), name.clone(), "cleaning twice changes nothing");
             }
         }
     }

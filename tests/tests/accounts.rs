@@ -31,6 +31,48 @@ async fn registration_returns_the_account_and_defaults_the_display_name() {
 }
 
 #[tokio::test]
+async fn names_lose_control_and_bidirectional_characters() {
+    let phone = Device::phone();
+    let named: Account = create_call(
+        &phone,
+        serde_json::json!({"username": unique_username("bidi"), "password": PASSWORD,
+            "display_name": "\u{2067} Ann\u{7}\u{202E} Smith\u{202C}\n"}),
+    )
+    .send()
+    .await
+    .expect(201);
+    assert_eq!(named.display_name, "Ann Smith");
+    create_call(
+        &phone,
+        serde_json::json!({"username": unique_username("bidi"), "password": PASSWORD,
+            "display_name": "\u{202E}\u{200F}\t"}),
+    )
+    .fails(400, ErrorCode::InvalidRequest)
+    .await;
+
+    // What a PC calls itself reaches the phone cleaned; a name of nothing but controls is the
+    // default name.
+    let phone_login = signed_in(&phone).await;
+    for (given, shown) in [
+        (
+            "\u{202E}xuniL no muimorhC\u{202C}\u{0}",
+            "xuniL no muimorhC",
+        ),
+        ("\u{2066}\u{202D}\r\n", "Computer"),
+    ] {
+        let pc = Device::pc();
+        let qr: qrgate_protocol::CreateQrResponse = pc
+            .call(Method::POST, "/api/qr")
+            .json(&serde_json::json!({ "device_name": given }))
+            .send()
+            .await
+            .expect(201);
+        let scanned = scan(&phone, &phone_login.token, &qr.qr_id).await;
+        assert_eq!(scanned.pc.device_name, shown);
+    }
+}
+
+#[tokio::test]
 async fn a_taken_username_is_a_conflict() {
     let device = Device::phone();
     let username = unique_username("taken");
