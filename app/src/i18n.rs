@@ -188,7 +188,7 @@ texts! {
     ConfirmTitle => "Sign in on another device?", "要在其他设备上登录吗？";
     Checking => "Checking the code…", "正在检查二维码…";
     CheckDetails => "Check that this is the computer in front of you.", "请确认这是你面前的电脑。";
-    PcDevice => "Device", "设备";
+    PcDevice => "Name it gave itself", "它自称的名称";
     PcPlace => "Place", "位置";
     PcNetwork => "Network", "网络";
     PcAge => "Code shown", "二维码显示于";
@@ -222,6 +222,10 @@ texts! {
     HistoryTitle => "Recent sign-ins", "最近的登录记录";
     HistoryExplained => "Every sign-in to your account in the last 90 days, newest first, and where it came from.", "过去 90 天内你账号的每次登录（最新的在前）及其来源。";
     NoSignIns => "No sign-ins yet.", "还没有登录记录。";
+    HomeLink => "Home", "首页";
+    AccountTitle => "This phone is signed in as", "此手机已登录为";
+    DevicesAndHistory => "Devices and sign-in history", "设备和登录记录";
+    SignOutPhone => "Sign out on this phone", "在此手机上退出登录";
     }
 }
 

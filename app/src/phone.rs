@@ -1,6 +1,7 @@
-//! The phone pages under `/m/`: sign in, judge and confirm a scanned code, scan with the
-//! camera, and the list of signed-in devices. One bundle serves them all; the page is chosen
-//! by the path it was loaded at.
+//! The phone pages under `/m/`: the home (the sign-in form, or the camera first, then the
+//! account), judge and confirm a scanned code, scan with the camera, and the signed-in devices
+//! with the sign-in history. One bundle serves them all; the page is chosen by the path it was
+//! loaded at, and every page links back to the home.
 
 use crate::api;
 use crate::device::{self, Role, clear_token};
@@ -21,6 +22,7 @@ use qrgate_protocol::{
 /// with the phone's, and the PC page's first visit should not carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneRoute {
+    Home,
     Login,
     PcPassword,
     Confirm(String),
@@ -31,6 +33,7 @@ pub enum PhoneRoute {
 
 pub fn phone_route(path: &str) -> PhoneRoute {
     match path.trim_end_matches('/') {
+        "/m" => PhoneRoute::Home,
         "/m/login" => PhoneRoute::Login,
         crate::pc::PASSWORD_PAGE => PhoneRoute::PcPassword,
         "/m/scan" => PhoneRoute::Scan,
@@ -48,6 +51,7 @@ pub fn phone_route(path: &str) -> PhoneRoute {
 #[component]
 pub fn PhoneApp() -> impl IntoView {
     let page = match phone_route(&current_path()) {
+        PhoneRoute::Home => view! { <PhoneHome /> }.into_any(),
         PhoneRoute::Login => view! { <PhoneLogin /> }.into_any(),
         PhoneRoute::PcPassword => view! { <PcPassword /> }.into_any(),
         PhoneRoute::Confirm(qr_id) => view! { <PhoneConfirm qr_id=qr_id /> }.into_any(),
@@ -66,10 +70,59 @@ fn query_param(name: &str) -> Option<String> {
         .get(name)
 }
 
-/// Where to go after signing in: only a page of this app, never another origin.
+/// The phone's home.
+const HOME: &str = "/m/";
+
+/// Where to go after signing in: only a page of this app, never another origin; else home.
 pub fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with("/m/") && !n.starts_with("//") && !n.contains(':'))
-        .unwrap_or_else(|| "/m/devices".into())
+    next.filter(|n| n.starts_with(HOME) && !n.starts_with("//") && !n.contains(':'))
+        .unwrap_or_else(|| HOME.into())
+}
+
+/// The way back to the home, on every phone page.
+#[component]
+fn HomeLink() -> impl IntoView {
+    view! {
+        <nav class="home-link">
+            <a href=HOME>"← " {tr(PhoneText::HomeLink)}</a>
+        </nav>
+    }
+}
+
+/// `/m/`: signed out, the sign-in form, which comes back here; signed in, the camera first
+/// (one tap to scan a code), then who this phone is signed in as, the way to its devices and
+/// sign-in history, and signing out.
+#[component]
+pub fn PhoneHome() -> impl IntoView {
+    let Some(who) =
+        device::signed_in_as(Role::Phone).filter(|_| device::token(Role::Phone).is_some())
+    else {
+        return view! { <PhoneLogin /> }.into_any();
+    };
+    let sign_out = move |_| {
+        spawn_local(async move {
+            // Signed out here whatever the edge answers: the token is forgotten.
+            let _ = api::logout(Role::Phone).await;
+            clear_token(Role::Phone);
+            go(HOME);
+        });
+    };
+    view! {
+        <main class="phone home">
+            <h1>{tr(PhoneText::ScanTitle)}</h1>
+            <ScanCode />
+            <section class="account" aria-labelledby="account-title">
+                <h2 id="account-title">{tr(PhoneText::AccountTitle)}</h2>
+                <p>
+                    <strong class="display-name">{who.account.display_name}</strong>
+                    " (" {who.account.username} ")"
+                </p>
+                <a class="button" href="/m/devices">{tr(PhoneText::DevicesAndHistory)}</a>
+                <button on:click=sign_out>{tr(PhoneText::SignOutPhone)}</button>
+            </section>
+        </main>
+    }
+    .into_any()
 }
 
 /// Sends a signed-out phone to the login page, to come back to `here` afterwards.
@@ -80,8 +133,10 @@ fn login_then(here: &str) -> String {
 #[component]
 pub fn PhoneLogin() -> impl IntoView {
     let on_signed_in = move || go(&safe_next(query_param("next")));
+    let away_from_home = phone_route(&current_path()) != PhoneRoute::Home;
     view! {
         <main class="phone">
+            {away_from_home.then(|| view! { <HomeLink /> })}
             <h1>{tr(PhoneText::PhoneLoginTitle)}</h1>
             <PasswordForm role=Role::Phone on_signed_in=on_signed_in allow_create=true />
         </main>
@@ -187,6 +242,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     };
     view! {
         <main class="phone">
+            <HomeLink />
             <h1>{tr(PhoneText::ConfirmTitle)}</h1>
             <p class="status" role="status" aria-live="polite">{announce}</p>
             {body}
@@ -194,8 +250,10 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     }
 }
 
-/// What the phone must judge before confirming: the PC's device, place, network and age, and
-/// any warning, spelled out (never by colour alone).
+/// What the phone must judge before confirming, and any warning, spelled out (never by colour
+/// alone): first what the edge saw of the PC (place, network, when), then the name the PC gave
+/// itself, labelled as such (any page can call itself anything) and isolated from the text
+/// around it.
 #[component]
 fn PcDetails(scan: ScanResponse) -> impl IntoView {
     let lang = use_lang();
@@ -228,14 +286,14 @@ fn PcDetails(scan: ScanResponse) -> impl IntoView {
     view! {
         {warning_view}
         <dl class="pc-details">
-            <dt>{tr(PhoneText::PcDevice)}</dt>
-            <dd class="pc-device">{pc.device_name} " (" {pc.device_type.as_str()} ")"</dd>
             <dt>{tr(PhoneText::PcPlace)}</dt>
             <dd class="pc-place">{place.clone().unwrap_or_else(unknown)}</dd>
             <dt>{tr(PhoneText::PcNetwork)}</dt>
             <dd class="pc-network">{network.clone().unwrap_or_else(unknown)}</dd>
             <dt>{tr(PhoneText::PcAge)}</dt>
             <dd>{age} " " {tr(PhoneText::SecondsAgo)}</dd>
+            <dt>{tr(PhoneText::PcDevice)}</dt>
+            <dd class="pc-device"><bdi>{pc.device_name}</bdi> " (" {pc.device_type.as_str()} ")"</dd>
         </dl>
     }
 }
@@ -254,6 +312,18 @@ pub fn qr_id_from_text(text: &str, origin: &str) -> Option<String> {
 /// `/m/scan`: the camera scanner, with a typed fallback.
 #[component]
 pub fn PhoneScan() -> impl IntoView {
+    view! {
+        <main class="phone">
+            <HomeLink />
+            <h1>{tr(PhoneText::ScanTitle)}</h1>
+            <ScanCode />
+        </main>
+    }
+}
+
+/// The camera scanner and the typed fallback, which open the code they read.
+#[component]
+fn ScanCode() -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<Msg>);
     let open = move |text: String| {
@@ -268,8 +338,6 @@ pub fn PhoneScan() -> impl IntoView {
     let open = Callback::new(open);
     let lang = use_lang();
     view! {
-        <main class="phone">
-            <h1>{tr(PhoneText::ScanTitle)}</h1>
             <Scanner on_text=open on_unavailable=move |()| problem.set(Some(PhoneText::CameraUnavailable.into())) />
             <form on:submit=move |ev| {
                 ev.prevent_default();
@@ -282,7 +350,6 @@ pub fn PhoneScan() -> impl IntoView {
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
             </p>
-        </main>
     }
 }
 
@@ -321,7 +388,7 @@ pub fn PhoneDevices() -> impl IntoView {
             match api::revoke_device(&entry.device_id).await {
                 Ok(()) if entry.current => {
                     clear_token(Role::Phone);
-                    go("/m/login");
+                    go(HOME);
                 }
                 Ok(()) => load(),
                 Err(_) => problem.set(Some(Text::CouldNotReach.into())),
@@ -331,6 +398,7 @@ pub fn PhoneDevices() -> impl IntoView {
     let lang = use_lang();
     view! {
         <main class="phone">
+            <HomeLink />
             <h1>{tr(PhoneText::DevicesTitle)}</h1>
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
@@ -557,17 +625,16 @@ mod tests {
             safe_next(Some("/m/qr/abcdefghijklmnop".into())),
             "/m/qr/abcdefghijklmnop"
         );
-        assert_eq!(safe_next(None), "/m/devices");
-        assert_eq!(
-            safe_next(Some("https://evil.example/m/".into())),
-            "/m/devices"
-        );
-        assert_eq!(safe_next(Some("//evil.example".into())), "/m/devices");
-        assert_eq!(safe_next(Some("/".into())), "/m/devices");
+        assert_eq!(safe_next(None), "/m/");
+        assert_eq!(safe_next(Some("https://evil.example/m/".into())), "/m/");
+        assert_eq!(safe_next(Some("//evil.example".into())), "/m/");
+        assert_eq!(safe_next(Some("/".into())), "/m/");
     }
 
     #[test]
     fn each_path_shows_its_page() {
+        assert_eq!(phone_route("/m/"), PhoneRoute::Home);
+        assert_eq!(phone_route("/m"), PhoneRoute::Home);
         assert_eq!(phone_route("/m/login"), PhoneRoute::Login);
         assert_eq!(phone_route("/password"), PhoneRoute::PcPassword);
         assert_eq!(phone_route("/m/scan/"), PhoneRoute::Scan);
@@ -576,7 +643,7 @@ mod tests {
             phone_route("/m/qr/abcdefghijklmnop"),
             PhoneRoute::Confirm("abcdefghijklmnop".into())
         );
-        for unknown in ["/m/", "/m/qr/", "/m/qr/a/b", "/m/nothing", "/"] {
+        for unknown in ["/m/qr/", "/m/qr/a/b", "/m/nothing", "/"] {
             assert_eq!(phone_route(unknown), PhoneRoute::NotFound, "{unknown}");
         }
     }

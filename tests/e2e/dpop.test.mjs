@@ -77,8 +77,8 @@ async function signedInPhone() {
   await page.getByLabel("Username").fill(`dpop-${Date.now().toString(36)}`);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL("**/m/devices");
-  await page.locator(".device").first().waitFor();
+  await page.waitForURL(BASE + "/m/");
+  await page.locator(".account").waitFor();
   const login = sent.find((r) => r.method === "POST" && r.url === `${BASE}/api/sessions`);
   assert.ok(login, "the phone signed in with its password");
   await verifyProof((await login.headers).dpop, { htm: "POST", htu: `${BASE}/api/sessions` });

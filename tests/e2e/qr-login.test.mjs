@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,8 +76,8 @@ before(async () => {
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByLabel("Display name (optional)").fill(displayName);
   await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL("**/m/devices");
-  await page.locator(".device").first().waitFor();
+  await page.waitForURL(BASE + "/m/");
+  await page.locator(".account .display-name").filter({ hasText: displayName }).waitFor();
   await page.close();
 });
 
@@ -210,6 +211,29 @@ test("the PC's sign-in heads the phone's history, and can be signed out from the
   await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
   await devices.close();
   await pc.close();
+});
+
+test("a PC's own name reaches the phone cleaned and labelled, after what the edge saw", async () => {
+  // A page can call itself anything: here a name an override would show reversed, with a
+  // control character in it.
+  const created = await fetch(`${BASE}/api/qr`, {
+    method: "POST",
+    headers: {
+      "X-Device-Id": randomUUID(), "X-Device-Type": "pc", "Content-Type": "application/json",
+      "CF-Connecting-IP": "10.66.0.1",
+    },
+    body: JSON.stringify({ device_name: "\u202Emoc.knab\u202C\u0007 Chromium\u2066" }),
+  });
+  assert.equal(created.status, 201);
+  const page = await phone.newPage();
+  await page.goto((await created.json()).qr_url);
+  await page.locator(".pc-device").waitFor();
+  assert.equal((await page.locator(".pc-device").textContent()).trim(), "moc.knab Chromium (pc)");
+  assert.deepEqual(await page.locator(".pc-details dt").allTextContents(),
+    ["Place", "Network", "Code shown", "Name it gave itself"]);
+  await page.getByRole("button", { name: "Deny" }).click();
+  await status(page).filter({ hasText: "Denied." }).waitFor();
+  await page.close();
 });
 
 test("deny leaves the PC signed out and says so", async () => {
@@ -375,6 +399,45 @@ for (const barcodeDetector of [true, false]) {
     await pc.close();
   });
 }
+
+test("the phone's home: the camera in one tap, the history in one more, sign out and in again", async () => {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const link = (await pcPage.locator(".qr-link").textContent()).trim();
+  const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
+  const page = await phoneFilming(svg, { barcodeDetector: true, link });
+  await page.goto(BASE + "/m/");
+  assert.equal(await page.locator("h1").textContent(), "Scan a sign-in code", "the camera comes first");
+  assert.match(await page.locator(".account").textContent(), new RegExp(`${displayName} \\(${username}\\)`));
+  await page.getByRole("button", { name: "Start camera" }).click();
+  await page.waitForURL(link, { timeout: 20_000 });
+  await page.getByRole("button", { name: "Deny" }).click();
+  await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
+
+  // Every phone page links home; from there the history is one tap away.
+  for (const path of ["/m/scan", "/m/devices", "/m/login", link.slice(BASE.length)]) {
+    await page.goto(BASE + path);
+    await page.getByRole("link", { name: "← Home" }).click();
+    await page.waitForURL(BASE + "/m/");
+  }
+  await page.getByRole("link", { name: "Devices and sign-in history" }).click();
+  await page.getByRole("heading", { name: "Recent sign-ins" }).waitFor();
+  await page.close();
+  await pc.close();
+
+  // A phone of its own, signed out at home: it signs in there and lands on the home.
+  const other = await browser.newContext({ isMobile: true, userAgent: IPHONE_UA, locale: "en-US" });
+  const home = await other.newPage();
+  await home.goto(BASE + "/m/");
+  await home.getByLabel("Username").fill(username);
+  await home.getByLabel("Password").fill(PASSWORD);
+  await home.getByRole("button", { name: "Sign in", exact: true }).click();
+  await home.locator(".account .display-name").filter({ hasText: displayName }).waitFor();
+  assert.equal(home.url(), BASE + "/m/");
+  await home.getByRole("button", { name: "Sign out on this phone" }).click();
+  await home.getByRole("button", { name: "Sign in", exact: true }).waitFor();
+  await other.close();
+});
 
 test("every page carries the security headers", async () => {
   for (const path of ["/", "/m/qr/abcdefghijklmnop", "/m/login"]) {
