@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every check and test of qrgate:
-#   format and lint (host and wasm) → unit and property tests (protocol, edge, app) → browser
-#   unit tests (wasm-bindgen-test in headless Chromium) → against four real `wrangler dev`s,
+#   format and lint (host and wasm) → unit and property tests (protocol, edge, app; the OpenAPI
+#   document against the wire types) → browser unit tests (wasm-bindgen-test in headless
+#   Chromium) → against four real `wrangler dev`s,
 #   each behind a recording proxy (two edge locations sharing session objects, one for the
-#   flows, one that requires DPoP): integration tests, live-channel tests, races across locations, 10,000 random
-#   requests, 1,000 flows under load, races at scale, end-to-end tests in headless Chromium,
+#   flows, one that requires DPoP): integration tests, live-channel tests, races across
+#   locations, the request log, 10,000 random requests, 1,000 flows under load, races at
+#   scale, end-to-end tests in headless Chromium,
 #   schemathesis → no panic in the worker logs, and no secret of the run in any URL, error
 #   body, pushed message, log line or KV or object storage → sizes (with a
 #   `wrangler deploy --dry-run`).
@@ -80,13 +82,15 @@ start_recorder "$strict_port" "$((strict_port + backend_offset))" target/audit/s
 export QRGATE_URL="http://127.0.0.1:$short_port"
 export QRGATE_URL_B="http://127.0.0.1:$short_b_port"
 export QRGATE_URL_STRICT="http://127.0.0.1:$strict_port"
+# Location A's output, where tests/tests/logs.rs reads the request log.
+export QRGATE_LOG="$PWD/target/wrangler-short.log"
 
 step "integration tests against wrangler dev (two locations, real Durable Objects, DPoP)"
 # Many threads: the tests wait on the network, and the live channel's collection test waits
 # two minutes for its session to be collected while the others run.
 cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
-    --test live --test races --test limits --test history --test hostile --test dpop -- \
-    --nocapture --test-threads 16
+    --test live --test races --test limits --test history --test hostile --test dpop \
+    --test logs -- --nocapture --test-threads 16
 
 step "load and races at scale (1,000 flows, 50 at a time)"
 QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --test load \

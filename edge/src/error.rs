@@ -46,7 +46,7 @@ impl AppError {
         Self::Unavailable(detail.to_string())
     }
 
-    fn code(&self) -> ErrorCode {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Self::Unauthorized | Self::InvalidDpopProof => ErrorCode::Unauthorized,

@@ -13,6 +13,7 @@ mod history;
 mod history_object;
 mod limit_object;
 mod limits;
+mod logs;
 mod objects;
 mod qr;
 mod qr_object;
@@ -40,11 +41,27 @@ pub use qr_object::QrSessionObject;
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let now_ms = Date::now().as_millis();
-    let mut kv_counts = None;
-    let response = match handle(req, env, now_ms, &mut kv_counts).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    let resolved = routes::resolve(req.method().as_ref(), &req.path());
+    let route = match &resolved {
+        Resolved::Found(route) => Some(route.pattern()),
+        _ => None,
     };
+    let colo = req.cf().map(|cf| cf.colo());
+    let mut kv_counts = None;
+    let (response, error) = match handle(req, env, resolved, now_ms, &mut kv_counts).await {
+        Ok(response) => (response, None),
+        Err(error) => {
+            let code = error.code();
+            (error.into_response(), Some(code))
+        }
+    };
+    logs::write(&logs::Line::Request {
+        route,
+        status: response.status_code(),
+        duration_ms: Date::now().as_millis().saturating_sub(now_ms),
+        colo: colo.as_deref(),
+        error,
+    });
     if response.status_code() == 101 {
         // The live channel's socket, as its object made it: its headers cannot be changed.
         return Ok(response);
@@ -72,10 +89,11 @@ fn http_date(now_ms: u64) -> String {
 async fn handle(
     req: Request,
     env: Env,
+    resolved: Resolved,
     now_ms: u64,
     kv_counts: &mut Option<String>,
 ) -> AppResult<Response> {
-    let route = match routes::resolve(req.method().as_ref(), &req.path()) {
+    let route = match resolved {
         Resolved::Found(route) => route,
         Resolved::NotFound => return Err(AppError::NotFound("API route")),
         Resolved::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::context::DeviceHeaders;
 use crate::crypto::{constant_time_eq, hash_secret};
 use crate::error::AppError;
+use crate::logs;
 use crate::objects::{self, Stored};
 use crate::qr_rpc::{Command, NewSession, Outcome, PcProof, PickUp, Refusal, Reply, Step};
 use qrgate_protocol::live::{self, CloseCode, Frame, LiveHello, PING, PONG, Reaction};
@@ -112,10 +113,14 @@ impl DurableObject for QrSessionObject {
     async fn websocket_close(
         &self,
         ws: WebSocket,
-        _code: usize,
+        code: usize,
         _reason: String,
         _was_clean: bool,
     ) -> Result<()> {
+        logs::write(&logs::Line::LiveClose {
+            by: logs::Closer::Client,
+            code: u16::try_from(code).unwrap_or(u16::MAX),
+        });
         // Complete the closing handshake; where the runtime already answered it, this fails
         // harmlessly. Nothing else is kept per socket.
         let _ = ws.close(Some(CloseCode::Done.code()), Some("closed"));
@@ -429,7 +434,12 @@ fn attachment(ws: &WebSocket) -> Option<SocketState> {
 
 fn close(ws: &WebSocket, code: CloseCode) {
     // A socket that is already closing cannot be closed again; that is fine.
-    let _ = ws.close(Some(code.code()), Some(code.reason()));
+    if ws.close(Some(code.code()), Some(code.reason())).is_ok() {
+        logs::write(&logs::Line::LiveClose {
+            by: logs::Closer::Edge,
+            code: code.code(),
+        });
+    }
 }
 
 fn now_ms() -> u64 {

@@ -76,6 +76,26 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
 }
 
 impl Route {
+    /// The route as the contract names it, for the logs: its method and path pattern.
+    pub fn pattern(&self) -> &'static str {
+        match self {
+            Self::CreateAccount => "POST /api/accounts",
+            Self::Login => "POST /api/sessions",
+            Self::Logout => "DELETE /api/sessions/current",
+            Self::Me => "GET /api/me",
+            Self::ListDevices => "GET /api/devices",
+            Self::SignIns => "GET /api/sign-ins",
+            Self::RevokeDevice(_) => "DELETE /api/devices/{device_id}",
+            Self::CreateQr => "POST /api/qr",
+            Self::PollQr(_) => "GET /api/qr/{qr_id}",
+            Self::CancelQr(_) => "DELETE /api/qr/{qr_id}",
+            Self::ScanQr(_) => "POST /api/qr/{qr_id}/scan",
+            Self::ConfirmQr(_) => "POST /api/qr/{qr_id}/confirm",
+            Self::DenyQr(_) => "POST /api/qr/{qr_id}/deny",
+            Self::LiveQr(_) => "GET /api/qr/{qr_id}/live",
+        }
+    }
+
     /// Whether the route reads a JSON body (POST); others ignore any body they are sent.
     pub fn takes_body(&self) -> bool {
         matches!(
