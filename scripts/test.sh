@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every check and test of qrgate:
 #   format and lint (host and wasm) → unit and property tests (protocol, edge, app; the OpenAPI
-#   document against the wire types) → browser unit tests (wasm-bindgen-test in headless
-#   Chromium) → against four real `wrangler dev`s,
+#   and AsyncAPI documents against the wire types) → the AsyncAPI document validated → browser
+#   unit tests (wasm-bindgen-test in headless Chromium) → against four real `wrangler dev`s,
 #   each behind a recording proxy (two edge locations sharing session objects, one for the
 #   flows, one that requires DPoP): integration tests, live-channel tests, races across
 #   locations, the request log, 10,000 random requests, 1,000 flows under load, races at
@@ -37,6 +37,9 @@ fi
 step "unit tests (protocol state machine, edge and app pure parts)"
 cargo test -p qrgate-protocol -p qrgate-edge -p qrgate-app --locked
 cargo test -p qrgate-tests --lib --locked
+
+step "asyncapi.yaml: parsed and validated by @asyncapi/parser"
+node tests/asyncapi/validate.mjs asyncapi.yaml
 
 step "browser unit tests (wasm-bindgen-test in headless Chromium)"
 wasm_env wasm-pack test --headless --chrome --mode no-install \

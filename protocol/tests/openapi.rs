@@ -6,6 +6,9 @@
 //! (The route table and error codes are checked in `edge/src/routes.rs`; schemathesis checks
 //! the live answers of `wrangler dev` against the same file.)
 
+mod common;
+
+use common::{object_keys, string_set};
 use qrgate_protocol::location::Location;
 use qrgate_protocol::*;
 use serde::Serialize;
@@ -42,10 +45,10 @@ fn described_fields(schema: &Value) -> BTreeSet<String> {
 
 /// The names an object schema requires.
 fn required_fields(schema: &Value) -> BTreeSet<String> {
-    let required = schema["required"].as_array().into_iter().flatten();
-    required
-        .map(|name| name.as_str().expect("a field name").to_owned())
-        .collect()
+    match &schema["required"] {
+        Value::Null => BTreeSet::new(),
+        required => string_set(required),
+    }
 }
 
 /// Checks `value` against `schema`, and notes each object's keys under its JSON path so that
@@ -349,29 +352,16 @@ fn every_request_body_has_exactly_the_described_fields() {
             }),
         ),
     ];
-    let keys = |value: &Value| -> BTreeSet<String> {
-        value
-            .as_object()
-            .expect("an object")
-            .keys()
-            .cloned()
-            .collect()
-    };
     for (pointer, fullest, barest) in requests {
         let schema = schema(&spec, pointer);
-        assert_eq!(keys(&fullest), described_fields(schema), "{pointer}");
-        assert_eq!(keys(&barest), required_fields(schema), "{pointer}");
+        assert_eq!(object_keys(&fullest), described_fields(schema), "{pointer}");
+        assert_eq!(object_keys(&barest), required_fields(schema), "{pointer}");
     }
 }
 
 /// The members of a described enum.
 fn described_enum(spec: &Value, pointer: &str) -> BTreeSet<String> {
-    resolve(spec, spec.pointer(pointer).expect(pointer))["enum"]
-        .as_array()
-        .expect("an enum")
-        .iter()
-        .map(|member| member.as_str().expect("a string member").to_owned())
-        .collect()
+    string_set(&resolve(spec, spec.pointer(pointer).expect(pointer))["enum"])
 }
 
 fn serialised<T: Serialize>(variants: &[T]) -> BTreeSet<String> {

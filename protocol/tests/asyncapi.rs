@@ -1,0 +1,114 @@
+//! `asyncapi.yaml` describes the live channel as `protocol/src/live.rs` defines it: the hello's
+//! fields, the pushed status's fields and statuses (those of `openapi.yaml`'s poll answer,
+//! which `tests/openapi.rs` checks against the code), `ping` and `pong`, the close codes with
+//! their reasons, the first-message deadline and the message size limit. The test command also
+//! validates the document with `@asyncapi/parser` (`tests/asyncapi/validate.mjs`).
+
+mod common;
+
+use common::{object_keys as keys, string_set as strings};
+use qrgate_protocol::live::{
+    CloseCode, HELLO_TIMEOUT_MS, LiveHello, MAX_MESSAGE_BYTES, PING, PONG,
+};
+use qrgate_protocol::{DeviceType, PollResponse, QrStatus, Secret};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+fn yaml(text: &str) -> Value {
+    serde_norway::from_str(text).expect("YAML")
+}
+
+fn asyncapi() -> Value {
+    yaml(include_str!("../../asyncapi.yaml"))
+}
+
+fn at<'a>(document: &'a Value, pointer: &str) -> &'a Value {
+    document
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("no {pointer}"))
+}
+
+/// An object schema's properties and required fields, both exactly `fields`.
+fn describes_exactly(document: &Value, schema: &str, fields: &BTreeSet<String>) {
+    let schema = at(document, schema);
+    assert_eq!(&keys(&schema["properties"]), fields, "properties");
+    assert_eq!(&strings(&schema["required"]), fields, "required");
+}
+
+#[test]
+fn the_hello_and_the_status_are_the_wire_types() {
+    let document = asyncapi();
+    let hello = LiveHello {
+        poll_secret: Secret::new("secret"),
+        device_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        device_type: DeviceType::Pc,
+    };
+    let hello = serde_json::to_value(&hello).expect("serialises");
+    describes_exactly(&document, "/components/schemas/LiveHello", &keys(&hello));
+    let device_types: BTreeSet<String> = DeviceType::ALL
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        strings(at(
+            &document,
+            "/components/schemas/LiveHello/properties/device_type/enum"
+        )),
+        device_types
+    );
+
+    let status = PollResponse {
+        status: QrStatus::Pending,
+        expires_at: 1_700_000_120,
+        interval: 1,
+        session: None,
+    };
+    let status = serde_json::to_value(&status).expect("serialises");
+    describes_exactly(&document, "/components/schemas/LiveStatus", &keys(&status));
+    let openapi = yaml(include_str!("../../openapi.yaml"));
+    assert_eq!(
+        strings(at(
+            &document,
+            "/components/schemas/LiveStatus/properties/status/enum"
+        )),
+        strings(at(
+            &openapi,
+            "/components/schemas/PollResponse/properties/status/enum"
+        )),
+    );
+}
+
+#[test]
+fn the_limits_keep_alive_and_close_codes_are_the_code_s() {
+    let document = asyncapi();
+    assert_eq!(
+        at(&document, "/info/x-hello-timeout-ms").as_u64(),
+        Some(HELLO_TIMEOUT_MS)
+    );
+    assert_eq!(
+        at(&document, "/info/x-max-message-bytes").as_u64(),
+        u64::try_from(MAX_MESSAGE_BYTES).ok()
+    );
+    assert_eq!(
+        at(&document, "/components/messages/ping/payload/const"),
+        PING
+    );
+    assert_eq!(
+        at(&document, "/components/messages/pong/payload/const"),
+        PONG
+    );
+    let described: Vec<(u64, String)> = at(&document, "/info/x-close-codes")
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|entry| {
+            let code = entry["code"].as_u64().expect("a code");
+            (code, entry["reason"].as_str().expect("a reason").to_owned())
+        })
+        .collect();
+    let defined: Vec<(u64, String)> = CloseCode::ALL
+        .iter()
+        .map(|code| (u64::from(code.code()), code.reason().to_owned()))
+        .collect();
+    assert_eq!(described, defined);
+}
