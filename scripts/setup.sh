@@ -66,12 +66,15 @@ cargo_install worker-build "$WORKER_BUILD_VERSION" --locked
 cargo_install trunk "$TRUNK_VERSION" --locked
 cargo_install wasm-pack "$WASM_PACK_VERSION" --locked
 
-# 3. npm tools (wrangler, Node 22 for it, esbuild and wasm-opt for worker-build).
+# 3. npm tools (wrangler, Node 22 for it, esbuild and wasm-opt for worker-build,
+#    @asyncapi/parser for the live channel's description).
 #    `npm ci` refuses a lockfile that lacks other platforms' optional packages (workerd for
 #    macOS and Windows), as one made where the registry lacked them does; `npm install` then
-#    installs the same locked versions and adds the missing entries.
+#    installs the same locked versions and adds the missing entries. @asyncapi/parser pulls in
+#    @scarf/scarf, whose install script reports the install unless told not to.
 if ! npm ls --depth=0 >/dev/null 2>&1; then
     log "npm ci"
+    export SCARF_ANALYTICS=false DO_NOT_TRACK=1
     npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
         npm install --no-audit --no-fund --loglevel=error
 fi
