@@ -20,8 +20,10 @@ mkdir -p bench-results target
 start_wrangler "$port" "$state" target/wrangler-bench.log --name qrgate-bench \
     --var KV_COUNT_HEADER:1 --var QR_TTL_SECONDS:600
 export QRGATE_URL="http://127.0.0.1:$port"
-# The last commit without key-bound tokens, for the size change they caused.
+# The last commit before key-bound tokens and the last of their work, for the size change
+# they caused.
 before_dpop=02c6874
+with_dpop=2c30109
 
 # CPU seconds the workerd processes of this wrangler dev have used so far.
 workerd_cpu() {
@@ -135,9 +137,10 @@ load() {
     echo
     echo "Verifying one proof: $((${cpu_us[me-dpop]} - ${cpu_us[me]})) µs of workerd CPU per request."
     echo
-    echo "What DPoP added to the bundles, against the commit before it (built in a worktree):"
+    echo "What DPoP added to the bundles: the commit before it against its last (each built in" \
+        "a worktree):"
     echo
-    bash scripts/size-change.sh "$before_dpop"
+    bash scripts/size-change.sh "$before_dpop" "$with_dpop"
     echo
     echo "## KV operations (counted by the store layer, X-Qrgate-Kv)"
     echo
