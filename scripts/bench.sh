@@ -154,7 +154,12 @@ load() {
     echo
     echo "Goal: median at most 150 ms cold, 100 ms warm, on a local wrangler dev."
     echo
-    echo "| what | runs | median | best |"
-    echo "|---|---|---|---|"
+    echo "By the page's clock from its navigation's start to the first frame that shows the" \
+        "code; the medians of its phases by Resource Timing (HTML received, the page's script," \
+        "wasm and style received, the code asked of the edge, its answer); the driver column" \
+        "is the same load timed from Node (adds Playwright's round trips to the browser)."
+    echo
+    echo "| navigation → QR visible | runs | median | best | HTML | page code | QR asked | QR answered | driver |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     node tests/e2e/page-timing.mjs "$QRGATE_URL/" 15
 } | tee bench-results/results.md
