@@ -130,8 +130,10 @@ pub fn token(role: Role) -> Option<HeldToken> {
     Some(HeldToken { secret, token_type })
 }
 
-/// Keeps a newly handed-out token, its type, and who it signs this role in as.
-pub fn keep_sign_in(role: Role, session: &LoginSession, who: &SignedInAs) {
+/// Keeps a newly handed-out token, its type, and who it signs this role in as; first the key
+/// the token may be bound to.
+pub async fn keep_sign_in(role: Role, session: &LoginSession, who: &SignedInAs) {
+    crate::dpop::keep_key(role).await;
     let prefix = role.storage_prefix();
     store(&format!("{prefix}.token"), session.token.expose());
     store(&format!("{prefix}.token_type"), session.token_type.scheme());

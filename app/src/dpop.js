@@ -16,28 +16,87 @@ const done = (request) =>
     request.onerror = () => reject(request.error);
   });
 
-// The key pair named `name`, made on first use; one promise per name, so the page's parallel
-// requests share it.
+// Set in localStorage once a key is kept in the database. A page of a browser that has one
+// opens the database as soon as this module is evaluated, before the page's wasm is compiled and
+// run, so that the key is at hand when the first request needs a proof.
+const KEPT_MARK = "qrgate.keys_kept";
+// A new key signs at once and is kept this much later, or as soon as a token bound to it is to be
+// stored (`keepKey`): creating the database on a fresh browser profile holds up the browser's
+// other work for longer than the rest of the PC page's first load takes, and that work includes
+// the answer to the request the new key has just signed.
+const KEEP_AFTER_MS = 1000;
+
+const marked = () => {
+  try {
+    return localStorage.getItem(KEPT_MARK) !== null;
+  } catch {
+    return false;
+  }
+};
+
+let database = marked() ? openDatabase() : null;
+
+function openDatabase() {
+  const opened = new Promise((resolve, reject) => {
+    const opening = indexedDB.open(DATABASE, 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
+    opening.onsuccess = () => resolve(opening.result);
+    opening.onerror = () => reject(opening.error);
+  });
+  // Opened again the next time a key is needed.
+  opened.catch(() => { database = null; });
+  return opened;
+}
+
+async function keyStore(mode) {
+  database ??= openDatabase();
+  return (await database).transaction(STORE, mode).objectStore(STORE);
+}
+
+// The key pair named `name`; one promise per name, so that the page's parallel requests share
+// it. A proof for a token is always by the kept key (the token may be bound to it, even where this
+// browser kept it before the mark existed); a sign-in's proof, with no key kept yet, by a new one.
 const keys = new Map();
-function keyPair(name) {
+function keyPair(name, forToken) {
   if (!keys.has(name)) {
-    const made = (async () => {
-      const opening = indexedDB.open(DATABASE, 1);
-      opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
-      const database = await done(opening);
-      const store = (mode) => database.transaction(STORE, mode).objectStore(STORE);
-      const kept = await done(store("readonly").get(name));
-      if (kept) return kept;
-      const pair = await crypto.subtle.generateKey(ECDSA_P256, false, ["sign"]);
-      // `add`, not `put`: when another tab made one first, its key stays and is used here too.
-      await done(store("readwrite").add(pair, name)).catch(() => {});
-      return await done(store("readonly").get(name));
-    })();
+    const made = marked() || forToken ? keptKey(name) : newKey(name);
     // A failure (no IndexedDB, no WebCrypto: an insecure context) is retried on the next proof.
     made.catch(() => keys.delete(name));
     keys.set(name, made);
   }
   return keys.get(name);
+}
+
+async function keptKey(name) {
+  return (await done((await keyStore("readonly")).get(name))) ?? newKey(name);
+}
+
+// New keys not kept yet: for each name, what keeps it, started at most once.
+const unkept = new Map();
+
+async function newKey(name) {
+  if (typeof indexedDB === "undefined") throw new Error("no IndexedDB to keep a key in");
+  const pair = await crypto.subtle.generateKey(ECDSA_P256, false, ["sign"]);
+  let keeping;
+  unkept.set(name, () => (keeping ??= keep(name, pair)));
+  setTimeout(() => keepKey(name), KEEP_AFTER_MS);
+  return pair;
+}
+
+// Keeps `pair` as the key `name`. `add`, not `put`: where another tab kept one first, that key
+// stays and is read from then on; this one then serves only this page, and a token bound to it
+// only until a reload.
+async function keep(name, pair) {
+  await done((await keyStore("readwrite")).add(pair, name)).catch((error) => {
+    if (error?.name !== "ConstraintError") throw error;
+  });
+  localStorage.setItem(KEPT_MARK, "1");
+}
+
+// Keeps the new key `name` now if it is not kept yet, before a token bound to it is stored; a
+// failure to keep it leaves the token to this page (after a reload, the page signs in again).
+export async function keepKey(name) {
+  await unkept.get(name)?.().catch(() => {});
 }
 
 // How far the edge's clock is ahead of this browser's, from the `Date` header of its answers: a
@@ -58,7 +117,7 @@ export function followEdgeClock(date) {
 // this browser cannot keep such a key: then the request goes without, and its token is Bearer.
 export async function proof(name, htm, htu, token) {
   try {
-    const pair = await keyPair(name);
+    const pair = await keyPair(name, Boolean(token));
     const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
     const claims = {
       htm,

@@ -13,6 +13,16 @@ extern "C" {
 
     #[wasm_bindgen(js_name = followEdgeClock)]
     fn follow_edge_clock_js(date: &str) -> bool;
+
+    #[wasm_bindgen(js_name = keepKey)]
+    fn keep_key_js(key_name: &str) -> js_sys::Promise;
+}
+
+/// Keeps `role`'s key in IndexedDB now if it is new and not kept yet (a new key signs at once and
+/// is kept a moment later): called before a token that may be bound to it is stored, so that the
+/// token outlives the page.
+pub async fn keep_key(role: Role) {
+    let _ = JsFuture::from(keep_key_js(role.storage_prefix())).await;
 }
 
 /// Sets the proofs' clock by the edge's, from an answer's `Date` header: whether it moved far

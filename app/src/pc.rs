@@ -216,7 +216,7 @@ impl Controller {
             device_name: browser_name(&user_agent()),
             via: Via::Qr,
         };
-        keep_sign_in(Role::Pc, session, &who);
+        keep_sign_in(Role::Pc, session, &who).await;
         self.show_signed_in().await;
     }
 

@@ -609,7 +609,7 @@ async fn sign_in(
         device_name,
         via: Via::Password,
     };
-    device::keep_sign_in(role, &session, &who);
+    device::keep_sign_in(role, &session, &who).await;
     Ok(())
 }
 

@@ -126,7 +126,9 @@ test("the PC's key cannot be exported, its proofs verify, and its copied token i
     assert.deepEqual(await verifyProof(headers.dpop, { htm: "GET", htu: poll.url }), key);
   }
 
-  // The key: in IndexedDB, its private half not extractable, and exportKey refuses it.
+  // The key: kept in IndexedDB a moment after the page made it (it signed the creation first),
+  // its private half not extractable, and exportKey refuses it.
+  await page.waitForFunction(() => localStorage.getItem("qrgate.keys_kept") === "1");
   const exported = await page.evaluate(async () => {
     const database = await new Promise((resolve, reject) => {
       const opening = indexedDB.open("qrgate-keys");
@@ -172,8 +174,17 @@ test("the PC's key cannot be exported, its proofs verify, and its copied token i
     assert.equal(answer.headers.get("www-authenticate"), 'DPoP error="invalid_dpop_proof"');
     assert.equal((await answer.json()).error, "unauthorized");
   }
-  // Still signed in in its browser.
+  // Still signed in in its browser; also where the key was kept before the mark that says so
+  // existed (an earlier version of the page): a token's proof is always by the kept key.
+  await page.evaluate(() => localStorage.removeItem("qrgate.keys_kept"));
+  const rechecked = page.waitForResponse((r) => r.url() === `${BASE}/api/me`);
   await page.reload();
+  const recheck = await rechecked;
+  assert.equal(recheck.status(), 200);
+  const recheckHeaders = await recheck.request().allHeaders();
+  assert.deepEqual(
+    await verifyProof(recheckHeaders.dpop, { htm: "GET", htu: recheck.url(), token: stored.token }),
+    key);
   await page.locator(".signed-in").waitFor();
   await pc.close();
   await phone.close();
