@@ -30,7 +30,12 @@ wait_for_port() {
 start_wrangler() {
     local port=$1 state=$2 log=$3
     shift 3
-    setsid wrangler dev --ip 127.0.0.1 --port "$port" --persist-to "$state" \
+    # Without wrangler's local dashboards (the Local Explorer, which wraps every SQLite-backed
+    # Durable Object class, and local observability, which stores a trace of every invocation):
+    # a deployed Worker has neither, and they cost each Durable Object call more than a plain
+    # request, which the benchmarks would count against the Worker. `scripts/run.sh` keeps them.
+    X_LOCAL_EXPLORER=false X_LOCAL_OBSERVABILITY=false \
+        setsid wrangler dev --ip 127.0.0.1 --port "$port" --persist-to "$state" \
         --show-interactive-dev-session=false "$@" >"$log" 2>&1 </dev/null &
     WRANGLER_PID=$!
     BACKGROUND_PIDS+=("$WRANGLER_PID")
