@@ -3,6 +3,7 @@
 use qrgate_protocol::{
     DeviceType, ErrorCode, MeResponse, PollResponse, QrStatus, Secret, Via, validate,
 };
+use qrgate_tests::dpop::now_seconds;
 use qrgate_tests::*;
 use reqwest::Method;
 use std::time::Duration;
@@ -384,13 +385,6 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
 
 async fn login_with_username(device: &Device, username: &str) -> Secret {
     login(device, username).await.token
-}
-
-fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 #[tokio::test]
