@@ -1,9 +1,10 @@
 //! Benchmarks against a live `wrangler dev` (run by `scripts/bench.sh`, which sets QRGATE_URL to
 //! an instance with KV operation counting). Prints figures; asserts nothing about speed.
 //!
-//! `bench latency FLOWS INTERVAL_SECONDS|live`: the time from the phone's confirm answer to the
-//! PC holding its token, with the PC polling every INTERVAL seconds, or listening on the live
-//! channel and making the one pick-up poll when it is told `confirmed`, as the page does.
+//! `bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live`: the time from the phone's confirm answer
+//! to the PC holding its token, with the PC polling every INTERVAL seconds, or listening on the
+//! live channel and making the one pick-up poll when it is told `confirmed`, as the page does;
+//! AT_ONCE flows (1 to 10) run side by side, from as many signed-in phones.
 //! `bench cost`: KV reads and writes of one complete login, polling and listening, and of a
 //! minute of an idle QR on screen with its live channel open.
 //! `bench pool STEP COUNT`: prints COUNT ready-made requests of one step (`trivial`, `poll`,
@@ -22,7 +23,8 @@ use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
 
-const CONCURRENT_FLOWS: usize = 10;
+/// The most latency flows run side by side.
+const MOST_AT_ONCE: usize = 10;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -92,10 +94,10 @@ fn rand_fraction() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
-async fn latency(flows: usize, listening: Listening) {
+async fn latency(flows: usize, at_once: usize, listening: Listening) {
     use futures::StreamExt;
     let phones: Vec<(Device, LoginSession)> =
-        futures::future::join_all((0..CONCURRENT_FLOWS).map(|_| async {
+        futures::future::join_all((0..at_once).map(|_| async {
             let phone = Device::phone();
             let login = signed_in(&phone).await;
             (phone, login)
@@ -106,7 +108,7 @@ async fn latency(flows: usize, listening: Listening) {
             let (phone, login) = &phones[i % phones.len()];
             timed_flow(phone, login, listening)
         })
-        .buffer_unordered(CONCURRENT_FLOWS)
+        .buffer_unordered(at_once)
         .collect()
         .await;
     samples.sort_by(|a, b| a.total_cmp(b));
@@ -115,7 +117,7 @@ async fn latency(flows: usize, listening: Listening) {
         Listening::Live => "listens on the live channel, then one poll".to_owned(),
     };
     println!(
-        "| {how} | {flows} | {:.0} ms | {:.0} ms | {:.0} ms |",
+        "| {how} | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
         percentile(&samples, 50.0),
         percentile(&samples, 95.0),
         percentile(&samples, 99.0)
@@ -372,20 +374,26 @@ async fn pool_line(step: &str, context: &PoolContext) -> String {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["latency", flows, how] => {
+        ["latency", flows, at_once, how] => {
             let listening = match how {
                 "live" => Listening::Live,
                 seconds => Listening::Polling(Duration::from_secs_f64(
                     seconds.parse().expect("INTERVAL is seconds"),
                 )),
             };
-            latency(flows.parse().expect("FLOWS is a number"), listening).await
+            let at_once: usize = at_once.parse().expect("AT_ONCE is a number");
+            latency(
+                flows.parse().expect("FLOWS is a number"),
+                at_once.clamp(1, MOST_AT_ONCE),
+                listening,
+            )
+            .await
         }
         ["cost"] => cost().await,
         ["pool", step, count] => pool(step, count.parse().expect("COUNT is a number")).await,
         _ => {
             eprintln!(
-                "usage: bench latency FLOWS INTERVAL_SECONDS|live | bench cost | bench pool STEP COUNT"
+                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench cost | bench pool STEP COUNT"
             );
             std::process::exit(2);
         }
