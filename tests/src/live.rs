@@ -75,16 +75,11 @@ impl LiveSocket {
 
     /// The next text message or the close, whichever comes; fails the test after [`WAIT`].
     pub async fn next(&mut self) -> Event {
-        self.next_within(WAIT)
-            .await
-            .unwrap_or_else(|| panic!("nothing arrived on the live channel within {WAIT:?}"))
-    }
-
-    /// The next text message or the close, or `None` if nothing came within `wait`.
-    pub async fn next_within(&mut self, wait: Duration) -> Option<Event> {
         loop {
-            let message = tokio::time::timeout(wait, self.stream.next()).await.ok()?;
-            return Some(match message {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("nothing arrived on the live channel within {WAIT:?}"));
+            return match message {
                 None | Some(Err(_)) => Event::Closed(None),
                 Some(Ok(Message::Text(text))) => Event::Text(text.to_string()),
                 Some(Ok(Message::Close(frame))) => {
@@ -92,7 +87,7 @@ impl LiveSocket {
                 }
                 Some(Ok(Message::Binary(_))) => panic!("the edge sends only text"),
                 Some(Ok(_)) => continue, // protocol-level ping and pong
-            });
+            };
         }
     }
 
