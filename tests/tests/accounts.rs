@@ -350,7 +350,8 @@ async fn ten_failures_lock_a_username_for_everyone() {
         .await;
     reply.expect_error(429, ErrorCode::RateLimited);
     let retry_after: u64 = reply.header("Retry-After").unwrap().parse().unwrap();
-    assert!((590..=600).contains(&retry_after), "{retry_after}");
+    // 600 s from the first failure, less the time the eleven attempts took.
+    assert!((560..=600).contains(&retry_after), "{retry_after}");
 
     // The same holds for a username that does not exist: a 429 tells nothing.
     let ghost = unique_username("ghost");

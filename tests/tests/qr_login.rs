@@ -329,6 +329,10 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
     let pc = Device::pc();
     let login = signed_in(&phone).await;
     let intruder_login = signed_in(&intruder).await;
+    // The same account on another device, signed in before the session starts: its 3 s are
+    // for the checks, not for a password hash.
+    let second_phone = Device::phone();
+    let same_account = login_with_username(&second_phone, &login.account.username).await;
     let qr = create_qr(&pc).await;
 
     // Confirm and deny before any scan: the state does not allow it.
@@ -359,8 +363,6 @@ async fn another_device_can_neither_scan_nor_decide_a_scanned_session() {
         .await;
     }
     // The same account on another device is another device.
-    let second_phone = Device::phone();
-    let same_account = login_with_username(&second_phone, &login.account.username).await;
     decide_call(
         &second_phone,
         &same_account,
