@@ -3,7 +3,7 @@
 //! of a QR sign-in) with what the edge saw of the device that signed in.
 
 use crate::accounts::authenticate;
-use crate::context::{Ctx, DeviceHeaders};
+use crate::context::Ctx;
 use crate::error::AppResult;
 use crate::history_object::HistoryCommand;
 use qrgate_protocol::{SignInEntry, SignInsResponse, Via};
@@ -19,16 +19,10 @@ fn history(ctx: &Ctx, account_id: &str) -> AppResult<Stub> {
         .get_stub()?)
 }
 
-/// Records a sign-in of `account_id` by `device`, now, seen where this request came from. It
-/// is recorded before the token is stored: a history may show a sign-in whose token could not
-/// be stored, never miss one that was handed out.
-pub async fn record(
-    ctx: &Ctx,
-    account_id: &str,
-    device: &DeviceHeaders,
-    device_name: &str,
-    via: Via,
-) -> AppResult<()> {
+/// Records a sign-in of `account_id` by this request's device, now, seen where the request
+/// came from ([`crate::accounts::sign_in`] hands a token out only once it is recorded).
+pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<()> {
+    let device = &ctx.device;
     let entry = SignInEntry {
         at: ctx.now_seconds(),
         device_id: device.device_id.clone(),

@@ -3,12 +3,12 @@
 //! the contract's answer. No QR state is read from or written to KV; the PC's login token is,
 //! here, at the location that served the pick-up poll.
 
-use crate::accounts::{Authenticated, authenticate, device_name_or_default, mint_token};
+use crate::accounts::{Authenticated, authenticate, device_name_or_default, sign_in};
 use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
+use crate::limits;
 use crate::qr_rpc::{self, Command, NewSession, Outcome, PcProof, Step};
-use crate::{history, limits};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qrgate_protocol::location::warnings;
@@ -106,25 +106,15 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let session = match pick_up {
         None => None,
         Some(pick_up) => {
-            let account_id = &pick_up.account.account_id;
-            let minted =
-                match history::record(ctx, account_id, &ctx.device, &pick_up.device_name, Via::Qr)
-                    .await
-                {
-                    Ok(()) => {
-                        mint_token(
-                            ctx,
-                            &pick_up.account,
-                            &ctx.device,
-                            &pick_up.device_name,
-                            Via::Qr,
-                            pick_up.dpop_jkt,
-                        )
-                        .await
-                    }
-                    Err(error) => Err(error),
-                };
-            match minted {
+            let signed_in = sign_in(
+                ctx,
+                &pick_up.account,
+                &pick_up.device_name,
+                Via::Qr,
+                pick_up.dpop_jkt,
+            )
+            .await;
+            match signed_in {
                 Ok(login) => Some(login),
                 Err(error) => {
                     // Best effort: if this fails too, the PC starts over with a new code.
