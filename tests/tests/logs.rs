@@ -10,22 +10,31 @@ use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Every JSON line of the log so far.
-fn log_lines() -> Vec<Value> {
+/// The whole log so far, as bytes: a test notes where it stood when it began.
+fn read_log() -> Vec<u8> {
     let path = std::env::var("QRGATE_LOG")
         .expect("QRGATE_LOG is not set: run these tests through scripts/test.sh");
-    let log = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    log.lines()
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every JSON line of the log after its first `start` bytes (a line cut at `start` is not
+/// JSON and is skipped).
+fn log_lines(start: usize) -> Vec<Value> {
+    let log = read_log();
+    String::from_utf8_lossy(log.get(start..).unwrap_or_default())
+        .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
         .filter(Value::is_object)
         .collect()
 }
 
-/// Waits (wrangler writes its output as it comes) until every `wanted` line has a match.
-async fn expect_lines(wanted: &[Value]) -> Vec<Value> {
+/// Waits (wrangler writes its output as it comes) until every `wanted` line has a match among
+/// those written after the log's first `start` bytes: the test's own, not the earlier tests'
+/// against the same edge.
+async fn expect_lines(start: usize, wanted: &[Value]) -> Vec<Value> {
     let mut lines = Vec::new();
     for _ in 0..50 {
-        lines = log_lines();
+        lines = log_lines(start);
         let missing: Vec<&Value> = wanted
             .iter()
             .filter(|w| !lines.iter().any(|line| matches(line, w)))
@@ -55,6 +64,7 @@ fn request(route: &str, status: u16) -> Value {
 
 #[tokio::test]
 async fn every_route_and_every_live_close_writes_one_json_line() {
+    let start = read_log().len();
     let phone = Device::phone();
     let pc = Device::pc();
     let login = signed_in(&phone).await;
@@ -110,7 +120,7 @@ async fn every_route_and_every_live_close_writes_one_json_line() {
         .fails(404, ErrorCode::NotFound)
         .await;
 
-    let lines = expect_lines(&[
+    let lines = expect_lines(start, &[
         request("POST /api/accounts", 201),
         request("POST /api/sessions", 201),
         request("GET /api/me", 200),
