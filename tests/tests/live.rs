@@ -347,7 +347,7 @@ async fn sockets_of_many_sessions_each_hear_only_their_own() {
         assert_eq!(
             socket.next().await,
             Event::Text("pong".into()),
-            "session {i} heard only its own"
+            "session {i} heard a change not its own"
         );
     }
 }
