@@ -13,7 +13,7 @@ use crate::crypto::{
 };
 use crate::error::{AppError, AppResult};
 use crate::store::{AccountRecord, DeviceSessionRecord, DeviceSummary, LastSeen, keys};
-use crate::{history, limits};
+use crate::{history, limits, usernames};
 use futures_util::future::try_join;
 use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
@@ -202,12 +202,14 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
 
     limits::admit_sign_up(ctx).await?;
     let key = keys::account(username);
+    // The answer for a name already stored here, without hashing a password for nothing.
     if ctx.store.get::<AccountRecord>(&key).await?.is_some() {
         return Err(AppError::Conflict("This username is taken."));
     }
     let salt = random_bytes::<16>()?;
     let hash = derive_password_key(password, &salt, PASSWORD_ITERATIONS).await?;
     let now = ctx.now_seconds();
+    let expires_at = now + ctx.config.account_ttl_seconds;
     let record = AccountRecord {
         account: Account {
             account_id: hex(&random_bytes::<16>()?),
@@ -220,14 +222,13 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
         created_at: now,
         renewed_at: now,
     };
-    ctx.store
-        .put(&key, &record, now + ctx.config.account_ttl_seconds)
-        .await?;
-    // Two registrations of one name in the same instant both find it free; read back so the
-    // one whose write lost learns it here instead of holding an account that does not exist.
-    let stored = ctx.store.get::<AccountRecord>(&key).await?;
-    if stored.is_some_and(|s| s.account.account_id != record.account.account_id) {
-        return Err(AppError::Conflict("This username is taken."));
+    // The name's one writer decides, not KV: a sign-up for it at another location, or a moment
+    // ago here, may not be in this location's KV yet.
+    let account_id = &record.account.account_id;
+    usernames::claim(ctx, username, account_id, expires_at).await?;
+    if let Err(error) = ctx.store.put(&key, &record, expires_at).await {
+        usernames::release(ctx, username, account_id).await;
+        return Err(error);
     }
     crate::json_response(201, &record.account)
 }
@@ -259,17 +260,31 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     )
     .await;
     let session = session?;
-    let now = ctx.now_seconds();
-    if now >= record.renewed_at + 24 * 3600 {
-        let renewed = AccountRecord {
-            renewed_at: now,
-            ..record
-        };
-        ctx.store
-            .put(&key, &renewed, now + ctx.config.account_ttl_seconds)
-            .await?;
-    }
+    renew(ctx, &key, record).await;
     crate::json_response(201, &session)
+}
+
+/// Pushes an account's expiry back, at most once a day: an account lives while it is used.
+/// Its name's hold first, so the record never outlives it. Best effort: the person is signed
+/// in already, and the next login tries again.
+async fn renew(ctx: &Ctx, key: &str, record: AccountRecord) {
+    let now = ctx.now_seconds();
+    if now < record.renewed_at + 24 * 3600 {
+        return;
+    }
+    let expires_at = now + ctx.config.account_ttl_seconds;
+    let account = &record.account;
+    if usernames::claim(ctx, &account.username, &account.account_id, expires_at)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let renewed = AccountRecord {
+        renewed_at: now,
+        ..record
+    };
+    let _ = ctx.store.put(key, &renewed, expires_at).await;
 }
 
 /// `GET /api/me`.

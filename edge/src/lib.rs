@@ -20,6 +20,8 @@ mod qr_object;
 mod qr_rpc;
 mod routes;
 mod store;
+mod username_object;
+mod usernames;
 
 #[cfg(test)]
 mod fuzz_tests;
@@ -37,6 +39,7 @@ pub const KV_BINDING: &str = "QRGATE_KV";
 pub use history_object::SignInHistory;
 pub use limit_object::AttemptCounter;
 pub use qr_object::QrSessionObject;
+pub use username_object::UsernameClaim;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {

@@ -11,6 +11,7 @@ pub mod live;
 pub mod location;
 pub mod qr;
 pub mod secret;
+pub mod username;
 pub mod validate;
 
 pub use api::*;

@@ -324,6 +324,10 @@ pub async fn signed_in(device: &Device) -> LoginSession {
 }
 
 pub async fn register(device: &Device, username: &str) -> Account {
+    register_call(device, username).send().await.expect(201)
+}
+
+pub fn register_call(device: &Device, username: &str) -> Call {
     device
         .call(Method::POST, "/api/accounts")
         .json(&CreateAccountRequest {
@@ -331,9 +335,6 @@ pub async fn register(device: &Device, username: &str) -> Account {
             password: Secret::new(PASSWORD),
             display_name: None,
         })
-        .send()
-        .await
-        .expect(201)
 }
 
 pub async fn login(device: &Device, username: &str) -> LoginSession {

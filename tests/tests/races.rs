@@ -2,11 +2,13 @@
 //! connection, all at once, round after round, with the PC at location A and the phones spread
 //! over A and B (another `wrangler dev` with its own KV that reaches A's session objects, as
 //! two Cloudflare locations do). Each round has exactly one winner, and the PC's next poll and
-//! its live socket both report that winner.
+//! its live socket both report that winner. Likewise for sign-ups racing for one username.
 
 use futures::future::join_all;
 use qrgate_protocol::live::CloseCode;
-use qrgate_protocol::{CreateQrResponse, LoginSession, MeResponse, QrStatus, ScanResponse, Via};
+use qrgate_protocol::{
+    Account, CreateQrResponse, LoginSession, MeResponse, QrStatus, ScanResponse, Via,
+};
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
 
@@ -241,5 +243,48 @@ async fn a_stranger_holding_the_scan_token_never_decides() {
         socket.expect_status(QrStatus::Confirmed).await;
         let pc_login = poll(&pc, &qr).await.session.expect("confirmed");
         assert_signed_in_as(&pc, &pc_login, &login).await;
+    }
+}
+
+/// Sign-ups for one new username, every other one at location B, all at once. Each location's
+/// KV is its own here, so neither sees the other's account: only the name's object can keep
+/// two locations from both answering `201` (and the later KV write replacing the other account).
+#[tokio::test]
+async fn of_sign_ups_for_one_username_at_two_locations_exactly_one_wins() {
+    const SIGN_UPS: usize = 8;
+    for round in 0..ROUNDS {
+        let username = unique_username("race");
+        let devices: Vec<Device> = (0..SIGN_UPS)
+            .map(|i| {
+                let location = if i % 2 == 0 { Location::A } else { Location::B };
+                Device::phone().at(location)
+            })
+            .collect();
+        let replies = join_all(
+            devices
+                .iter()
+                .map(|device| register_call(device, &username).send()),
+        )
+        .await;
+        let mut winners = Vec::new();
+        for (device, reply) in devices.iter().zip(&replies) {
+            match reply.status.as_u16() {
+                201 => winners.push((device, reply.expect::<Account>(201))),
+                409 => {}
+                other => panic!(
+                    "round {round}: a sign-up answered {other}: {}",
+                    reply.text()
+                ),
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: {} sign-ups won",
+            winners.len()
+        );
+        // The winner's account is the one stored: its password signs in to it where it was made.
+        let (device, account) = &winners[0];
+        assert_eq!(&login(device, &username).await.account, account);
     }
 }
