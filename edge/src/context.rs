@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::dpop;
 use crate::error::{AppError, AppResult};
 use crate::store::Store;
+use futures_util::StreamExt;
 use qrgate_protocol::limit;
 use qrgate_protocol::location::Location;
 use qrgate_protocol::{
@@ -164,6 +165,25 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     })
 }
 
+/// The body, read chunk by chunk and given up on (`413`) as soon as it passes `limit`: a body
+/// sent without `Content-Length` (chunked) is never held whole, however large it is.
+async fn read_at_most(req: &mut Request, limit: usize) -> AppResult<Vec<u8>> {
+    // The one other failure here, a body already read, cannot happen: this is its only reader.
+    let Ok(mut chunks) = req.stream() else {
+        return Ok(Vec::new());
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk =
+            chunk.map_err(|_| AppError::invalid("The request body could not be read whole."))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty.
 async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
     let declared = req
@@ -175,10 +195,7 @@ async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(AppError::PayloadTooLarge);
     }
-    let body = req.bytes().await?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge);
-    }
+    let body = read_at_most(req, MAX_BODY_BYTES).await?;
     let content_type = req.headers().get("Content-Type").ok().flatten();
     match content_type {
         Some(value) if !is_json(&value) => Err(AppError::UnsupportedMediaType),
