@@ -120,7 +120,8 @@ pub async fn check_qr_create(ctx: &Ctx) -> AppResult<()> {
     let limiter = ctx.env.rate_limiter(QR_CREATE_LIMITER)?;
     let outcome = limiter
         .limit(format!("qr-create:{}", ctx.client_address))
-        .await?;
+        .await
+        .map_err(AppError::unavailable)?;
     if outcome.success {
         Ok(())
     } else {

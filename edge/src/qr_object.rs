@@ -68,8 +68,7 @@ impl DurableObject for QrSessionObject {
         let now_ms = now_ms();
         let sockets = self.open_sockets();
         for (socket, socket_state) in &sockets {
-            if !socket_state.authenticated
-                && now_ms >= socket_state.opened_at_ms + live::HELLO_TIMEOUT_MS
+            if !socket_state.authenticated && live::hello_overdue(socket_state.opened_at_ms, now_ms)
             {
                 close(socket, CloseCode::HelloTimeout);
             }
@@ -101,6 +100,10 @@ impl DurableObject for QrSessionObject {
             close(&ws, CloseCode::BadMessage);
             return Ok(());
         };
+        if !socket_state.authenticated && live::hello_overdue(socket_state.opened_at_ms, now_ms()) {
+            close(&ws, CloseCode::HelloTimeout);
+            return Ok(());
+        }
         match live::react(frame, socket_state.authenticated) {
             // The auto-response normally answers before the object sees a ping.
             Reaction::Pong => ws.send_with_str(PONG)?,

@@ -119,6 +119,13 @@ pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
     }
 }
 
+/// Whether a socket opened at `opened_at_ms` and not yet authenticated is out of time for its
+/// first message: the object's alarm closes it then, and a first message that arrives later
+/// (an alarm runs late) is refused all the same.
+pub fn hello_overdue(opened_at_ms: u64, now_ms: u64) -> bool {
+    now_ms >= opened_at_ms.saturating_add(HELLO_TIMEOUT_MS)
+}
+
 /// When a session's object must next wake: at the session's own next moment, or at the
 /// deadline of the first socket still waiting for its first message, whichever comes first.
 pub fn next_alarm_ms(
@@ -133,6 +140,13 @@ pub fn next_alarm_ms(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_first_message_is_due_within_ten_seconds_of_opening() {
+        assert!(!hello_overdue(1_000, 1_000));
+        assert!(!hello_overdue(1_000, 10_999));
+        assert!(hello_overdue(1_000, 11_000));
+    }
+
     use super::*;
 
     const HELLO: &str = r#"{"poll_secret": "s3cret", "device_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "device_type": "pc"}"#;
