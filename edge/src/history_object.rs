@@ -49,16 +49,9 @@ impl DurableObject for SignInHistory {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let now_ms = Date::now().as_millis();
-        let until = self
-            .log
-            .load(&self.state)
-            .await?
-            .and_then(|log| log.empty_after_ms());
-        match until {
-            Some(at_ms) if at_ms > now_ms => objects::wake_at(&self.state, at_ms).await?,
-            _ => self.log.forget(&self.state).await?,
-        }
+        self.log
+            .keep_until(&self.state, |log| log.empty_after_ms())
+            .await?;
         Response::empty()
     }
 }

@@ -67,13 +67,9 @@ impl DurableObject for AttemptCounter {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let now_ms = Date::now().as_millis();
-        let until = self
-            .counted
-            .load(&self.state)
-            .await?
-            .and_then(|c| c.attempts.empty_after_ms(c.window));
-        self.counted.keep_until(&self.state, until, now_ms).await?;
+        self.counted
+            .keep_until(&self.state, |c| c.attempts.empty_after_ms(c.window))
+            .await?;
         Response::empty()
     }
 }

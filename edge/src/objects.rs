@@ -64,15 +64,16 @@ impl<T: Clone + Serialize + DeserializeOwned> Stored<T> {
         Ok(())
     }
 
-    /// What an alarm does with a value that is kept until `until_ms` (when its last entry
-    /// expires, if it has any): wakes again then, or, if that has passed, forgets everything.
+    /// What an alarm does with a value that is kept until `until_ms(value)` (when its last
+    /// entry expires, if it has any): wakes again then, or, if that has passed, forgets
+    /// everything.
     pub async fn keep_until(
         &self,
         state: &State,
-        until_ms: Option<u64>,
-        now_ms: u64,
+        until_ms: impl FnOnce(&T) -> Option<u64>,
     ) -> Result<()> {
-        match until_ms {
+        let now_ms = worker::Date::now().as_millis();
+        match self.load(state).await?.as_ref().and_then(until_ms) {
             Some(at_ms) if at_ms > now_ms => wake_at(state, at_ms).await,
             _ => self.forget(state).await,
         }

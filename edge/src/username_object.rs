@@ -57,14 +57,8 @@ impl DurableObject for UsernameClaim {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let now_ms = Date::now().as_millis();
-        let until_ms = self
-            .holder
-            .load(&self.state)
-            .await?
-            .map(|holder| holder.until * 1000);
         self.holder
-            .keep_until(&self.state, until_ms, now_ms)
+            .keep_until(&self.state, |holder| Some(holder.until * 1000))
             .await?;
         Response::empty()
     }
