@@ -41,7 +41,7 @@ impl DurableObject for UsernameClaim {
                 match Holder::claim(held.as_ref(), &account_id, until, now) {
                     Some(holder) => {
                         self.holder.store(&self.state, &holder).await?;
-                        objects::wake_at(&self.state, holder.until * 1000).await?;
+                        objects::wake_at(&self.state, holder.until.saturating_mul(1000)).await?;
                         Response::from_json(&true)
                     }
                     None => Response::from_json(&false),
@@ -58,7 +58,9 @@ impl DurableObject for UsernameClaim {
 
     async fn alarm(&self) -> Result<Response> {
         self.holder
-            .keep_until(&self.state, |holder| Some(holder.until * 1000))
+            .keep_until(&self.state, |holder| {
+                Some(holder.until.saturating_mul(1000))
+            })
             .await?;
         Response::empty()
     }

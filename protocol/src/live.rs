@@ -140,13 +140,6 @@ pub fn next_alarm_ms(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_first_message_is_due_within_ten_seconds_of_opening() {
-        assert!(!hello_overdue(1_000, 1_000));
-        assert!(!hello_overdue(1_000, 10_999));
-        assert!(hello_overdue(1_000, 11_000));
-    }
-
     use super::*;
 
     const HELLO: &str = r#"{"poll_secret": "s3cret", "device_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "device_type": "pc"}"#;
@@ -260,5 +253,12 @@ mod tests {
         assert_eq!(next_alarm_ms(50_000, []), 50_000);
         assert_eq!(next_alarm_ms(50_000, [1_000, 20_000]), 11_000);
         assert_eq!(next_alarm_ms(5_000, [1_000]), 5_000);
+    }
+
+    #[test]
+    fn a_first_message_is_due_within_ten_seconds_of_opening() {
+        assert!(!hello_overdue(1_000, 1_000));
+        assert!(!hello_overdue(1_000, 10_999));
+        assert!(hello_overdue(1_000, 11_000));
     }
 }
