@@ -8,7 +8,7 @@ use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
 use crate::limits;
-use crate::qr_rpc::{self, Command, NewSession, Outcome, PcProof, Step};
+use crate::qr_rpc::{self, Command, NewSession, Outcome, PcProof, PresentedKey, Step};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qrgate_protocol::location::warnings;
@@ -42,14 +42,20 @@ fn scanner(auth: Authenticated) -> Scanner {
 /// DPoP proof that does not hold is `401` here already, as on every route; whether the session
 /// needs one, its object decides.
 async fn pc_proof(ctx: &Ctx) -> AppResult<PcProof> {
+    // A poll secret is not an access token: the proof carries no `ath`.
+    let key = match ctx.proof(None).await {
+        Ok(None) => PresentedKey::None,
+        Ok(Some(thumbprint)) => PresentedKey::Proven(thumbprint),
+        Err(AppError::InvalidDpopProof) => PresentedKey::Invalid,
+        Err(other) => return Err(other),
+    };
     Ok(PcProof {
         pc: ctx.device.clone(),
         poll_secret_hash: ctx
             .secret()
             .map(|secret| hash_secret(secret.expose()))
             .unwrap_or_default(),
-        // A poll secret is not an access token: the proof carries no `ath`.
-        dpop_jkt: ctx.proof(None).await?,
+        key,
     })
 }
 

@@ -17,7 +17,9 @@ use crate::crypto::{constant_time_eq, hash_secret};
 use crate::error::AppError;
 use crate::logs;
 use crate::objects::{self, Stored};
-use crate::qr_rpc::{Command, NewSession, Outcome, PcProof, PickUp, Refusal, Reply, Step};
+use crate::qr_rpc::{
+    Command, NewSession, Outcome, PcProof, PickUp, PresentedKey, Refusal, Reply, Step,
+};
 use qrgate_protocol::live::{self, CloseCode, Frame, LiveHello, PING, PONG, Reaction};
 use qrgate_protocol::qr::{Creator, QrSession, expires_at, is_final};
 use qrgate_protocol::{PcInfo, PollResponse, QrStatus};
@@ -228,7 +230,7 @@ impl QrSessionObject {
             },
             poll_secret_hash: hash_secret(hello.poll_secret.expose()),
             // The live channel carries no token, so it needs no proof (`shared/API.md`).
-            dpop_jkt: None,
+            key: PresentedKey::None,
         };
         if !is_creator(&session, &proof) {
             close(ws, CloseCode::Unauthorized);
@@ -410,15 +412,17 @@ fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
     secret_matches & same_device
 }
 
-/// A poll or a cancel by the creating PC: its poll secret and device, then, for a session
-/// created with a DPoP proof, a proof by the same key.
+/// A poll or a cancel by the creating PC: its poll secret and device, then its proof: never an
+/// invalid one, and for a session created with a DPoP proof, one by the same key.
 fn check_creator(session: &QrSession, proof: &PcProof) -> std::result::Result<(), Refusal> {
     if !is_creator(session, proof) {
         return Err(Refusal::Unauthorized);
     }
-    match &session.pc.dpop_jkt {
-        Some(bound) if proof.dpop_jkt.as_ref() != Some(bound) => Err(Refusal::InvalidDpopProof),
-        _ => Ok(()),
+    match (&session.pc.dpop_jkt, &proof.key) {
+        (_, PresentedKey::Invalid) => Err(Refusal::InvalidDpopProof),
+        (Some(bound), PresentedKey::Proven(key)) if key == bound => Ok(()),
+        (Some(_), _) => Err(Refusal::InvalidDpopProof),
+        (None, _) => Ok(()),
     }
 }
 
@@ -499,7 +503,7 @@ mod tests {
         PcProof {
             pc,
             poll_secret_hash: hash_secret(secret),
-            dpop_jkt: None,
+            key: PresentedKey::None,
         }
     }
 
@@ -558,15 +562,24 @@ mod tests {
     fn a_session_made_with_a_key_is_polled_and_cancelled_only_with_that_key() {
         let mut session = session();
         session.pc.dpop_jkt = Some("pc-key".into());
-        let with_key = |key: Option<&str>| PcProof {
-            dpop_jkt: key.map(str::to_owned),
+        let with_key = |key: PresentedKey| PcProof {
+            key,
             ..proof("poll-secret", pc())
         };
-        for key in [None, Some("another key")] {
+        let others = || {
+            [
+                PresentedKey::None,
+                PresentedKey::Proven("another key".into()),
+                PresentedKey::Invalid,
+            ]
+        };
+        for key in others() {
             assert_eq!(
                 apply(&mut session, Step::Poll(with_key(key)), NOW, INTERVAL).err(),
                 Some(Refusal::InvalidDpopProof)
             );
+        }
+        for key in others() {
             assert_eq!(
                 apply(&mut session, Step::Cancel(with_key(key)), NOW, INTERVAL).err(),
                 Some(Refusal::InvalidDpopProof)
@@ -574,7 +587,7 @@ mod tests {
         }
         // The poll secret is checked first: a wrong one says nothing about the key.
         let wrong_secret = PcProof {
-            dpop_jkt: None,
+            key: PresentedKey::Invalid,
             ..proof("wrong", pc())
         };
         assert_eq!(
@@ -584,7 +597,7 @@ mod tests {
         scan_and_confirm(&mut session, "ann");
         let applied = apply(
             &mut session,
-            Step::Poll(with_key(Some("pc-key"))),
+            Step::Poll(with_key(PresentedKey::Proven("pc-key".into()))),
             NOW,
             INTERVAL,
         )

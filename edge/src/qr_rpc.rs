@@ -38,13 +38,25 @@ pub struct NewSession {
 }
 
 /// What a request presents as the creating PC: its device headers, the SHA-256 of the poll
-/// secret (empty when none was presented: it matches nothing), and the thumbprint of the key
-/// of its DPoP proof (checked by the Worker; `None` without one).
+/// secret (empty when none was presented: it matches nothing), and the key its DPoP proof
+/// showed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PcProof {
     pub pc: DeviceHeaders,
     pub poll_secret_hash: String,
-    pub dpop_jkt: Option<String>,
+    pub key: PresentedKey,
+}
+
+/// The Worker's verdict on a poll's or cancel's DPoP proof. An invalid proof is passed on, not
+/// refused at once: API.md checks a proof with the credential it accompanies, the poll secret,
+/// which comes after "the session exists" (an unknown or collected session is `404` whatever
+/// the proof).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum PresentedKey {
+    None,
+    /// The thumbprint of the key whose proof verified.
+    Proven(String),
+    Invalid,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -217,7 +217,11 @@ async fn a_malformed_proof_is_refused_on_every_route_sign_ins_included() {
     ];
     let username = unique_username("dpop");
     register(&phone, &username).await;
+    // A session made without a key: its poll is still refused a malformed proof.
+    let pc = Device::pc();
+    let unbound_qr = create_qr(&pc).await;
     for proof in &malformed {
+        refused(poll_call(&pc, &unbound_qr).header(DPOP_HEADER, proof)).await;
         refused(login_call(&phone, &username, PASSWORD).header(DPOP_HEADER, proof)).await;
         refused(
             phone

@@ -5,7 +5,7 @@
 use futures::future::join_all;
 use qrgate_protocol::live::{CloseCode, MAX_MESSAGE_BYTES};
 use qrgate_protocol::qr::{COLLECTION_DELAY_MS, PICKUP_WINDOW_MS};
-use qrgate_protocol::{DeviceType, ErrorCode, QrStatus, Secret};
+use qrgate_protocol::{DPOP_HEADER, DeviceType, ErrorCode, QrStatus, Secret};
 use qrgate_tests::live::{Event, LiveSocket, live_url};
 use qrgate_tests::*;
 use reqwest::Method;
@@ -314,6 +314,11 @@ async fn a_collected_session_closes_its_sockets_with_4404_and_is_gone() {
         .fails(404, ErrorCode::NotFound)
         .await;
     poll_call(&pc, &qr).fails(404, ErrorCode::NotFound).await;
+    // A proof is checked with the poll secret it accompanies, after the session is found.
+    poll_call(&pc, &qr)
+        .header(DPOP_HEADER, "not.a.proof")
+        .fails(404, ErrorCode::NotFound)
+        .await;
 }
 
 #[tokio::test]
