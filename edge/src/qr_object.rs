@@ -188,8 +188,10 @@ impl QrSessionObject {
             },
             expires_at(now_ms, self.config()?.qr_ttl_seconds),
         );
-        self.session.store(&self.state, &session).await?;
+        // The alarm first: should storing the session fail, the alarm finds nothing and sets
+        // none, where the other order could leave a session that no alarm ever collects.
         self.schedule(&session, now_ms).await?;
+        self.session.store(&self.state, &session).await?;
         Ok(Ok(Outcome::Created {
             expires_at: session.expires_at,
         }))
