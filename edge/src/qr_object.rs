@@ -68,11 +68,9 @@ impl DurableObject for QrSessionObject {
 
     async fn alarm(&self) -> Result<Response> {
         let now_ms = now_ms();
-        let sockets = self.open_sockets();
-        for (socket, socket_state) in &sockets {
-            if !socket_state.authenticated && live::hello_overdue(socket_state.opened_at_ms, now_ms)
-            {
-                close(socket, CloseCode::HelloTimeout);
+        for (socket, opened_at_ms) in self.waiting_sockets() {
+            if live::hello_overdue(opened_at_ms, now_ms) {
+                close(&socket, CloseCode::HelloTimeout);
             }
         }
         let session = match self.session.load(&self.state).await? {
@@ -209,6 +207,9 @@ impl QrSessionObject {
             authenticated: false,
             opened_at_ms: now_ms,
         })?;
+        for socket in live::crowded_out(self.waiting_sockets()) {
+            close(&socket, CloseCode::HelloTimeout);
+        }
         // Wake at this socket's deadline, if it comes before the session's next moment.
         self.schedule(&session, now_ms).await?;
         Response::from_websocket(pair.client)
@@ -280,10 +281,9 @@ impl QrSessionObject {
     /// or the deadline of a socket still waiting for its first message.
     async fn schedule(&self, session: &QrSession, now_ms: u64) -> Result<()> {
         let waiting = self
-            .open_sockets()
+            .waiting_sockets()
             .into_iter()
-            .filter(|(_, socket_state)| !socket_state.authenticated)
-            .map(|(_, socket_state)| socket_state.opened_at_ms);
+            .map(|(_, opened_at_ms)| opened_at_ms);
         let at_ms = live::next_alarm_ms(session.next_wake_ms(now_ms), waiting);
         let at = js_sys::Date::new(&(at_ms as f64).into());
         self.state.storage().set_alarm(ScheduledTime::new(at)).await
@@ -300,6 +300,15 @@ impl QrSessionObject {
                 let socket_state = attachment(&socket)?;
                 Some((socket, socket_state))
             })
+            .collect()
+    }
+
+    /// The open sockets still waiting for their first message, each with when it opened.
+    fn waiting_sockets(&self) -> Vec<(WebSocket, u64)> {
+        self.open_sockets()
+            .into_iter()
+            .filter(|(_, socket_state)| !socket_state.authenticated)
+            .map(|(socket, socket_state)| (socket, socket_state.opened_at_ms))
             .collect()
     }
 

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub const HELLO_TIMEOUT_MS: u64 = 10_000;
 /// The largest message a client may send; anything longer is [`CloseCode::BadMessage`].
 pub const MAX_MESSAGE_BYTES: usize = 4096;
+/// At most this many sockets of one session wait for their first message at once. The QR id is
+/// public (anyone who saw the QR has it), so without a bound anyone could hold any number of
+/// sockets open on the session's object; the PC needs one, two across a reload.
+pub const MAX_WAITING_SOCKETS: usize = 16;
 /// The keep-alive a client sends about every 20 s, at any time, answered with [`PONG`].
 pub const PING: &str = "ping";
 pub const PONG: &str = "pong";
@@ -37,7 +41,8 @@ pub enum CloseCode {
     Unauthorized,
     /// The session was collected while the socket was open.
     Collected,
-    /// No first message within [`HELLO_TIMEOUT_MS`].
+    /// No first message within [`HELLO_TIMEOUT_MS`], or, before that, crowded out by newer
+    /// sockets ([`crowded_out`]).
     HelloTimeout,
 }
 
@@ -67,7 +72,7 @@ impl CloseCode {
             Self::BadMessage => "malformed message",
             Self::Unauthorized => "wrong poll secret or device",
             Self::Collected => "session collected",
-            Self::HelloTimeout => "no first message within 10 s",
+            Self::HelloTimeout => "no first message in time",
         }
     }
 
@@ -124,6 +129,21 @@ pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
 /// (an alarm runs late) is refused all the same.
 pub fn hello_overdue(opened_at_ms: u64, now_ms: u64) -> bool {
     now_ms >= opened_at_ms.saturating_add(HELLO_TIMEOUT_MS)
+}
+
+/// Of a session's sockets waiting for their first message, each with when it opened, those to
+/// close so that at most [`MAX_WAITING_SOCKETS`] wait: the ones that have waited longest. A
+/// socket that just opened is kept, so a flood of sockets cannot keep the PC's new one out;
+/// sockets that have authenticated are not counted and never crowded out.
+pub fn crowded_out<S>(mut waiting: Vec<(S, u64)>) -> Vec<S> {
+    let excess = waiting.len().saturating_sub(MAX_WAITING_SOCKETS);
+    // Stable: of sockets opened in the same millisecond, the one accepted first goes first.
+    waiting.sort_by_key(|(_, opened_at_ms)| *opened_at_ms);
+    waiting
+        .into_iter()
+        .take(excess)
+        .map(|(socket, _)| socket)
+        .collect()
 }
 
 /// When a session's object must next wake: at the session's own next moment, or at the
@@ -260,5 +280,16 @@ mod tests {
         assert!(!hello_overdue(1_000, 1_000));
         assert!(!hello_overdue(1_000, 10_999));
         assert!(hello_overdue(1_000, 11_000));
+    }
+
+    #[test]
+    fn the_sockets_that_waited_longest_are_crowded_out() {
+        let waiting = |count: usize| -> Vec<(usize, u64)> {
+            // Opened in reverse order of their index, two to a millisecond.
+            (0..count).map(|i| (i, 1_000 - (i / 2) as u64)).collect()
+        };
+        assert!(crowded_out(waiting(MAX_WAITING_SOCKETS)).is_empty());
+        // 18 opened first; 16 and 17 in the same millisecond after it, 16 accepted first.
+        assert_eq!(crowded_out(waiting(19)), vec![18, 16, 17]);
     }
 }

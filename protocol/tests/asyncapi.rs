@@ -1,14 +1,14 @@
 //! `asyncapi.yaml` describes the live channel as `protocol/src/live.rs` defines it: the hello's
 //! fields, the pushed status's fields and statuses (those of `openapi.yaml`'s poll answer,
 //! which `tests/openapi.rs` checks against the code), `ping` and `pong`, the close codes with
-//! their reasons, the first-message deadline and the message size limit. The test command also
+//! their reasons, the first-message deadline, the bound on sockets waiting for it and the message size limit. The test command also
 //! validates the document with `@asyncapi/parser` (`tests/asyncapi/validate.mjs`).
 
 mod common;
 
 use common::{object_keys as keys, string_set as strings};
 use qrgate_protocol::live::{
-    CloseCode, HELLO_TIMEOUT_MS, LiveHello, MAX_MESSAGE_BYTES, PING, PONG,
+    CloseCode, HELLO_TIMEOUT_MS, LiveHello, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS, PING, PONG,
 };
 use qrgate_protocol::{DeviceType, PollResponse, QrStatus, Secret};
 use serde_json::Value;
@@ -88,6 +88,10 @@ fn the_limits_keep_alive_and_close_codes_are_the_code_s() {
     assert_eq!(
         at(&document, "/info/x-max-message-bytes").as_u64(),
         u64::try_from(MAX_MESSAGE_BYTES).ok()
+    );
+    assert_eq!(
+        at(&document, "/info/x-max-waiting-sockets").as_u64(),
+        u64::try_from(MAX_WAITING_SOCKETS).ok()
     );
     assert_eq!(
         at(&document, "/components/messages/ping/payload/const"),

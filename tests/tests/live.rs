@@ -3,7 +3,7 @@
 //! the first message, every close code, pushes to every socket, and nothing secret anywhere.
 
 use futures::future::join_all;
-use qrgate_protocol::live::{CloseCode, MAX_MESSAGE_BYTES};
+use qrgate_protocol::live::{CloseCode, HELLO_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS};
 use qrgate_protocol::qr::{COLLECTION_DELAY_MS, PICKUP_WINDOW_MS};
 use qrgate_protocol::{DPOP_HEADER, DeviceType, ErrorCode, QrStatus, Secret};
 use qrgate_tests::live::{Event, LiveSocket, live_url};
@@ -296,6 +296,34 @@ async fn a_silent_socket_is_closed_with_4408_and_told_nothing() {
     // nothing, and it is closed after 10 s.
     silent.expect_close(CloseCode::HelloTimeout).await;
     assert!(now_ms() >= opened + 10_000, "closed before 10 s");
+}
+
+#[tokio::test]
+async fn past_sixteen_waiting_sockets_the_oldest_is_crowded_out_and_the_pc_still_told() {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let mut watching = LiveSocket::watch(&pc, &qr).await;
+    watching.expect_status(QrStatus::Pending).await;
+    let opened = now_ms();
+    let mut waiting = Vec::new();
+    for _ in 0..=MAX_WAITING_SOCKETS {
+        waiting.push(LiveSocket::open(Location::A, &qr.qr_id).await);
+    }
+    waiting[0].expect_close(CloseCode::HelloTimeout).await;
+    assert!(
+        now_ms() < opened + HELLO_TIMEOUT_MS,
+        "timed out, not crowded out"
+    );
+    // The rest still wait, and the newest can still authenticate: a flood cannot keep the PC's
+    // new socket out, nor quiet the one it already has.
+    waiting[1].send_text("ping").await;
+    waiting[1].expect_pong().await;
+    let newest = waiting.last_mut().expect("sockets were opened");
+    newest.hello(&pc, &qr.poll_secret).await;
+    newest.expect_status(QrStatus::Pending).await;
+    cancel_call(&pc, &qr).send().await.expect_empty(204);
+    watching.expect_status(QrStatus::Cancelled).await;
+    newest.expect_status(QrStatus::Cancelled).await;
 }
 
 /// Collection comes `PICKUP_WINDOW_MS + COLLECTION_DELAY_MS` after `expires_at` (two minutes),
