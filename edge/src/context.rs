@@ -35,9 +35,9 @@ pub struct Ctx {
     /// The `Authorization` header's secret (a token, a poll secret) and its scheme, `Bearer` or
     /// `DPoP` in any letter case.
     pub credential: Option<Credential>,
-    /// The `DPoP` proof header, well-formed (a malformed one is refused on every route);
-    /// [`Ctx::proof`] checks it against the request.
-    dpop: Option<dpop::Proof>,
+    /// The `DPoP` proof header as parsed (`Err` when malformed); [`Ctx::proof`] checks it
+    /// against the request.
+    dpop: Option<Result<dpop::Proof, dpop::Invalid>>,
     method: String,
     /// The request's URL, which a DPoP proof names as `htu`.
     url: String,
@@ -67,9 +67,7 @@ impl Ctx {
             header(DEVICE_TYPE_HEADER).as_deref(),
         )?;
         let credential = header("Authorization").and_then(|value| credential(&value));
-        let dpop = header(DPOP_HEADER)
-            .map(|proof| dpop::parse(&proof).map_err(|_| AppError::InvalidDpopProof))
-            .transpose()?;
+        let dpop = header(DPOP_HEADER).map(|proof| dpop::parse(&proof));
         let url = req.inner().url();
         let origin = origin_of(&url);
         // What the edge saw of the client; every request without a readable address shares one
@@ -111,8 +109,10 @@ impl Ctx {
     /// proof, `401 invalid_dpop_proof` for one that does not hold (malformed, another method
     /// or URL, stale, a wrong `ath` or signature), on every route.
     pub async fn proof(&self, token: Option<&Secret>) -> AppResult<Option<String>> {
-        let Some(proof) = &self.dpop else {
-            return Ok(None);
+        let proof = match &self.dpop {
+            None => return Ok(None),
+            Some(Err(dpop::Invalid)) => return Err(AppError::InvalidDpopProof),
+            Some(Ok(proof)) => proof,
         };
         let expected = dpop::Expected {
             htm: &self.method,
@@ -123,6 +123,16 @@ impl Ctx {
         match proof.verify(&expected).await {
             Ok(thumbprint) => Ok(Some(thumbprint.to_owned())),
             Err(dpop::Invalid) => Err(AppError::InvalidDpopProof),
+        }
+    }
+
+    /// `401 invalid_dpop_proof` for a malformed proof header, which every route refuses: most
+    /// before anything else is read, a QR poll or cancel once its session is found
+    /// ([`crate::routes::Route::judges_proof_with_the_session`]).
+    pub fn refuse_malformed_proof(&self) -> AppResult<()> {
+        match &self.dpop {
+            Some(Err(dpop::Invalid)) => Err(AppError::InvalidDpopProof),
+            _ => Ok(()),
         }
     }
 
