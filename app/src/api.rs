@@ -14,20 +14,43 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 
-/// A failed call: the contract's error code, or `None` when no answer arrived.
+/// A failed call: the contract's error code, or `None` when no answer arrived, and the
+/// answer's `Retry-After`, if it had one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiError {
     pub code: Option<ErrorCode>,
+    pub retry_after_seconds: Option<u32>,
 }
 
 impl ApiError {
-    const NETWORK: Self = Self { code: None };
+    const NETWORK: Self = Self {
+        code: None,
+        retry_after_seconds: None,
+    };
     const SIGNED_OUT: Self = Self {
         code: Some(ErrorCode::Unauthorized),
+        retry_after_seconds: None,
     };
 
     pub fn is(self, code: ErrorCode) -> bool {
         self.code == Some(code)
+    }
+
+    /// Whether the same request may succeed later: no answer came, or the edge was throttled,
+    /// overloaded or failed (`429`, `503`, `500`).
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self.code,
+            None | Some(ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal)
+        )
+    }
+
+    /// How long to wait before trying again: the answer's `Retry-After`, at least `floor_ms`.
+    pub fn retry_in_ms(self, floor_ms: u32) -> u32 {
+        let asked_ms = self
+            .retry_after_seconds
+            .map_or(0, |seconds| seconds.saturating_mul(1000));
+        asked_ms.max(floor_ms)
     }
 }
 
@@ -75,7 +98,16 @@ async fn send(
     let code = crate::json::from_json::<ErrorBody>(&text)
         .map(|body| body.error)
         .unwrap_or(ErrorCode::Internal);
-    Err(ApiError { code: Some(code) })
+    let retry_after_seconds = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|seconds| seconds.trim().parse().ok());
+    Err(ApiError {
+        code: Some(code),
+        retry_after_seconds,
+    })
 }
 
 /// [`send`]'s request, once; and whether its answer moved the proofs' clock.

@@ -14,6 +14,8 @@ use web_sys::{MessageEvent, WebSocket};
 pub enum LiveEvent {
     /// The session's status, first on connecting and then at every change.
     Status(QrStatus),
+    /// Another message (`pong`): the connection is alive.
+    Alive,
     /// The socket closed or could not open; the page polls until it reconnects.
     Down,
 }
@@ -70,9 +72,10 @@ impl LiveChannel {
                 .data()
                 .as_string()
                 .and_then(|text| crate::json::from_json::<PollResponse>(&text));
-            if let Some(pushed) = status {
-                statuses(LiveEvent::Status(pushed.status));
-            }
+            statuses(match status {
+                Some(pushed) => LiveEvent::Status(pushed.status),
+                None => LiveEvent::Alive,
+            });
         });
         // An error is always followed by a close, so the close alone reports the end.
         let on_close = Closure::<dyn FnMut()>::new(move || on_event(LiveEvent::Down));

@@ -16,6 +16,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use qrgate_protocol::qr::PICKUP_WINDOW_MS;
 use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, QrStatus, Via};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -31,8 +32,9 @@ const RECONNECT_MAX_MS: u32 = 30_000;
 const PING_EVERY_MS: f64 = 20_000.0;
 /// The PC's password sign-in, served by the phone pages' bundle, which carries the form anyway.
 pub const PASSWORD_PAGE: &str = "/password";
-/// Tries of the one poll that picks the token up, should the network fail it.
-const PICK_UP_TRIES: u32 = 5;
+/// How long the page waits for a word from the edge (`pong` or a status) after a ping before
+/// it takes the socket for dead.
+const PONG_WAIT_MS: f64 = 10_000.0;
 
 /// What moves a shown code along.
 enum Event {
@@ -40,6 +42,20 @@ enum Event {
     /// Every `interval`: a poll while the live channel is down, else the keep-alive.
     Tick,
     Reconnect,
+}
+
+/// What a followed code came to.
+enum Followed {
+    /// A poll picked the token up.
+    SignedIn(LoginSession),
+    /// Pushed `confirmed`: one poll picks the token up.
+    Confirmed,
+    /// Expired, or gone from the edge.
+    Expired,
+    /// Denied on the phone, or cancelled.
+    Ended(QrStatus),
+    /// A newer code or a sign-in took over.
+    Superseded,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,102 +114,149 @@ impl Controller {
         let generation = self.next_generation();
         self.state.set(PcState::Starting);
         spawn_local(async move {
-            match api::create_qr(browser_name(&user_agent())).await {
-                Ok(qr) if this.is_current(generation) => {
-                    this.state.set(PcState::Showing {
-                        qr: qr.clone(),
-                        status: QrStatus::Pending,
-                    });
-                    this.follow(qr, generation, renewals).await;
-                }
-                Ok(_) => {}
-                Err(_) => this.state.set(PcState::Failed),
+            let created = api::create_qr(browser_name(&user_agent())).await;
+            if !this.is_current(generation) {
+                return;
+            }
+            let Ok(qr) = created else {
+                return this.state.set(PcState::Failed);
+            };
+            this.state.set(PcState::Showing {
+                qr: qr.clone(),
+                status: QrStatus::Pending,
+            });
+            // Acted on once `follow` has returned: its socket, timer and queue are gone by then.
+            match this.follow(&qr, generation).await {
+                Followed::SignedIn(session) => this.signed_in_with(&session).await,
+                Followed::Confirmed => this.pick_up(&qr, generation).await,
+                Followed::Expired if renewals < MAX_AUTO_RENEWALS => this.new_code(renewals + 1),
+                Followed::Expired => this.state.set(PcState::Stale(qr)),
+                Followed::Ended(status) => this.state.set(PcState::Ended(status)),
+                Followed::Superseded => {}
             }
         });
     }
 
     /// Follows a shown code until it is decided or expires: statuses pushed on the live
     /// channel, and polls at `interval` only while the channel is down (reopened with backoff).
-    async fn follow(&self, qr: CreateQrResponse, generation: u64, renewals: u32) {
+    async fn follow(&self, qr: &CreateQrResponse, generation: u64) -> Followed {
         let interval_ms = (qr.interval.max(1) * 1000) as u32;
         let pc = device::device(Role::Pc);
         let (events, mut inbox) = mpsc::unbounded::<Event>();
         let open = |events: &mpsc::UnboundedSender<Event>| {
-            let events = events.clone();
-            LiveChannel::open(&qr, &pc, move |event| {
-                let _ = events.unbounded_send(Event::Live(event));
-            })
+            let sender = events.clone();
+            let channel = LiveChannel::open(qr, &pc, move |event| {
+                let _ = sender.unbounded_send(Event::Live(event));
+            });
+            if channel.is_none() {
+                // The browser refused the socket: as if it had closed, so it is tried again.
+                let _ = events.unbounded_send(Event::Live(LiveEvent::Down));
+            }
+            channel
         };
         let mut live = open(&events);
         let mut live_up = false;
         let mut reconnect_ms = RECONNECT_FIRST_MS;
+        let reconnect_later = |reconnect_ms: &mut u32| {
+            spawn_local(send_after(events.clone(), *reconnect_ms, Event::Reconnect));
+            *reconnect_ms = (*reconnect_ms * 2).min(RECONNECT_MAX_MS);
+        };
         let mut last_ping = js_sys::Date::now();
+        let mut last_heard = last_ping;
+        // No poll before this: ticks that queued behind a slow poll are let pass, and a `429`
+        // or `503` is given its `Retry-After`.
+        let mut next_poll_at = 0.0;
         spawn_local(send_every(events.clone(), interval_ms));
         while let Some(event) = inbox.next().await {
             if !self.is_current(generation) {
-                return;
+                return Followed::Superseded;
             }
+            let now = js_sys::Date::now();
             let status = match event {
                 Event::Live(LiveEvent::Status(status)) => {
                     live_up = true;
+                    last_heard = now;
                     reconnect_ms = RECONNECT_FIRST_MS;
                     status
+                }
+                Event::Live(LiveEvent::Alive) => {
+                    last_heard = now;
+                    continue;
                 }
                 Event::Live(LiveEvent::Down) => {
                     live = None;
                     live_up = false;
-                    spawn_local(send_after(events.clone(), reconnect_ms, Event::Reconnect));
-                    reconnect_ms = (reconnect_ms * 2).min(RECONNECT_MAX_MS);
+                    reconnect_later(&mut reconnect_ms);
                     continue;
                 }
                 Event::Reconnect => {
                     live = open(&events);
                     continue;
                 }
+                Event::Tick
+                    if live_up && last_ping > last_heard && now - last_ping >= PONG_WAIT_MS =>
+                {
+                    // The last ping went unanswered: the connection died without closing (a
+                    // laptop slept, the network changed). Polls stand in until it is reopened.
+                    live = None;
+                    live_up = false;
+                    reconnect_later(&mut reconnect_ms);
+                    continue;
+                }
                 Event::Tick if live_up => {
-                    if js_sys::Date::now() - last_ping >= PING_EVERY_MS {
+                    if now - last_ping >= PING_EVERY_MS {
                         live.iter().for_each(LiveChannel::ping);
-                        last_ping = js_sys::Date::now();
+                        last_ping = now;
                     }
                     continue;
                 }
-                Event::Tick if is_page_hidden() => continue,
-                Event::Tick => match api::poll_qr(&qr).await {
-                    Ok(polled) => match polled.session {
-                        Some(session) if self.is_current(generation) => {
-                            return self.signed_in_with(&session).await;
+                Event::Tick if is_page_hidden() || now < next_poll_at => continue,
+                Event::Tick => {
+                    let polled = api::poll_qr(qr).await;
+                    next_poll_at = js_sys::Date::now() + f64::from(interval_ms) / 2.0;
+                    match polled {
+                        Ok(polled) => match polled.session {
+                            Some(session) if self.is_current(generation) => {
+                                return Followed::SignedIn(session);
+                            }
+                            _ => polled.status,
+                        },
+                        // The network or the edge hiccuped: keep the code, poll again later.
+                        Err(error) if error.is_transient() => {
+                            next_poll_at = js_sys::Date::now() + f64::from(error.retry_in_ms(0));
+                            continue;
                         }
-                        _ => polled.status,
-                    },
-                    Err(error) if error.is(ErrorCode::NotFound) => QrStatus::Expired,
-                    // The network or the edge hiccuped: keep the code and try at the next tick.
-                    Err(_) => continue,
-                },
+                        // Gone (`404`), or no longer this browser's (`401`: its storage was
+                        // cleared meanwhile): a new code, counted as a renewal.
+                        Err(_) => QrStatus::Expired,
+                    }
+                }
             };
             if !self.is_current(generation) {
-                return;
+                return Followed::Superseded;
             }
             match status {
                 QrStatus::Pending | QrStatus::Scanned => self.state.set(PcState::Showing {
                     qr: qr.clone(),
                     status,
                 }),
-                QrStatus::Confirmed => return self.pick_up(&qr, generation, interval_ms).await,
-                QrStatus::Expired if renewals < MAX_AUTO_RENEWALS => {
-                    return self.new_code(renewals + 1);
-                }
-                QrStatus::Expired => return self.state.set(PcState::Stale(qr)),
-                QrStatus::Denied | QrStatus::Cancelled => {
-                    return self.state.set(PcState::Ended(status));
-                }
+                QrStatus::Confirmed => return Followed::Confirmed,
+                QrStatus::Expired => return Followed::Expired,
+                QrStatus::Denied | QrStatus::Cancelled => return Followed::Ended(status),
             }
         }
+        Followed::Superseded
     }
 
-    /// The one poll that picks the token up after `confirmed`, tried again only if the network
-    /// failed it. Confirmed without a token means another tab took it: start again.
-    async fn pick_up(&self, qr: &CreateQrResponse, generation: u64, interval_ms: u32) {
-        for _ in 0..PICK_UP_TRIES {
+    /// The one poll that picks the token up after `confirmed`. While the edge still holds the
+    /// token for this PC (its pick-up window), a failure that may pass (no answer, `429`,
+    /// `503`, `500`) is tried again after its `Retry-After`, so one throttled request does not
+    /// cost the person a new scan. Confirmed without a token means another tab took it; any
+    /// other refusal, that the code is gone: start again.
+    async fn pick_up(&self, qr: &CreateQrResponse, generation: u64) {
+        let interval_ms = (qr.interval.max(1) * 1000) as u32;
+        let give_up_at = js_sys::Date::now() + PICKUP_WINDOW_MS as f64;
+        while self.is_current(generation) {
             let polled = api::poll_qr(qr).await;
             if !self.is_current(generation) {
                 return;
@@ -203,11 +266,13 @@ impl Controller {
                     Some(session) => return self.signed_in_with(&session).await,
                     None => return self.new_code(0),
                 },
-                Err(error) if error.code.is_some() => return self.new_code(0),
-                Err(_) => sleep_ms(interval_ms).await,
+                Err(error) if !error.is_transient() => return self.new_code(0),
+                Err(_) if js_sys::Date::now() >= give_up_at => {
+                    return self.state.set(PcState::Failed);
+                }
+                Err(error) => sleep_ms(error.retry_in_ms(interval_ms)).await,
             }
         }
-        self.state.set(PcState::Failed);
     }
 
     async fn signed_in_with(&self, session: &LoginSession) {

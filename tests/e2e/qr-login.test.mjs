@@ -191,6 +191,69 @@ test("with the live channel blocked, polling alone signs the PC in", async () =>
   await pc.close();
 });
 
+test("a pick-up poll answered 503 is tried again after its Retry-After: no new scan", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  let confirming = false;
+  let refused = 0;
+  await page.route(/\/api\/qr\/[A-Za-z0-9_-]+$/, (route) => {
+    if (confirming && route.request().method() === "GET" && refused === 0) {
+      refused += 1;
+      return route.fulfill({
+        status: 503,
+        headers: { "Retry-After": "1" },
+        contentType: "application/json",
+        body: JSON.stringify({ error: "unavailable", message: "Try again shortly." }),
+      });
+    }
+    return route.continue();
+  });
+  const polls = countPolls(page);
+  await page.goto(BASE + "/");
+  await page.locator(".qr-image svg").waitFor();
+  const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-503.png"));
+  await status(page).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor();
+  confirming = true;
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await page.locator(".display-name").filter({ hasText: displayName }).waitFor({ timeout: 10_000 });
+  assert.equal(refused, 1, "the first pick-up poll was refused");
+  assert.ok(polls.length >= 2, `and another one picked the token up (${polls.length} polls)`);
+  await pc.close();
+});
+
+test("a live channel that goes silent is given up within a ping and a wait, and polls stand in", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  // The first socket carries the first status, then nothing either way, and never closes: a
+  // connection that died without a word. Later sockets are blocked, so only polls can tell.
+  let sockets = 0;
+  await page.routeWebSocket(/\/api\/qr\/[^/]+\/live$/, (ws) => {
+    sockets += 1;
+    if (sockets > 1) return ws.close({ code: 1011 });
+    const server = ws.connectToServer();
+    let silent = false;
+    ws.onMessage((message) => !silent && server.send(message));
+    server.onMessage((message) => {
+      if (silent) return;
+      ws.send(message);
+      silent = true;
+    });
+    // Nor does the edge's close after `confirmed` reach the page.
+    server.onClose(() => {});
+  });
+  const polls = countPolls(page);
+  await page.goto(BASE + "/");
+  await page.locator(".qr-image svg").waitFor();
+  const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-silent.png"));
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  // A ping every 20 s, 10 s for its answer, then polls every second.
+  await page.locator(".display-name").filter({ hasText: displayName }).waitFor({ timeout: 40_000 });
+  // A page that trusted the silent socket would never poll: the status it last heard is
+  // `pending`. It polled once it gave the socket up, and then picked its token up.
+  assert.ok(polls.length >= 2, `polls stood in (${polls.length} polls)`);
+  await pc.close();
+});
+
 test("the PC's sign-in heads the phone's history, and can be signed out from there", async () => {
   const pc = await newPc();
   const { page: pcPage } = await openPc(pc);
