@@ -161,6 +161,9 @@ enum ConfirmState {
     Checking,
     Review(ScanResponse),
     Busy(ScanResponse),
+    /// The decision did not get through (no answer, `429`, `503`, `500`): the details and
+    /// the buttons stay, with the scan token, so trying again needs no new scan.
+    Unsent(ScanResponse),
     Done(Msg),
     Problem(Msg),
 }
@@ -184,6 +187,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         go(&login_then(&here));
     } else {
         let qr_id = qr_id.clone();
+        let here = here.clone();
         spawn_local(async move {
             match api::scan_qr(&qr_id).await {
                 Ok(scan) => state.set(ConfirmState::Review(scan)),
@@ -196,17 +200,25 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         });
     }
     let decide = move |step: &'static str| {
-        let ConfirmState::Review(scan) = state.get_untracked() else {
+        let (ConfirmState::Review(scan) | ConfirmState::Unsent(scan)) = state.get_untracked()
+        else {
             return;
         };
         state.set(ConfirmState::Busy(scan.clone()));
         let qr_id = qr_id.clone();
+        let here = here.clone();
         spawn_local(async move {
             let outcome = match api::decide_qr(&qr_id, step, &scan.scan_token).await {
                 Ok(()) if step == "confirm" => {
                     ConfirmState::Done(PhoneText::ConfirmedOutcome.into())
                 }
                 Ok(()) => ConfirmState::Done(PhoneText::DeniedOutcome.into()),
+                Err(error) if error.is(ErrorCode::Unauthorized) => {
+                    // Signed out meanwhile: sign in again and come back to this code.
+                    clear_token(Role::Phone);
+                    return go(&login_then(&here));
+                }
+                Err(error) if error.is_transient() => ConfirmState::Unsent(scan),
                 Err(error) => ConfirmState::Problem(problem_for(error)),
             };
             state.set(outcome);
@@ -216,10 +228,11 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     let announce = move || match state.get() {
         ConfirmState::Checking => PhoneText::Checking.get(lang.get()),
         ConfirmState::Review(_) | ConfirmState::Busy(_) => PhoneText::CheckDetails.get(lang.get()),
+        ConfirmState::Unsent(_) => Text::CouldNotReach.get(lang.get()),
         ConfirmState::Done(text) | ConfirmState::Problem(text) => text.get(lang.get()),
     };
     let body = move || match state.get() {
-        ConfirmState::Review(scan) | ConfirmState::Busy(scan) => {
+        ConfirmState::Review(scan) | ConfirmState::Busy(scan) | ConfirmState::Unsent(scan) => {
             let busy = matches!(state.get_untracked(), ConfirmState::Busy(_));
             let decide_confirm = decide.clone();
             let decide_deny = decide.clone();

@@ -159,6 +159,9 @@ pub fn Scanner(
 ) -> impl IntoView {
     let video_ref = NodeRef::<Video>::new();
     let running = RwSignal::new(false);
+    // While the browser asks for the camera: a second tap then would open a second stream
+    // that nothing stops.
+    let opening = RwSignal::new(false);
     let stream = StoredValue::new_local(None::<MediaStream>);
     let stop = move || {
         running.set(false);
@@ -169,9 +172,18 @@ pub fn Scanner(
     };
     on_cleanup(stop);
     let start = move || {
+        if opening.get_untracked() || running.get_untracked() {
+            return;
+        }
+        opening.set(true);
         spawn_local(async move {
-            let (Some(camera), Some(video)) = (open_camera().await, video_ref.get_untracked())
-            else {
+            let camera = open_camera().await;
+            opening.set(false);
+            let Some(camera) = camera else {
+                return on_unavailable.run(());
+            };
+            let Some(video) = video_ref.get_untracked() else {
+                stop_camera(&camera);
                 return on_unavailable.run(());
             };
             video.set_src_object(Some(&camera));
@@ -197,7 +209,7 @@ pub fn Scanner(
             {move || if running.get() {
                 view! { <button on:click=move |_| stop()>{tr(PhoneText::StopCamera)}</button> }.into_any()
             } else {
-                view! { <button class="primary" on:click=move |_| start()>{tr(PhoneText::StartCamera)}</button> }.into_any()
+                view! { <button class="primary" disabled=move || opening.get() on:click=move |_| start()>{tr(PhoneText::StartCamera)}</button> }.into_any()
             }}
         </div>
     }
