@@ -74,8 +74,8 @@ enum Credential<'a> {
 
 /// One request with the browser's `fetch`: the role's device headers, its credential, a JSON
 /// body if any. A success answers its body's text; a failure the contract's error code. A
-/// `401` whose `Date` shows this browser's clock far off (its proof's `iat` was refused) is
-/// sent once more, its proof made by the edge's clock.
+/// refused proof whose answer's `Date` shows this browser's clock far off (its `iat` was the
+/// reason) is sent once more, its proof made by the edge's clock.
 async fn send(
     method: &str,
     path: &str,
@@ -84,7 +84,7 @@ async fn send(
     body: Option<&impl Serialize>,
 ) -> ApiResult<String> {
     let (mut response, clock_moved) = fetch(method, path, role, credential, body).await?;
-    if clock_moved && response.status() == 401 {
+    if clock_moved && proof_refused(&response) {
         (response, _) = fetch(method, path, role, credential, body).await?;
     }
     let text = JsFuture::from(response.text().map_err(network)?)
@@ -108,6 +108,18 @@ async fn send(
         code: Some(code),
         retry_after_seconds,
     })
+}
+
+/// Whether the answer refused the request's DPoP proof (not its password or token: a wrong
+/// password sent again would count twice against its limit).
+fn proof_refused(response: &Response) -> bool {
+    response.status() == 401
+        && response
+            .headers()
+            .get("WWW-Authenticate")
+            .ok()
+            .flatten()
+            .is_some_and(|challenge| challenge.contains("invalid_dpop_proof"))
 }
 
 /// [`send`]'s request, once; and whether its answer moved the proofs' clock.
