@@ -147,6 +147,25 @@ async function blockLiveChannel(page) {
   await page.routeWebSocket(/\/api\/qr\/[^/]+\/live$/, (ws) => ws.close({ code: 1011 }));
 }
 
+/**
+ * Answers the first request of `page` to `url` that `when` picks with the edge's 503 and
+ * `Retry-After: 1`; every other request goes through. Returns the count of those refused.
+ */
+async function refuseOnceWith503(page, url, when = () => true) {
+  const refused = { count: 0 };
+  await page.route(url, (route) => {
+    if (refused.count > 0 || !when(route.request())) return route.continue();
+    refused.count += 1;
+    return route.fulfill({
+      status: 503,
+      headers: { "Retry-After": "1" },
+      contentType: "application/json",
+      body: JSON.stringify({ error: "unavailable", message: "Try again shortly." }),
+    });
+  });
+  return refused;
+}
+
 test("with polling slowed to 30 s, the push alone signs the PC in", async () => {
   const pc = await newPc();
   const page = await pc.newPage();
@@ -195,19 +214,11 @@ test("a pick-up poll answered 503 is tried again after its Retry-After: no new s
   const pc = await newPc();
   const page = await pc.newPage();
   let confirming = false;
-  let refused = 0;
-  await page.route(/\/api\/qr\/[A-Za-z0-9_-]+$/, (route) => {
-    if (confirming && route.request().method() === "GET" && refused === 0) {
-      refused += 1;
-      return route.fulfill({
-        status: 503,
-        headers: { "Retry-After": "1" },
-        contentType: "application/json",
-        body: JSON.stringify({ error: "unavailable", message: "Try again shortly." }),
-      });
-    }
-    return route.continue();
-  });
+  const refused = await refuseOnceWith503(
+    page,
+    /\/api\/qr\/[A-Za-z0-9_-]+$/,
+    (request) => confirming && request.method() === "GET",
+  );
   const polls = countPolls(page);
   await page.goto(BASE + "/");
   await page.locator(".qr-image svg").waitFor();
@@ -216,7 +227,7 @@ test("a pick-up poll answered 503 is tried again after its Retry-After: no new s
   confirming = true;
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await page.locator(".display-name").filter({ hasText: displayName }).waitFor({ timeout: 10_000 });
-  assert.equal(refused, 1, "the first pick-up poll was refused");
+  assert.equal(refused.count, 1, "the first pick-up poll was refused");
   assert.ok(polls.length >= 2, `and another one picked the token up (${polls.length} polls)`);
   await pc.close();
 });
@@ -259,20 +270,10 @@ test("a confirm that does not get through keeps the details and buttons: no new 
   const { page: pcPage } = await openPc(pc);
   const url = await decodeQr(pcPage, "pc-qr-unsent.png");
   const phonePage = await openOnPhone(url);
-  let refused = 0;
-  await phonePage.route(/\/api\/qr\/[A-Za-z0-9_-]+\/confirm$/, (route) => {
-    if (refused > 0) return route.continue();
-    refused += 1;
-    return route.fulfill({
-      status: 503,
-      headers: { "Retry-After": "1" },
-      contentType: "application/json",
-      body: JSON.stringify({ error: "unavailable", message: "Try again shortly." }),
-    });
-  });
+  const refused = await refuseOnceWith503(phonePage, /\/api\/qr\/[A-Za-z0-9_-]+\/confirm$/);
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await status(phonePage).filter({ hasText: "Could not reach qrgate." }).waitFor();
-  assert.equal(refused, 1);
+  assert.equal(refused.count, 1);
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await status(phonePage).filter({ hasText: "Done." }).waitFor();
   await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
