@@ -5,6 +5,7 @@ use crate::i18n::{PhoneText, tr};
 use crate::sleep_ms;
 use futures::StreamExt;
 use futures::channel::mpsc;
+use futures::future::Either;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use leptos::html::Video;
 use leptos::prelude::*;
@@ -22,10 +23,29 @@ const FRAME_INTERVAL_MS: u32 = 200;
 /// The decoder worker's loader, as Trunk names it (`data-type="worker"` assets are not hashed).
 pub const DECODER_URL: &str = "/decoder_loader.js";
 
+/// How long the fallback decoder may take to load before the camera is given up: on a slow
+/// network its code (about 100 KB) takes seconds; a load that failed inside the worker (its
+/// wasm) raises no error event, so only this ends the wait.
+const DECODER_LOAD_MS: u32 = 15_000;
+
+/// The camera cannot be used for scanning; the page asks for the code to be typed.
+struct Unavailable;
+
+/// What the decoder's worker says.
+enum Answer {
+    /// Its code is loaded and its handler set: frames sent from now on are answered.
+    Ready,
+    /// The text found in a frame, if any.
+    Frame(Option<String>),
+    /// Its script failed to load or threw.
+    Failed,
+}
+
 /// The fallback decoder: a web worker that answers each frame with the text it found, if any.
 struct Decoder {
     worker: Worker,
-    answers: mpsc::UnboundedReceiver<Option<String>>,
+    ready: bool,
+    answers: mpsc::UnboundedReceiver<Answer>,
     _on_answer: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut()>,
 }
@@ -36,25 +56,50 @@ impl Decoder {
         let (sender, answers) = mpsc::unbounded();
         let errors = sender.clone();
         let on_answer = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let _ = sender.unbounded_send(event.data().as_string());
+            let data = event.data();
+            let answer = match data.as_bool() {
+                Some(true) => Answer::Ready,
+                _ => Answer::Frame(data.as_string()),
+            };
+            let _ = sender.unbounded_send(answer);
         });
-        // A worker that fails to load answers nothing; this keeps the frame loop going.
         let on_error = Closure::<dyn FnMut()>::new(move || {
-            let _ = errors.unbounded_send(None);
+            let _ = errors.unbounded_send(Answer::Failed);
         });
         worker.set_onmessage(Some(on_answer.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Some(Self {
             worker,
+            ready: false,
             answers,
             _on_answer: on_answer,
             _on_error: on_error,
         })
     }
 
-    async fn decode(&mut self, frame: &ImageData) -> Option<String> {
-        self.worker.post_message(frame).ok()?;
-        self.answers.next().await.flatten()
+    /// Waits until the worker can take frames: a frame posted before then would be dropped
+    /// unanswered, and the scanner would wait for its answer forever.
+    async fn wait_until_ready(&mut self) -> Result<(), Unavailable> {
+        let answer = self.answers.next();
+        let deadline = Box::pin(sleep_ms(DECODER_LOAD_MS));
+        match futures::future::select(answer, deadline).await {
+            Either::Left((Some(Answer::Ready), _)) => {
+                self.ready = true;
+                Ok(())
+            }
+            _ => Err(Unavailable),
+        }
+    }
+
+    async fn decode(&mut self, frame: &ImageData) -> Result<Option<String>, Unavailable> {
+        if !self.ready {
+            self.wait_until_ready().await?;
+        }
+        self.worker.post_message(frame).map_err(|_| Unavailable)?;
+        match self.answers.next().await {
+            Some(Answer::Frame(text)) => Ok(text),
+            _ => Err(Unavailable),
+        }
     }
 }
 
@@ -123,13 +168,14 @@ impl Reader {
         Some(Self::Worker(Decoder::start()?, canvas))
     }
 
-    async fn read(&mut self, video: &HtmlVideoElement) -> Option<String> {
+    /// The text of a code in the video's current frame, if one is seen.
+    async fn read(&mut self, video: &HtmlVideoElement) -> Result<Option<String>, Unavailable> {
         match self {
-            Self::Native(detector) => detect_with(detector, video).await,
-            Self::Worker(decoder, canvas) => {
-                let frame = grab_frame(video, canvas)?;
-                decoder.decode(&frame).await
-            }
+            Self::Native(detector) => Ok(detect_with(detector, video).await),
+            Self::Worker(decoder, canvas) => match grab_frame(video, canvas) {
+                Some(frame) => decoder.decode(&frame).await,
+                None => Ok(None),
+            },
         }
     }
 }
@@ -194,11 +240,24 @@ pub fn Scanner(
                 stop();
                 return on_unavailable.run(());
             };
-            while running.get_untracked() {
+            // Not once the camera was stopped, nor once the scanner left the page.
+            let scanning = move || running.try_get_untracked().unwrap_or(false);
+            while scanning() {
                 sleep_ms(FRAME_INTERVAL_MS).await;
-                if let Some(text) = reader.read(&video).await {
-                    stop();
-                    return on_text.run(text);
+                let seen = reader.read(&video).await;
+                if !scanning() {
+                    return;
+                }
+                match seen {
+                    Ok(None) => {}
+                    Ok(Some(text)) => {
+                        stop();
+                        return on_text.run(text);
+                    }
+                    Err(Unavailable) => {
+                        stop();
+                        return on_unavailable.run(());
+                    }
                 }
             }
         });

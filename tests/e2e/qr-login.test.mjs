@@ -489,6 +489,37 @@ for (const barcodeDetector of [true, false]) {
   });
 }
 
+test("frames filmed while the Rust decoder still loads are not lost: the scan goes through", async () => {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const link = (await pcPage.locator(".qr-link").textContent()).trim();
+  const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
+  const page = await phoneFilming(svg, { barcodeDetector: false, link });
+  // As on a slow network: the camera films for seconds before the decoder can read a frame.
+  await page.route("**/decoder_bg.wasm", async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await route.continue();
+  });
+  await page.goto(BASE + "/m/scan");
+  await page.getByRole("button", { name: "Start camera" }).click();
+  await page.waitForURL(link, { timeout: 20_000 });
+  await page.close();
+  await pc.close();
+});
+
+test("a decoder that cannot be fetched stops the camera and says to type the code", async () => {
+  const page = await phoneFilming("<svg xmlns='http://www.w3.org/2000/svg'/>", {
+    barcodeDetector: false,
+    link: "",
+  });
+  await page.route("**/decoder_loader.js", (route) => route.abort());
+  await page.goto(BASE + "/m/scan");
+  await page.getByRole("button", { name: "Start camera" }).click();
+  await status(page).filter({ hasText: "The camera is not available." }).waitFor({ timeout: 10_000 });
+  await page.getByRole("button", { name: "Start camera" }).waitFor();
+  await page.close();
+});
+
 test("the phone's home: the camera in one tap, the history in one more, sign out and in again", async () => {
   const pc = await newPc();
   const { page: pcPage } = await openPc(pc);

@@ -1,6 +1,6 @@
 //! The camera's fallback QR decoder, a web worker (`data-type="worker"` in `app/phone.html`):
 //! each message is a camera frame (`ImageData`), each answer the text of the QR code found in
-//! it, or `null`. A phone fetches it only when it opens the camera on a browser without
+//! it, or `null`; its first message, `true`, says it is ready for frames. A phone fetches it only when it opens the camera on a browser without
 //! `BarcodeDetector`.
 
 use qrgate_app::decoder::decode_rgba;
@@ -26,4 +26,6 @@ fn main() {
     scope.set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
     // The handler lives as long as the worker does.
     on_frame.forget();
+    // Frames posted before the handler was set were dropped: the page sends none before this.
+    let _ = scope.post_message(&JsValue::TRUE);
 }
