@@ -372,6 +372,15 @@ pub fn PhoneDevices() -> impl IntoView {
     let devices = RwSignal::new(None::<Vec<DeviceEntry>>);
     let history = RwSignal::new(None::<Vec<SignInEntry>>);
     let problem = RwSignal::new(None::<Msg>);
+    // This phone's token no longer counts (signed out elsewhere, or expired): sign in again.
+    let explain = move |error: api::ApiError| {
+        if error.is(ErrorCode::Unauthorized) {
+            clear_token(Role::Phone);
+            go(&login_then("/m/devices"));
+        } else {
+            problem.set(Some(Text::CouldNotReach.into()));
+        }
+    };
     let load = move || {
         spawn_local(async move {
             let loaded = match api::devices().await {
@@ -380,14 +389,11 @@ pub fn PhoneDevices() -> impl IntoView {
             };
             match loaded {
                 Ok((list, sign_ins)) => {
+                    problem.set(None);
                     devices.set(Some(list));
                     history.set(Some(sign_ins));
                 }
-                Err(error) if error.is(ErrorCode::Unauthorized) => {
-                    clear_token(Role::Phone);
-                    go(&login_then("/m/devices"));
-                }
-                Err(_) => problem.set(Some(Text::CouldNotReach.into())),
+                Err(error) => explain(error),
             }
         });
     };
@@ -404,7 +410,10 @@ pub fn PhoneDevices() -> impl IntoView {
                     go(HOME);
                 }
                 Ok(()) => load(),
-                Err(_) => problem.set(Some(Text::CouldNotReach.into())),
+                // Signed out already (from another page, or its sign-in expired): the list
+                // shown was old.
+                Err(error) if error.is(ErrorCode::NotFound) => load(),
+                Err(error) => explain(error),
             }
         });
     };

@@ -295,9 +295,20 @@ test("the PC's sign-in heads the phone's history, and can be signed out from the
   await newest.waitFor();
   assert.match(await newest.textContent(), /Chrom.* on Linux \(pc\) · signed in with a QR code/);
   await devices.screenshot({ path: join(shots, "phone-history.png"), fullPage: true });
+  // A second page's list, shown before the sign-out, goes out of date.
+  const stale = await phone.newPage();
+  await stale.goto(BASE + "/m/devices");
+  const staleNewest = stale.locator(".sign-ins .sign-in").first();
+  await staleNewest.getByRole("button", { name: "Sign out this device" }).waitFor();
   await newest.getByRole("button", { name: "Sign out this device" }).click();
   // The PC learns of it at its next check and shows a code again.
   await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
+  // Signing the same device out from the old list finds it gone: the list is brought up to
+  // date, with no complaint about the connection.
+  await staleNewest.getByRole("button", { name: "Sign out this device" }).click();
+  await staleNewest.getByRole("button", { name: "Sign out this device" }).waitFor({ state: "detached" });
+  assert.equal((await status(stale).textContent()).trim(), "");
+  await stale.close();
   await devices.close();
   await pc.close();
 });
