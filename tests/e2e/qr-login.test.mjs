@@ -95,6 +95,14 @@ async function openOnPhone(url) {
   return page;
 }
 
+/** A new PC showing a code, and the phone's page that scanned it (decoded from `shot`). */
+async function pcScannedByPhone(shot) {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const phonePage = await openOnPhone(await decodeQr(pcPage, shot));
+  return { pc, pcPage, phonePage };
+}
+
 test("scan, confirm, and the PC shows the phone's account", async () => {
   const pc = await newPc();
   const { page: pcPage, qrVisibleMs } = await openPc(pc);
@@ -266,10 +274,7 @@ test("a live channel that goes silent is given up within a ping and a wait, and 
 });
 
 test("a confirm that does not get through keeps the details and buttons: no new scan", async () => {
-  const pc = await newPc();
-  const { page: pcPage } = await openPc(pc);
-  const url = await decodeQr(pcPage, "pc-qr-unsent.png");
-  const phonePage = await openOnPhone(url);
+  const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-unsent.png");
   const refused = await refuseOnceWith503(phonePage, /\/api\/qr\/[A-Za-z0-9_-]+\/confirm$/);
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await status(phonePage).filter({ hasText: "Could not reach qrgate." }).waitFor();
@@ -281,10 +286,7 @@ test("a confirm that does not get through keeps the details and buttons: no new 
 });
 
 test("the PC's sign-in heads the phone's history, and can be signed out from there", async () => {
-  const pc = await newPc();
-  const { page: pcPage } = await openPc(pc);
-  const url = await decodeQr(pcPage, "pc-qr-history.png");
-  const phonePage = await openOnPhone(url);
+  const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-history.png");
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
 
@@ -337,10 +339,7 @@ test("a PC's own name reaches the phone cleaned and labelled, after what the edg
 });
 
 test("deny leaves the PC signed out and says so", async () => {
-  const pc = await newPc();
-  const { page: pcPage } = await openPc(pc);
-  const url = await decodeQr(pcPage, "pc-qr-deny.png");
-  const phonePage = await openOnPhone(url);
+  const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-deny.png");
   await phonePage.getByRole("button", { name: "Deny" }).click();
   await status(phonePage).filter({ hasText: "Denied." }).waitFor();
   await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
@@ -473,14 +472,20 @@ async function phoneFilming(svg, { barcodeDetector, link }) {
   return page;
 }
 
+/** A new PC showing a code, and a phone page (not yet opened) whose camera films it. */
+async function pcFilmedByPhone({ barcodeDetector }) {
+  const pc = await newPc();
+  const { page: pcPage } = await openPc(pc);
+  const link = (await pcPage.locator(".qr-link").textContent()).trim();
+  const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
+  const page = await phoneFilming(svg, { barcodeDetector, link });
+  return { pc, pcPage, page, link };
+}
+
 for (const barcodeDetector of [true, false]) {
   const how = barcodeDetector ? "the browser's BarcodeDetector" : "the Rust decoder, fetched only then";
   test(`the phone's camera scanner reads the PC's code with ${how}`, async () => {
-    const pc = await newPc();
-    const { page: pcPage } = await openPc(pc);
-    const link = (await pcPage.locator(".qr-link").textContent()).trim();
-    const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
-    const page = await phoneFilming(svg, { barcodeDetector, link });
+    const { pc, pcPage, page, link } = await pcFilmedByPhone({ barcodeDetector });
     const fetched = [];
     page.on("request", (request) => fetched.push(new URL(request.url()).pathname));
     await page.goto(BASE + "/m/scan");
@@ -501,11 +506,7 @@ for (const barcodeDetector of [true, false]) {
 }
 
 test("frames filmed while the Rust decoder still loads are not lost: the scan goes through", async () => {
-  const pc = await newPc();
-  const { page: pcPage } = await openPc(pc);
-  const link = (await pcPage.locator(".qr-link").textContent()).trim();
-  const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
-  const page = await phoneFilming(svg, { barcodeDetector: false, link });
+  const { pc, page, link } = await pcFilmedByPhone({ barcodeDetector: false });
   // As on a slow network: the camera films for seconds before the decoder can read a frame.
   await page.route("**/decoder_bg.wasm", async (route) => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -532,11 +533,7 @@ test("a decoder that cannot be fetched stops the camera and says to type the cod
 });
 
 test("the phone's home: the camera in one tap, the history in one more, sign out and in again", async () => {
-  const pc = await newPc();
-  const { page: pcPage } = await openPc(pc);
-  const link = (await pcPage.locator(".qr-link").textContent()).trim();
-  const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
-  const page = await phoneFilming(svg, { barcodeDetector: true, link });
+  const { pc, pcPage, page, link } = await pcFilmedByPhone({ barcodeDetector: true });
   await page.goto(BASE + "/m/");
   assert.equal(await page.locator("h1").textContent(), "Scan a sign-in code", "the camera comes first");
   assert.match(await page.locator(".account").textContent(), new RegExp(`${displayName} \\(${username}\\)`));
