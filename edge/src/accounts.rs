@@ -52,6 +52,7 @@ pub struct Authenticated {
 /// bound to a key as `DPoP` with a proof by that key for this request and this token. Any proof
 /// the request carries must hold.
 pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
+    ctx.refuse_malformed_proof()?;
     let credential = ctx.credential.as_ref().ok_or(AppError::Unauthorized)?;
     let token = &credential.secret;
     let (account_id, _) = token
@@ -199,6 +200,8 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
     let (username, password) = credentials(&request.username, &request.password)?;
     let display_name = validate::display_name(request.display_name.as_deref(), username)
         .ok_or_else(|| AppError::invalid("display_name must be 1–64 characters."))?;
+    // No credential here, but a malformed proof is refused on every route.
+    ctx.refuse_malformed_proof()?;
 
     limits::admit_sign_up(ctx).await?;
     let key = keys::account(username);

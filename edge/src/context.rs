@@ -1,7 +1,7 @@
 //! Turns a raw `worker::Request` into a checked [`Ctx`], in the contract's order of checks:
 //! route and method are resolved before this, then size (`413`), media type (`415`) and the
-//! device headers (`400`), a malformed DPoP proof (`401`). Handlers then parse their own body
-//! and path parameters.
+//! device headers (`400`). Handlers then parse their own body and path parameters (`400`) and
+//! judge a DPoP proof, malformed ones included, with the credential it goes with (`401`).
 
 use crate::config::Config;
 use crate::dpop;
@@ -126,9 +126,9 @@ impl Ctx {
         }
     }
 
-    /// `401 invalid_dpop_proof` for a malformed proof header, which every route refuses: most
-    /// before anything else is read, a QR poll or cancel once its session is found
-    /// ([`crate::routes::Route::judges_proof_with_the_session`]).
+    /// `401 invalid_dpop_proof` for a malformed proof header, which every route refuses at the
+    /// step of the credential it goes with (API.md's order of checks): after the path and the
+    /// body (`400`); for a QR poll or cancel, after its session is found (`404`).
     pub fn refuse_malformed_proof(&self) -> AppResult<()> {
         match &self.dpop {
             Some(Err(dpop::Invalid)) => Err(AppError::InvalidDpopProof),
@@ -159,6 +159,11 @@ impl Ctx {
 /// it may be a password.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     let body: &[u8] = if body.is_empty() { b"{}" } else { body };
+    if !validate::is_json_object(body) {
+        return Err(AppError::invalid(
+            "The request body is not a valid JSON object.",
+        ));
+    }
     serde_json::from_slice(body).map_err(|error| {
         let message = error.to_string();
         let field = message

@@ -7,6 +7,7 @@
 use crate::crypto::encode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use qrgate_protocol::validate;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
@@ -98,6 +99,9 @@ pub fn ath_of(token: &str) -> String {
 
 fn segment<T: serde::de::DeserializeOwned>(encoded: &str) -> Result<T, Invalid> {
     let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| Invalid)?;
+    if !validate::is_json_object(&bytes) {
+        return Err(Invalid);
+    }
     serde_json::from_slice(&bytes).map_err(|_| Invalid)
 }
 
@@ -384,6 +388,8 @@ mod tests {
         let good = proof(&header(), &claims("GET", URL, NOW, None));
         let truncated = &good[..good.len() - 10];
         let no_signature = good.rsplit_once('.').unwrap().0.to_owned();
+        // The claims as an array of their values in order, which serde alone would read.
+        let claims_as_array = proof(&header(), &format!(r#"["GET","{URL}",{NOW},"j-1"]"#));
         for bad in [
             "",
             "a.b",
@@ -392,6 +398,7 @@ mod tests {
             &format!("{}.{}.{}", b64("not json"), b64("{}"), b64("x")),
             truncated,
             &no_signature,
+            &claims_as_array,
         ] {
             assert_eq!(check(bad, &expected(None)).err(), Some(Invalid), "{bad}");
         }

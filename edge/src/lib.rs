@@ -106,9 +106,6 @@ async fn handle(
         return qr::live(req, &env, qr_id).await;
     }
     let ctx = Ctx::from_request(req, env, route.takes_body(), now_ms).await?;
-    if !route.judges_proof_with_the_session() {
-        ctx.refuse_malformed_proof()?;
-    }
     let result = dispatch(&ctx, route).await;
     if ctx.config.kv_count_header {
         *kv_counts = Some(ctx.store.counts.header_value());

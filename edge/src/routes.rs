@@ -96,13 +96,6 @@ impl Route {
         }
     }
 
-    /// Whether a DPoP proof, even a malformed one, is judged only once the QR session is found:
-    /// a poll's or a cancel's proof goes with the poll secret, which API.md checks after "the
-    /// session exists" (an unknown or collected session is `404` whatever the proof).
-    pub fn judges_proof_with_the_session(&self) -> bool {
-        matches!(self, Self::PollQr(_) | Self::CancelQr(_))
-    }
-
     /// Whether the route reads a JSON body (POST); others ignore any body they are sent.
     pub fn takes_body(&self) -> bool {
         matches!(
@@ -250,23 +243,5 @@ mod tests {
             14,
             "the fourteen routes of the contract: {described:?}"
         );
-    }
-
-    #[test]
-    fn only_a_poll_and_a_cancel_judge_a_proof_with_the_session() {
-        let id = "abc123abc123abc1";
-        assert!(found("GET", &format!("/api/qr/{id}")).judges_proof_with_the_session());
-        assert!(found("DELETE", &format!("/api/qr/{id}")).judges_proof_with_the_session());
-        for (method, path) in [
-            ("POST", format!("/api/qr/{id}/scan")),
-            ("POST", "/api/qr".to_owned()),
-            ("POST", "/api/accounts".to_owned()),
-            ("GET", "/api/me".to_owned()),
-        ] {
-            assert!(
-                !found(method, &path).judges_proof_with_the_session(),
-                "{path}"
-            );
-        }
     }
 }

@@ -112,6 +112,9 @@ pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
     if authenticated {
         return Reaction::Close(CloseCode::BadMessage);
     }
+    if !crate::validate::is_json_object(text.as_bytes()) {
+        return Reaction::Close(CloseCode::BadMessage);
+    }
     let hello = serde_json::from_str::<LiveHello>(text)
         .ok()
         .and_then(|hello| {
@@ -207,6 +210,8 @@ mod tests {
             "",
             "hello",
             "[]",
+            // serde alone would read the hello's fields from an array, in order.
+            r#"["s3cret", "0f8fad5b-d9cb-469f-a165-70867728950e", "pc"]"#,
             "{}",
             r#"{"poll_secret": "s"}"#,
             r#"{"poll_secret": 1, "device_id": "x", "device_type": "pc"}"#,

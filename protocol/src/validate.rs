@@ -3,6 +3,14 @@
 
 use std::borrow::Cow;
 
+/// Whether a JSON text's value is an object (its first byte past JSON's whitespace is `{`).
+/// serde reads a struct from an array as well, filling its fields in order; the contract's
+/// bodies and live messages, and a DPoP proof's header and claims, are objects, so each reader
+/// checks this before serde sees the text.
+pub fn is_json_object(text: &[u8]) -> bool {
+    text.iter().find(|byte| !b" \t\n\r".contains(byte)) == Some(&b'{')
+}
+
 /// Username: 3–32 of `a-z 0-9 . _ -`.
 pub fn username(value: &str) -> Option<&str> {
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
@@ -82,6 +90,24 @@ pub fn device_id(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_object_is_a_json_object() {
+        for object in ["{}", " \r\n\t{\"a\": 1}", "{not even json"] {
+            assert!(is_json_object(object.as_bytes()), "{object:?}");
+        }
+        for other in [
+            "",
+            "  ",
+            "[]",
+            "[\"secret\", \"device\"]",
+            "\"{}\"",
+            "null",
+            "1",
+        ] {
+            assert!(!is_json_object(other.as_bytes()), "{other:?}");
+        }
+    }
 
     #[test]
     fn usernames() {

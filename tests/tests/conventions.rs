@@ -169,6 +169,8 @@ async fn malformed_json_is_400() {
         r#"{"device_name": 5}"#,
         "[1,2",
         "\"just a string\"",
+        // The field's value in an array: a struct's fields in order, to serde, but no object.
+        r#"["Array PC"]"#,
     ] {
         device
             .call(Method::POST, "/api/qr")

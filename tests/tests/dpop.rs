@@ -246,6 +246,41 @@ async fn a_malformed_proof_is_refused_on_every_route_sign_ins_included() {
 }
 
 #[tokio::test]
+async fn a_malformed_proof_is_judged_after_the_path_and_the_body() {
+    // API.md's order: a proof goes with the credential, whose step comes after the `400`s.
+    let phone = Device::phone();
+    let session = signed_in(&phone).await;
+    let malformed = "not a proof at all";
+    let ill_formed = [
+        phone.call(Method::POST, "/api/qr/bad!/scan"),
+        phone
+            .call(Method::POST, "/api/qr/abcdefghijklmnop/confirm")
+            .json(&serde_json::json!({})),
+        phone.call(Method::DELETE, "/api/devices/not-a-uuid"),
+        phone
+            .call(Method::POST, "/api/sessions")
+            .raw_body(Some("application/json"), "{bad"),
+        phone
+            .call(Method::POST, "/api/accounts")
+            .json(&serde_json::json!({"username": unique_username("x")})),
+    ];
+    for call in ill_formed {
+        call.bearer(&session.token)
+            .header(DPOP_HEADER, malformed)
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
+    }
+    // With path and body well formed, the same proof is refused where the token is checked.
+    refused(me_call(&phone, &session.token).header(DPOP_HEADER, malformed)).await;
+    refused(
+        phone
+            .call(Method::GET, "/api/me")
+            .header(DPOP_HEADER, malformed),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn bearer_tokens_are_unchanged_and_an_unbound_token_cannot_pose_as_bound() {
     let phone = Device::phone();
     let session = signed_in(&phone).await;

@@ -211,6 +211,8 @@ async fn malformed_messages_are_closed_with_4400_and_disturb_no_other_socket() {
         "not json".to_owned(),
         "{}".to_owned(),
         "[1, 2]".to_owned(),
+        // The hello's values in an array, in its fields' order: not the object asked for.
+        format!(r#"["{}", "{}", "pc"]"#, qr.poll_secret.expose(), pc.id),
         r#"{"poll_secret": 7, "device_id": "x", "device_type": "pc"}"#.to_owned(),
         format!(
             r#"{{"poll_secret": "{}", "device_id": "not-a-uuid", "device_type": "pc"}}"#,
