@@ -1,7 +1,7 @@
 //! The camera's fallback QR decoder, a web worker (`data-type="worker"` in `app/phone.html`):
 //! each message is a camera frame (`ImageData`), each answer the text of the QR code found in
-//! it, or `null`; its first message, `true`, says it is ready for frames. A phone fetches it only when it opens the camera on a browser without
-//! `BarcodeDetector`.
+//! it, or `null`; its first message, `true`, says it is ready for frames. A phone fetches it
+//! only when it opens the camera on a browser without `BarcodeDetector`.
 
 use qrgate_app::decoder::decode_rgba;
 use wasm_bindgen::closure::Closure;
