@@ -199,7 +199,7 @@ async fn read_at_most(req: &mut Request, limit: usize) -> AppResult<Vec<u8>> {
     Ok(body)
 }
 
-/// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty.
+/// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty (of any stated type).
 async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
     let declared = req
         .headers()
@@ -211,11 +211,15 @@ async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
         return Err(AppError::PayloadTooLarge);
     }
     let body = read_at_most(req, MAX_BODY_BYTES).await?;
+    // No body is no body that is not JSON, whatever the type says: `curl -X POST -d ''` sends
+    // an empty form, and an empty body means `{}`.
+    if body.is_empty() {
+        return Ok(body);
+    }
     let content_type = req.headers().get("Content-Type").ok().flatten();
     match content_type {
-        Some(value) if !is_json(&value) => Err(AppError::UnsupportedMediaType),
-        None if !body.is_empty() => Err(AppError::UnsupportedMediaType),
-        _ => Ok(body),
+        Some(value) if is_json(&value) => Ok(body),
+        _ => Err(AppError::UnsupportedMediaType),
     }
 }
 

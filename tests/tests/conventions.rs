@@ -139,6 +139,12 @@ async fn an_empty_body_means_an_empty_object() {
         .await
         .expect(201);
     assert!(!qr.qr_id.is_empty());
+    // Empty, whatever type it is said to have (`curl -X POST -d ''` says a form).
+    pc.call(Method::POST, "/api/qr")
+        .raw_body(Some("application/x-www-form-urlencoded"), "")
+        .send()
+        .await
+        .expect::<CreateQrResponse>(201);
     let phone = Device::phone();
     let login = signed_in(&phone).await;
     phone
