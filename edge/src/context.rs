@@ -155,14 +155,15 @@ impl Ctx {
     }
 }
 
+/// The answer to a body that is not JSON, or JSON but no object.
+const NOT_A_JSON_OBJECT: &str = "The request body is not a valid JSON object.";
+
 /// A JSON body as `T` (empty means `{}`). Errors name the problem, never the offending value:
 /// it may be a password.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
     let body: &[u8] = if body.is_empty() { b"{}" } else { body };
     if !validate::is_json_object(body) {
-        return Err(AppError::invalid(
-            "The request body is not a valid JSON object.",
-        ));
+        return Err(AppError::invalid(NOT_A_JSON_OBJECT));
     }
     serde_json::from_slice(body).map_err(|error| {
         let message = error.to_string();
@@ -175,7 +176,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> AppResult<T> {
             (serde_json::error::Category::Data, None) => {
                 "A field of the request body has the wrong type.".to_owned()
             }
-            _ => "The request body is not a valid JSON object.".to_owned(),
+            _ => NOT_A_JSON_OBJECT.to_owned(),
         })
     })
 }
