@@ -29,9 +29,12 @@ apt_install() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
         log "apt-get install ${missing[*]}"
-        as_root apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
+        # A freshly booted machine may be running its daily apt jobs: wait for their lock.
+        local wait_for_lock=(-o DPkg::Lock::Timeout=600)
+        as_root apt-get "${wait_for_lock[@]}" update -qq
+        # Through env: sudo does not pass the caller's environment on.
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get "${wait_for_lock[@]}" install -y -qq \
+            --no-install-recommends "${missing[@]}" >/dev/null
     fi
 }
 
@@ -44,16 +47,18 @@ cargo_install() { # name version [extra args]
 }
 
 # 1. The wasm32 standard library: rustup where it can download, else Debian's rustc-web.
+rustup_said="not asked: QRGATE_FORCE_DEBIAN_WASM=1"
 if [ "$QRGATE_WASM_FALLBACK" = 0 ]; then
     :
-elif [ "${QRGATE_FORCE_DEBIAN_WASM:-0}" != 1 ] && rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+elif [ "${QRGATE_FORCE_DEBIAN_WASM:-0}" != 1 ] &&
+    rustup_said=$(rustup target add wasm32-unknown-unknown 2>&1); then
     log "wasm32-unknown-unknown added through rustup"
 else
-    log "rustup cannot fetch wasm32: using Debian's rustc-web with build-std"
+    log "rustup did not add wasm32 (${rustup_said##*$'\n'}): using Debian's rustc-web with build-std"
     apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
     rustup toolchain list | grep -q '^debian-web' || rustup toolchain link debian-web /usr
     # worker-build checks that the target's libdir exists; std itself comes from build-std.
-    mkdir -p "$(RUSTUP_TOOLCHAIN=debian-web rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib"
+    as_root mkdir -p "$(RUSTUP_TOOLCHAIN=debian-web rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib"
 fi
 
 # Which wasm route the builds take depends on what step 1 found.
@@ -88,7 +93,10 @@ SCHEMATHESIS_VERSION=4.32.5
 if [ "${1:-}" = --tests ] || [ "${1:-}" = --bench ]; then
     if ! .venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
         log "pip install schemathesis==$SCHEMATHESIS_VERSION"
-        python3 -m venv .venv
+        # Debian's own python3 makes virtualenvs only with python3-venv.
+        python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+        # --clear: a virtualenv left half-made by a failed run is made again.
+        python3 -m venv --clear .venv
         .venv/bin/pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
     fi
 fi

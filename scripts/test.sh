@@ -17,7 +17,8 @@ bash scripts/setup.sh --tests
 source scripts/env.sh
 source scripts/wrangler-dev.sh
 
-step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+# Each step with the seconds since the start, so a slow phase shows in CI's log.
+step() { printf '\n\033[1;34m== %s\033[0m (at %d s)\n' "$*" "$(($(date +%s) - started))"; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -101,7 +102,7 @@ QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --t
 
 step "end-to-end tests in headless Chromium"
 QRGATE_URL="http://127.0.0.1:$flow_port" QRGATE_SHORT_URL="http://127.0.0.1:$short_port" \
-    node --test --test-timeout=180000 tests/e2e/*.test.mjs
+    node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs
 
 step "schemathesis: generated requests against openapi.yaml (no 5xx, answers match it)"
 # Its generated QR ids look like secrets in the log: the secret check reads the log up to here.

@@ -9,7 +9,7 @@ BACKGROUND_PIDS=()
 # the log if the process exits or 900 s pass (wrangler's [build] step may compile first).
 wait_for_port() {
     local pid=$1 port=$2 log=$3 what=$4 waited=0
-    until curl -s -o /dev/null "http://127.0.0.1:$port/api/"; do
+    until curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$port/api/"; do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "$what exited; its log:" >&2
             cat "$log" >&2
@@ -23,6 +23,21 @@ wait_for_port() {
         sleep 1
         waited=$((waited + 1))
     done
+    # Whatever answered, it was not this process if it has already exited.
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "$what exited; its log:" >&2
+        cat "$log" >&2
+        return 1
+    fi
+}
+
+# refuse_taken_port PORT: fails if something already answers on PORT (a server left over from
+# an earlier run would otherwise be tested in place of the one about to start).
+refuse_taken_port() {
+    if curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$1/"; then
+        echo "port $1 is taken: stop what runs there first" >&2
+        return 1
+    fi
 }
 
 # start_wrangler PORT STATE_DIR LOG [--var NAME:VALUE ...]: starts wrangler dev, sets
@@ -30,6 +45,7 @@ wait_for_port() {
 start_wrangler() {
     local port=$1 state=$2 log=$3
     shift 3
+    refuse_taken_port "$port"
     # Without wrangler's local dashboards (the Local Explorer, which wraps every SQLite-backed
     # Durable Object class, and local observability, which stores a trace of every invocation):
     # a deployed Worker has neither, and they cost each Durable Object call more than a plain
@@ -46,6 +62,7 @@ start_wrangler() {
 # (tests/audit/record-proxy.mjs) on PORT in front of the wrangler dev on BACKEND_PORT.
 start_recorder() {
     local port=$1 backend=$2 records=$3 log=$4 pid
+    refuse_taken_port "$port"
     setsid node tests/audit/record-proxy.mjs "$port" "$backend" "$records" >"$log" 2>&1 </dev/null &
     pid=$!
     BACKGROUND_PIDS+=("$pid")
@@ -56,10 +73,9 @@ start_recorder() {
 stop_background() {
     local pid
     for pid in "${BACKGROUND_PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM -- "-$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
+        # The whole group, even when its leader has exited: wrangler's workerd may outlive it.
+        kill -TERM -- "-$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     done
     BACKGROUND_PIDS=()
 }

@@ -38,10 +38,11 @@ impl DurableObject for SignInHistory {
         match command {
             HistoryCommand::Record(entry) => {
                 log.record(entry, now_ms);
-                self.log.store(&self.state, &log).await?;
+                // The alarm first: entries stored without one would never be deleted.
                 if let Some(at_ms) = log.empty_after_ms() {
                     objects::wake_at(&self.state, at_ms).await?;
                 }
+                self.log.store(&self.state, &log).await?;
                 Response::from_json(&())
             }
             HistoryCommand::List => Response::from_json(&log.list(now_ms)),

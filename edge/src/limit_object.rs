@@ -49,10 +49,12 @@ impl DurableObject for AttemptCounter {
                 let admission = attempts.admit(window, now_ms);
                 if let Admission::Admitted { .. } = admission {
                     let counted = Counted { attempts, window };
-                    self.counted.store(&self.state, &counted).await?;
+                    // The alarm first, as in every object: should the store fail, the alarm
+                    // finds nothing to delete; the other way round, a count could outlive it.
                     if let Some(at_ms) = counted.attempts.empty_after_ms(window) {
                         objects::wake_at(&self.state, at_ms).await?;
                     }
+                    self.counted.store(&self.state, &counted).await?;
                 }
                 Response::from_json(&admission)
             }

@@ -40,8 +40,9 @@ impl DurableObject for UsernameClaim {
             UsernameCommand::Claim { account_id, until } => {
                 match Holder::claim(held.as_ref(), &account_id, until, now) {
                     Some(holder) => {
-                        self.holder.store(&self.state, &holder).await?;
+                        // The alarm first: a hold stored without one would never end.
                         objects::wake_at(&self.state, holder.until.saturating_mul(1000)).await?;
+                        self.holder.store(&self.state, &holder).await?;
                         Response::from_json(&true)
                     }
                     None => Response::from_json(&false),
