@@ -102,15 +102,13 @@ fn new_uuid() -> String {
 pub fn uuid_from_bytes(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let (time_low, rest) = bytes.split_at(4);
+    let (time_mid, rest) = rest.split_at(2);
+    let (time_high, rest) = rest.split_at(2);
+    let (clock_seq, node) = rest.split_at(2);
+    [time_low, time_mid, time_high, clock_seq, node]
+        .map(qrgate_protocol::hex)
+        .join("-")
 }
 
 /// A role's login token, and the scheme that presents it.

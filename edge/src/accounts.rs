@@ -8,7 +8,7 @@
 
 use crate::context::Ctx;
 use crate::crypto::{
-    PASSWORD_ITERATIONS, constant_time_eq, decode, derive_password_key, encode, hash_secret, hex,
+    PASSWORD_ITERATIONS, constant_time_eq, decode, derive_password_key, encode, hash_secret,
     random_bytes, random_secret,
 };
 use crate::error::{AppError, AppResult};
@@ -17,7 +17,7 @@ use crate::{history, limits, usernames};
 use futures_util::future::try_join;
 use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
-    LoginSession, MeResponse, Secret, SessionInfo, TokenType, Via, validate,
+    LoginSession, MeResponse, Secret, SessionInfo, TokenType, Via, hex, validate,
 };
 use std::borrow::Cow;
 use std::cell::RefCell;

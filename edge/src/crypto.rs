@@ -4,6 +4,7 @@
 use crate::error::{AppError, AppResult};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use qrgate_protocol::hex;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use wasm_bindgen::JsCast;
@@ -23,11 +24,6 @@ pub fn random_bytes<const N: usize>() -> AppResult<[u8; N]> {
 /// A fresh secret of 256 random bits, URL-safe base64 (43 characters).
 pub fn random_secret() -> AppResult<String> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a secret is stored and looked up: SHA-256, hex. A fast hash is enough here because

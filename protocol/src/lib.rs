@@ -17,3 +17,27 @@ pub mod validate;
 pub use api::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use secret::Secret;
+
+/// Lower-case hex of `bytes`: stored secrets' hashes and account ids on the edge, device ids in
+/// the app. Written out rather than by `format!`, which would carry the formatting machinery
+/// into the PC page's bundle.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex;
+
+    #[test]
+    fn hex_is_two_lower_case_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+    }
+}
