@@ -113,6 +113,12 @@ export function followEdgeClock(date) {
   return Math.abs(edgeClockAhead - before) > 30_000;
 }
 
+// The edge's time now, in milliseconds: what the edge's times (a code's expiry) are counted
+// against.
+export function edgeNow() {
+  return Date.now() + edgeClockAhead;
+}
+
 // A proof by the key `name` for `htm` to `htu`, with `ath` for `token` if given; `null` where
 // this browser cannot keep such a key: then the request goes without, and its token is Bearer.
 export async function proof(name, htm, htu, token) {

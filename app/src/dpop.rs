@@ -14,6 +14,9 @@ extern "C" {
     #[wasm_bindgen(js_name = followEdgeClock)]
     fn follow_edge_clock_js(date: &str) -> bool;
 
+    #[wasm_bindgen(js_name = edgeNow)]
+    fn edge_now_js() -> f64;
+
     #[wasm_bindgen(js_name = keepKey)]
     fn keep_key_js(key_name: &str) -> js_sys::Promise;
 }
@@ -29,6 +32,12 @@ pub async fn keep_key(role: Role) {
 /// enough that a proof refused for its time would now pass.
 pub fn follow_edge_clock(date: &str) -> bool {
     follow_edge_clock_js(date)
+}
+
+/// The edge's clock now, in milliseconds, as its last answer's `Date` showed it (this browser's
+/// before any answer).
+pub fn edge_now_ms() -> f64 {
+    edge_now_js()
 }
 
 /// A proof by `role`'s key for `method` to this page's `path`, naming `token` if one goes with

@@ -160,7 +160,6 @@ texts! {
     Cancelled => "This sign-in was cancelled.", "此次登录已取消。";
     Expired => "This code has expired.", "二维码已过期。";
     NewCode => "Get a new code", "获取新二维码";
-    TryAgain => "Try again", "重试";
     SignedInAs => "Signed in as", "已登录为";
     ThisDevice => "This device", "本设备";
     SignOut => "Sign out", "退出登录";
@@ -202,6 +201,7 @@ texts! {
     Deny => "Deny", "拒绝";
     ConfirmedOutcome => "Done. The computer is now signed in to your account.", "完成，该电脑已登录你的账号。";
     DeniedOutcome => "Denied. The computer was not signed in.", "已拒绝，该电脑未登录。";
+    MaybeDecided => "This code was already answered, perhaps by your earlier tap. Check the computer.", "此二维码已被处理，可能是你之前的操作已生效。请查看电脑。";
     CodeUsed => "This code was already used or is being used on another phone.", "此二维码已被使用，或正在另一部手机上使用。";
     CodeExpired => "This code has expired. Get a new code on the computer and scan again.", "此二维码已过期。请在电脑上获取新二维码后重新扫描。";
     CodeUnknown => "This code is not valid.", "此二维码无效。";

@@ -49,6 +49,15 @@ pub fn go(path: &str) {
     }
 }
 
+/// Loads `path` in place of this page, which leaves no entry in the history: for a page that
+/// only sends the browser on (to sign in first, or back after signing in), so that Back does
+/// not land on it again.
+pub fn redirect(path: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().replace(path);
+    }
+}
+
 /// The path of the page, e.g. `/m/qr/abc`.
 pub fn current_path() -> String {
     web_sys::window()
@@ -104,9 +113,10 @@ pub async fn sleep_ms(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
-/// The browser's clock, in Unix seconds (only for countdowns shown to a person).
+/// The edge's clock, in Unix seconds, for what is shown to a person against the edge's times (a
+/// code's countdown, a code's age): a computer's own clock can be minutes off.
 pub fn now_seconds() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
+    (dpop::edge_now_ms() / 1000.0) as u64
 }
 
 /// Whether the tab is in the background, where polling pauses.

@@ -20,9 +20,12 @@ use qrgate_protocol::qr::PICKUP_WINDOW_MS;
 use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, QrStatus, Via};
 use std::cell::Cell;
 use std::rc::Rc;
+use wasm_bindgen::prelude::wasm_bindgen;
 
 /// New codes fetched automatically after one expires, before the page waits for a click.
 pub const MAX_AUTO_RENEWALS: u32 = 3;
+/// The least wait before a code's creation that failed for a reason that may pass is retried.
+const CREATE_RETRY_MS: u32 = 2_000;
 /// How often a signed-in PC checks that its token still works (a revoke brings the QR back).
 const SIGNED_IN_CHECK_MS: u32 = 5_000;
 /// A dropped live channel is reopened after this long, doubling up to the maximum.
@@ -118,8 +121,18 @@ impl Controller {
             if !this.is_current(generation) {
                 return;
             }
-            let Ok(qr) = created else {
-                return this.state.set(PcState::Failed);
+            let qr = match created {
+                Ok(qr) => qr,
+                // Throttled (many PCs behind one address), overloaded or no answer: asked again
+                // after its `Retry-After`, counted as a renewal, before the person is asked.
+                Err(error) if error.is_transient() && renewals < MAX_AUTO_RENEWALS => {
+                    sleep_ms(error.retry_in_ms(CREATE_RETRY_MS)).await;
+                    if this.is_current(generation) {
+                        this.new_code(renewals + 1);
+                    }
+                    return;
+                }
+                Err(_) => return this.state.set(PcState::Failed),
             };
             this.state.set(PcState::Showing {
                 qr: qr.clone(),
@@ -353,6 +366,15 @@ impl Controller {
     }
 }
 
+#[wasm_bindgen(inline_js = "export function reload_when_restored() { \
+    addEventListener('pageshow', (event) => event.persisted && location.reload()); }")]
+extern "C" {
+    /// Back to this page from the browser's back-forward cache, the page loads again: the code
+    /// it showed may have been withdrawn on the way out (for the password page), and nothing
+    /// follows it any more.
+    fn reload_when_restored();
+}
+
 /// Sends `Event::Tick` every `interval_ms` until the receiving loop has ended.
 async fn send_every(events: mpsc::UnboundedSender<Event>, interval_ms: u32) {
     loop {
@@ -396,6 +418,7 @@ pub fn PcPage() -> impl IntoView {
         }
     });
     controller.start();
+    reload_when_restored();
     let state = controller.state;
     let on = |act: fn(&Controller)| {
         let controller = controller.clone();
@@ -423,6 +446,10 @@ pub fn PcView(
 ) -> impl IntoView {
     let lang = use_lang();
     let status = move || status_text(&state.get()).get(lang.get());
+    // Beside a code, and wherever none can be scanned.
+    let use_password = move || {
+        view! { <button class="link" on:click=move |_| on_use_password.run(())>{tr(PcText::UsePassword)}</button> }
+    };
     let body = move || {
         match state.get() {
         PcState::Starting => view! { <div class="qr-placeholder" aria-hidden="true"></div> }.into_any(),
@@ -433,19 +460,22 @@ pub fn PcView(
                 <p>{tr(PcText::PcInstructions)}</p>
                 <QrCodeView url=qr.qr_url.clone() />
                 <p class="countdown">{tr(PcText::ExpiresIn)}" " <strong>{left}</strong> " " {tr(PcText::Seconds)}</p>
-                <button class="link" on:click=move |_| on_use_password.run(())>{tr(PcText::UsePassword)}</button>
+                {use_password()}
             }
             .into_any()
         }
         PcState::Stale(qr) => view! {
             <div class="stale">
-                <QrCodeView url=qr.qr_url.clone() blurred=true />
+                // Expired: a picture only, nothing for a screen reader to read out.
+                <div aria-hidden="true"><QrCodeView url=qr.qr_url.clone() blurred=true /></div>
                 <button class="primary overlay" on:click=move |_| on_new_code.run(())>{tr(PcText::NewCode)}</button>
             </div>
+            {use_password()}
         }
         .into_any(),
         PcState::Ended(_) | PcState::Failed => view! {
             <button class="primary" on:click=move |_| on_new_code.run(())>{tr(PcText::NewCode)}</button>
+            {use_password()}
         }
         .into_any(),
         PcState::SignedIn(who) => view! { <SignedIn who=who on_sign_out=move || on_sign_out.run(()) /> }.into_any(),

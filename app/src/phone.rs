@@ -10,7 +10,7 @@ use crate::i18n::{Localized, Message, PhoneText, Text, tr, use_lang, via_text};
 /// A message of this page: its own text or a shared one.
 type Msg = Message<PhoneText>;
 use crate::scanner::Scanner;
-use crate::{Frame, NotFound, current_path, go};
+use crate::{Frame, NotFound, current_path, go, redirect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::{
@@ -132,7 +132,7 @@ fn login_then(here: &str) -> String {
 
 #[component]
 pub fn PhoneLogin() -> impl IntoView {
-    let on_signed_in = move || go(&safe_next(query_param("next")));
+    let on_signed_in = move || redirect(&safe_next(query_param("next")));
     let away_from_home = phone_route(&current_path()) != PhoneRoute::Home;
     view! {
         <main class="phone">
@@ -150,7 +150,7 @@ pub fn PcPassword() -> impl IntoView {
     view! {
         <main class="pc">
             <h1>{tr(PhoneText::PcPasswordTitle)}</h1>
-            <PasswordForm role=Role::Pc on_signed_in=|| go("/") allow_create=false />
+            <PasswordForm role=Role::Pc on_signed_in=|| redirect("/") allow_create=false />
             <a class="button link" href="/">{tr(PhoneText::UseQr)}</a>
         </main>
     }
@@ -184,7 +184,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     let state = RwSignal::new(ConfirmState::Checking);
     let here = format!("/m/qr/{qr_id}");
     if device::token(Role::Phone).is_none() {
-        go(&login_then(&here));
+        redirect(&login_then(&here));
     } else {
         let qr_id = qr_id.clone();
         let here = here.clone();
@@ -193,16 +193,17 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
                 Ok(scan) => state.set(ConfirmState::Review(scan)),
                 Err(error) if error.is(ErrorCode::Unauthorized) => {
                     clear_token(Role::Phone);
-                    go(&login_then(&here));
+                    redirect(&login_then(&here));
                 }
                 Err(error) => state.set(ConfirmState::Problem(problem_for(error))),
             }
         });
     }
     let decide = move |step: &'static str| {
-        let (ConfirmState::Review(scan) | ConfirmState::Unsent(scan)) = state.get_untracked()
-        else {
-            return;
+        let (tried_before, scan) = match state.get_untracked() {
+            ConfirmState::Review(scan) => (false, scan),
+            ConfirmState::Unsent(scan) => (true, scan),
+            _ => return,
         };
         state.set(ConfirmState::Busy(scan.clone()));
         let qr_id = qr_id.clone();
@@ -216,9 +217,14 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
                 Err(error) if error.is(ErrorCode::Unauthorized) => {
                     // Signed out meanwhile: sign in again and come back to this code.
                     clear_token(Role::Phone);
-                    return go(&login_then(&here));
+                    return redirect(&login_then(&here));
                 }
                 Err(error) if error.is_transient() => ConfirmState::Unsent(scan),
+                // The earlier try may have reached the edge, its answer lost on the way back:
+                // then this phone decided the code itself, and no other phone took it.
+                Err(error) if tried_before && error.is(ErrorCode::Conflict) => {
+                    ConfirmState::Problem(PhoneText::MaybeDecided.into())
+                }
                 Err(error) => ConfirmState::Problem(problem_for(error)),
             };
             state.set(outcome);
@@ -376,7 +382,7 @@ pub fn PhoneDevices() -> impl IntoView {
     let explain = move |error: api::ApiError| {
         if error.is(ErrorCode::Unauthorized) {
             clear_token(Role::Phone);
-            go(&login_then("/m/devices"));
+            redirect(&login_then("/m/devices"));
         } else {
             problem.set(Some(Text::CouldNotReach.into()));
         }
@@ -398,7 +404,7 @@ pub fn PhoneDevices() -> impl IntoView {
         });
     };
     if device::token(Role::Phone).is_none() {
-        go(&login_then("/m/devices"));
+        redirect(&login_then("/m/devices"));
     } else {
         load();
     }
@@ -442,7 +448,7 @@ pub fn PhoneDevices() -> impl IntoView {
                                     {entry.current.then(|| view! { " — " <em>{tr(PhoneText::CurrentDevice)}</em> })}
                                 </p>
                                 <p class="meta">{tr(via)} " · " {tr(PhoneText::LastSeen)} " " {format_time(entry.last_seen_at)}</p>
-                                <button on:click=move |_| sign_out(this.clone())>{tr(PhoneText::SignOutDevice)}</button>
+                                <SignOutButton device=this sign_out=sign_out />
                             </li>
                         }
                     })
@@ -487,9 +493,7 @@ fn SignInHistory(
                             " (" {entry.device_type.as_str()} ") · " {tr(via_text(entry.via))}
                         </p>
                         <p class="meta">{format_time(entry.at)} " · " {seen}</p>
-                        {still_signed_in.map(|device| view! {
-                            <button on:click=move |_| sign_out(device.clone())>{tr(PhoneText::SignOutDevice)}</button>
-                        })}
+                        {still_signed_in.map(|device| view! { <SignOutButton device=device sign_out=sign_out /> })}
                     </li>
                 }
             })
@@ -502,6 +506,23 @@ fn SignInHistory(
             <p class="meta">{tr(PhoneText::HistoryExplained)}</p>
             {rows}
         </section>
+    }
+}
+
+/// "Sign out this device", named for a screen reader by the device it signs out: a list of
+/// them would otherwise be buttons of one name.
+#[component]
+fn SignOutButton(
+    device: DeviceEntry,
+    sign_out: impl Fn(DeviceEntry) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_lang();
+    let name = device.device_name.clone();
+    let label = move || format!("{}: {name}", PhoneText::SignOutDevice.get(lang.get()));
+    view! {
+        <button aria-label=label on:click=move |_| sign_out(device.clone())>
+            {tr(PhoneText::SignOutDevice)}
+        </button>
     }
 }
 
@@ -546,6 +567,8 @@ pub fn PasswordForm(
                 creating
                     .get_untracked()
                     .then(|| display_name.get_untracked()),
+                // Trying again must sign in, not create the account a second time (`409`).
+                move || creating.set(false),
             )
             .await;
             busy.set(false);
@@ -584,12 +607,13 @@ pub fn PasswordForm(
 }
 
 /// Creates the account first when `display_name` is given (`Some("")` means "no name"), then
-/// signs in and keeps the token.
+/// (`created` told) signs in and keeps the token.
 async fn sign_in(
     role: Role,
     username: String,
     password: String,
     display_name: Option<String>,
+    created: impl FnOnce(),
 ) -> Result<(), Msg> {
     let explain = |error: api::ApiError| -> Msg {
         match error.code {
@@ -609,6 +633,7 @@ async fn sign_in(
         })
         .await
         .map_err(explain)?;
+        created();
     }
     let device = device::device(role);
     let device_name = match role {

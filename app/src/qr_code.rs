@@ -40,6 +40,7 @@ pub fn qr_svg(url: &str) -> Option<String> {
 }
 
 /// The code for `url`, with its text alternative: the link itself, for anyone who cannot scan.
+/// A `blurred` code has expired: its link is not shown (`style.css`).
 #[component]
 pub fn QrCodeView(url: String, #[prop(optional)] blurred: bool) -> impl IntoView {
     let alt = tr(PcText::QrAlt);

@@ -189,7 +189,55 @@ async fn a_stale_code_is_blurred_under_a_new_code_button() {
     let root = pc_view(PcState::Stale(qr()));
     next_tick().await;
     assert!(root.query_selector(".qr.blurred").unwrap().is_some());
+    // Expired: nothing of it is read out (its link is not shown either: style.css).
+    let hidden = root
+        .query_selector("[aria-hidden=true] .qr.blurred")
+        .unwrap();
+    assert!(
+        hidden.is_some(),
+        "the expired code is hidden from screen readers"
+    );
     assert_eq!(text(&root, ".stale button"), PcText::NewCode.get(Lang::En));
+}
+
+#[wasm_bindgen_test]
+async fn the_password_is_offered_wherever_there_is_no_sign_in() {
+    let offered = [
+        PcState::Showing {
+            qr: qr(),
+            status: QrStatus::Pending,
+        },
+        PcState::Stale(qr()),
+        PcState::Ended(QrStatus::Denied),
+        PcState::Failed,
+    ];
+    let password = PcText::UsePassword.get(Lang::En);
+    for state in offered {
+        let root = pc_view(state.clone());
+        next_tick().await;
+        let buttons = root.query_selector_all("button").unwrap();
+        let labels: Vec<String> = (0..buttons.length())
+            .filter_map(|i| buttons.item(i)?.text_content())
+            .collect();
+        assert!(
+            labels.iter().any(|l| l == password),
+            "{state:?}: {labels:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn times_shown_against_the_edge_are_counted_by_its_clock() {
+    let edge_date = |ahead_ms: f64| {
+        let date = js_sys::Date::new(&(js_sys::Date::now() + ahead_ms).into());
+        String::from(date.to_utc_string())
+    };
+    let browser_seconds = || (js_sys::Date::now() / 1000.0) as u64;
+    // The edge's answers say it is an hour later than this browser thinks.
+    qrgate_app::dpop::follow_edge_clock(&edge_date(3_600_000.0));
+    let ahead = qrgate_app::now_seconds().saturating_sub(browser_seconds());
+    qrgate_app::dpop::follow_edge_clock(&edge_date(0.0));
+    assert!((3598..=3601).contains(&ahead), "{ahead} s ahead");
 }
 
 #[wasm_bindgen_test]

@@ -8,6 +8,14 @@ const CHROMIUM_ARGS = [
   "--disable-dev-shm-usage",
 ];
 
-export function launch() {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+/**
+ * With `backForwardCache`, pages left are kept and restored on Back as Chromium does for people;
+ * Playwright turns that cache off by default.
+ */
+export function launch({ backForwardCache = false } = {}) {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: backForwardCache ? ["--disable-back-forward-cache"] : [],
+  });
 }

@@ -155,20 +155,29 @@ async function blockLiveChannel(page) {
   await page.routeWebSocket(/\/api\/qr\/[^/]+\/live$/, (ws) => ws.close({ code: 1011 }));
 }
 
+/** The edge's refusals that ask to be tried again, by status. */
+const RETRY_LATER = {
+  429: { error: "rate_limited", message: "Too many attempts." },
+  503: { error: "unavailable", message: "Try again shortly." },
+};
+
 /**
- * Answers the first request of `page` to `url` that `when` picks with the edge's 503 and
- * `Retry-After: 1`; every other request goes through. Returns the count of those refused.
+ * Answers the first request of `page` to `url` that `when` picks with the edge's `status`
+ * (429 or 503) and `Retry-After: 1`; every other request goes through. With `delivered`, the
+ * refused request still reaches the edge, and only its answer is lost on the way back. Returns
+ * the count of those refused.
  */
-async function refuseOnceWith503(page, url, when = () => true) {
+async function refuseOnce(page, url, { status = 503, when = () => true, delivered = false } = {}) {
   const refused = { count: 0 };
-  await page.route(url, (route) => {
+  await page.route(url, async (route) => {
     if (refused.count > 0 || !when(route.request())) return route.continue();
     refused.count += 1;
+    if (delivered) await route.fetch();
     return route.fulfill({
-      status: 503,
+      status,
       headers: { "Retry-After": "1" },
       contentType: "application/json",
-      body: JSON.stringify({ error: "unavailable", message: "Try again shortly." }),
+      body: JSON.stringify(RETRY_LATER[status]),
     });
   });
   return refused;
@@ -222,11 +231,9 @@ test("a pick-up poll answered 503 is tried again after its Retry-After: no new s
   const pc = await newPc();
   const page = await pc.newPage();
   let confirming = false;
-  const refused = await refuseOnceWith503(
-    page,
-    /\/api\/qr\/[A-Za-z0-9_-]+$/,
-    (request) => confirming && request.method() === "GET",
-  );
+  const refused = await refuseOnce(page, /\/api\/qr\/[A-Za-z0-9_-]+$/, {
+    when: (request) => confirming && request.method() === "GET",
+  });
   const polls = countPolls(page);
   await page.goto(BASE + "/");
   await page.locator(".qr-image svg").waitFor();
@@ -275,7 +282,7 @@ test("a live channel that goes silent is given up within a ping and a wait, and 
 
 test("a confirm that does not get through keeps the details and buttons: no new scan", async () => {
   const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-unsent.png");
-  const refused = await refuseOnceWith503(phonePage, /\/api\/qr\/[A-Za-z0-9_-]+\/confirm$/);
+  const refused = await refuseOnce(phonePage, /\/api\/qr\/[A-Za-z0-9_-]+\/confirm$/);
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await status(phonePage).filter({ hasText: "Could not reach qrgate." }).waitFor();
   assert.equal(refused.count, 1);
@@ -283,6 +290,54 @@ test("a confirm that does not get through keeps the details and buttons: no new 
   await status(phonePage).filter({ hasText: "Done." }).waitFor();
   await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
   await pc.close();
+});
+
+test("a confirm whose answer is lost, tried again, is not blamed on another phone", async () => {
+  const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-lost-answer.png");
+  const refused = await refuseOnce(phonePage, /\/api\/qr\/[A-Za-z0-9_-]+\/confirm$/, {
+    delivered: true,
+  });
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await status(phonePage).filter({ hasText: "Could not reach qrgate." }).waitFor();
+  assert.equal(refused.count, 1);
+  // The first confirm reached the edge: the PC is signed in, and the second one gets 409.
+  await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await status(phonePage).filter({ hasText: "perhaps by your earlier tap" }).waitFor();
+  assert.equal(await status(phonePage).filter({ hasText: "another phone" }).count(), 0);
+  await pc.close();
+});
+
+test("a code's creation refused with 429 is asked again after its Retry-After", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  const refused = await refuseOnce(page, /\/api\/qr$/, { status: 429 });
+  await page.goto(BASE + "/");
+  await page.locator(".qr-image svg").waitFor({ timeout: 10_000 });
+  assert.equal(refused.count, 1);
+  await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
+  await pc.close();
+});
+
+test("an account whose sign-in fails right after its creation is signed in, not made again", async () => {
+  const freshPhone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, userAgent: IPHONE_UA, locale: "en-US",
+  });
+  const page = await freshPhone.newPage();
+  const refused = await refuseOnce(page, /\/api\/sessions$/);
+  const name = `e2e-retry-${Date.now().toString(36)}`;
+  await page.goto(BASE + "/m/login");
+  await page.getByRole("button", { name: "Create a new account" }).click();
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await status(page).filter({ hasText: "Could not reach qrgate." }).waitFor();
+  assert.equal(refused.count, 1);
+  // The account exists now: the form signs in with what was typed.
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL(BASE + "/m/");
+  await page.locator(".account").filter({ hasText: name }).waitFor();
+  await freshPhone.close();
 });
 
 test("the PC's sign-in heads the phone's history, and can be signed out from there", async () => {
@@ -351,12 +406,16 @@ test("deny leaves the PC signed out and says so", async () => {
 test("an unattended code is replaced a few times, then blurred under Get a new code", async () => {
   const pc = await newPc();
   const { page } = await openPc(pc, SHORT);
-  const first = await page.locator(".qr-link").textContent();
+  const first = await page.locator(".qr-image").innerHTML();
   // 3 s lifetime, 3 automatic renewals: the overlay comes after about 12 s.
   await page.locator(".stale .blurred").waitFor({ timeout: 40_000 });
   await status(page).filter({ hasText: "This code has expired." }).waitFor();
   await page.screenshot({ path: join(shots, "pc-expired.png") });
-  assert.notEqual(await page.locator(".qr-link").textContent(), first, "codes were renewed");
+  assert.notEqual(await page.locator(".qr-image").innerHTML(), first, "codes were renewed");
+  // The expired code's link is neither shown nor read out; the password stays on offer.
+  assert.equal(await page.locator(".qr-link").isVisible(), false);
+  assert.equal(await page.getByRole("img").count(), 0);
+  await page.getByRole("button", { name: "Sign in with password instead" }).waitFor();
   await page.getByRole("button", { name: "Get a new code" }).click();
   await page.locator(".qr:not(.blurred) .qr-image svg").waitFor();
   await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
@@ -381,6 +440,23 @@ test("a signed-out phone signs in first and comes back to the code", async () =>
   await status(pcPage).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
   await freshPhone.close();
   await pc.close();
+});
+
+test("Back from the password page shows a new code, not the one withdrawn", async () => {
+  // A browser that keeps pages left in its back-forward cache, as people's do.
+  const caching = await launch({ backForwardCache: true });
+  const pc = await caching.newContext({ locale: "en-US" });
+  const { page } = await openPc(pc);
+  const withdrawn = (await page.locator(".qr-link").textContent()).trim();
+  await page.getByRole("button", { name: "Sign in with password instead" }).click();
+  await page.waitForURL(BASE + "/password");
+  await page.goBack();
+  await page.locator(".qr-link").filter({ hasNotText: withdrawn }).waitFor();
+  await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
+  // Restored from the cache, then loaded again (not merely loaded: the cache was used).
+  const loaded = await page.evaluate(() => performance.getEntriesByType("navigation")[0].type);
+  assert.equal(loaded, "reload");
+  await caching.close();
 });
 
 test("the PC can sign in with a password instead", async () => {
