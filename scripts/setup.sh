@@ -89,15 +89,16 @@ fi
 #    a CJK font so the Chinese pages render in screenshots.
 #    The benchmarks (`setup.sh --bench`) add wrk, the load generator.
 #    And schemathesis (PyPI), in a virtualenv of the project's own.
-SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_PINS=tests/schemathesis-requirements.txt
+SCHEMATHESIS_VERSION=$(sed -n 's/^schemathesis==//p' "$SCHEMATHESIS_PINS")
 if [ "${1:-}" = --tests ] || [ "${1:-}" = --bench ]; then
     if ! .venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-        log "pip install schemathesis==$SCHEMATHESIS_VERSION"
+        log "pip install schemathesis==$SCHEMATHESIS_VERSION (its dependencies pinned too)"
         # Debian's own python3 makes virtualenvs only with python3-venv.
         python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
         # --clear: a virtualenv left half-made by a failed run is made again.
         python3 -m venv --clear .venv
-        .venv/bin/pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+        .venv/bin/pip install --quiet -r "$SCHEMATHESIS_PINS"
     fi
 fi
 case "${1:-}" in

@@ -357,7 +357,8 @@ test("the PC's sign-in heads the phone's history, and can be signed out from the
   await stale.goto(BASE + "/m/devices");
   const staleNewest = stale.locator(".sign-ins .sign-in").first();
   await staleNewest.getByRole("button", { name: "Sign out this device" }).waitFor();
-  await newest.getByRole("button", { name: "Sign out this device" }).click();
+  // Each such button is named, for a screen reader, by the device it signs out.
+  await newest.getByRole("button", { name: /^Sign out this device: Chrom.* on Linux$/ }).click();
   // The PC learns of it at its next check and shows a code again.
   await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
   // Signing the same device out from the old list finds it gone: the list is brought up to
