@@ -445,7 +445,15 @@ pub fn PcView(
     on_sign_out: UnsyncCallback<()>,
 ) -> impl IntoView {
     let lang = use_lang();
-    let status = move || status_text(&state.get()).get(lang.get());
+    let status = move || {
+        let state = state.get();
+        let text = status_text(&state).get(lang.get());
+        match state {
+            // With the name, so that a screen reader says who is signed in.
+            PcState::SignedIn(who) => format!("{text} {}", who.account.display_name),
+            _ => text.to_owned(),
+        }
+    };
     // Beside a code, and wherever none can be scanned.
     let use_password = move || {
         view! { <button class="link" on:click=move |_| on_use_password.run(())>{tr(PcText::UsePassword)}</button> }

@@ -253,6 +253,7 @@ async fn signed_in_shows_the_account_and_a_sign_out_button() {
     };
     let root = pc_view(PcState::SignedIn(who));
     next_tick().await;
+    assert_eq!(status(&root), "Signed in as Ann Smith");
     assert_eq!(text(&root, ".display-name"), "Ann Smith");
     assert_eq!(text(&root, ".username"), "ann");
     assert!(
