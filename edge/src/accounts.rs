@@ -267,6 +267,20 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     crate::json_response(201, &session)
 }
 
+/// Renews the account that has just confirmed a QR sign-in, as a password login renews its
+/// own: sign-ins by QR alone (each device signing in the next) are use too, and without this
+/// the account's record and its name's hold would expire while its devices stay signed in,
+/// and the name could be taken by a new account. Best effort, as [`renew`]: a record not found
+/// here (not yet carried to this location) is renewed by a later sign-in.
+pub async fn renew_in_use(ctx: &Ctx, account: &Account) {
+    let key = keys::account(&account.username);
+    if let Ok(Some(record)) = ctx.store.get::<AccountRecord>(&key).await
+        && record.account.account_id == account.account_id
+    {
+        renew(ctx, &key, record).await;
+    }
+}
+
 /// Pushes an account's expiry back, at most once a day: an account lives while it is used.
 /// Its name's hold first, so the record never outlives it. Best effort: the person is signed
 /// in already, and the next login tries again.

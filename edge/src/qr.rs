@@ -3,7 +3,7 @@
 //! the contract's answer. No QR state is read from or written to KV; the PC's login token is,
 //! here, at the location that served the pick-up poll.
 
-use crate::accounts::{Authenticated, authenticate, device_name_or_default, sign_in};
+use crate::accounts::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
@@ -182,6 +182,7 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     let qr_id = checked_qr_id(raw_id)?;
     let request: DecisionRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
+    let account = auth.account.clone();
     let stub = qr_rpc::existing_session(&ctx.env, qr_id)?;
     let decide = Step::Decide {
         scanner: scanner(auth),
@@ -189,7 +190,12 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
         verdict,
     };
     match step(&stub, decide).await? {
-        Outcome::Done => Ok(crate::no_content()),
+        Outcome::Done => {
+            if verdict == Verdict::Confirmed {
+                renew_in_use(ctx, &account).await;
+            }
+            Ok(crate::no_content())
+        }
         other => Err(unexpected(&other)),
     }
 }

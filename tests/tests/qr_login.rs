@@ -80,8 +80,16 @@ async fn the_whole_flow_signs_the_pc_in_as_the_phone_account() {
     )
     .send()
     .await;
-    cost += reply.kv_ops();
+    let confirm_cost = reply.kv_ops();
+    cost += confirm_cost;
     reply.expect_empty(204);
+    // The phone's token, and the account's record: a confirmation renews the account as a
+    // password login does, at most once a day (this one was made just now: no write).
+    assert_eq!(
+        (confirm_cost.reads, confirm_cost.writes),
+        (2, 0),
+        "{confirm_cost:?}"
+    );
 
     let reply = poll_call(&pc, &qr).send().await;
     cost += reply.kv_ops();
@@ -122,8 +130,8 @@ async fn the_whole_flow_signs_the_pc_in_as_the_phone_account() {
         "KV cost of one QR login (create, 3 polls, scan, confirm): {} reads, {} writes, {} lists, {} deletes",
         cost.reads, cost.writes, cost.lists, cost.deletes
     );
-    // Only accounts and tokens are in KV: the phone's token is read at scan and confirm, and
-    // the PC's token written once.
+    // Only accounts and tokens are in KV: the phone's token is read at scan and confirm, the
+    // account at confirm, and the PC's token written once.
     assert!(cost.reads <= 5 && cost.writes <= 3, "{cost:?}");
     assert_eq!((cost.lists, cost.deletes), (0, 0), "{cost:?}");
 }
