@@ -58,7 +58,9 @@ else
     apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
     rustup toolchain list | grep -q '^debian-web' || rustup toolchain link debian-web /usr
     # worker-build checks that the target's libdir exists; std itself comes from build-std.
-    as_root mkdir -p "$(RUSTUP_TOOLCHAIN=debian-web rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib"
+    # Its own line, so that set -e stops here if rustc fails (inside an argument it would not).
+    debian_sysroot=$(RUSTUP_TOOLCHAIN=debian-web rustc --print sysroot)
+    as_root mkdir -p "$debian_sysroot/lib/rustlib/wasm32-unknown-unknown/lib"
 fi
 
 # Which wasm route the builds take depends on what step 1 found.

@@ -182,6 +182,7 @@ texts! {
     WrongCredentials => "Wrong username or password.", "用户名或密码错误。";
     TooManyAttempts => "Too many attempts. Wait a few minutes and try again.", "尝试次数过多，请几分钟后再试。";
     NameTaken => "This username is taken.", "该用户名已被占用。";
+    CreatedNotSignedIn => "Your account was created, but signing in did not work. Tap Sign in to try again.", "账号已创建，但登录未成功。请点击“登录”重试。";
     InvalidInput => "Check the fields: username 3–32 of a-z 0-9 . _ -, password 8–128 characters.", "请检查：用户名为 3–32 位 a-z 0-9 . _ -，密码为 8–128 个字符。";
     PhoneLoginTitle => "Sign in on this phone", "在此手机上登录";
     ConfirmTitle => "Sign in on another device?", "要在其他设备上登录吗？";

@@ -624,6 +624,7 @@ async fn sign_in(
             _ => Text::CouldNotReach.into(),
         }
     };
+    let creating = display_name.is_some();
     if let Some(display_name) = display_name {
         let display_name = Some(display_name.trim().to_owned()).filter(|n| !n.is_empty());
         api::create_account(&CreateAccountRequest {
@@ -650,7 +651,14 @@ async fn sign_in(
         },
     )
     .await
-    .map_err(explain)?;
+    // Said outright: the form has turned to signing in, and the account is there to sign in to.
+    .map_err(|error| {
+        if creating {
+            PhoneText::CreatedNotSignedIn.into()
+        } else {
+            explain(error)
+        }
+    })?;
     let who = device::SignedInAs {
         account: session.account.clone(),
         device_name,

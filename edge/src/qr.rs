@@ -1,7 +1,8 @@
 //! The QR-login steps as the Worker serves them: check the request, authenticate the phone
 //! (KV), let the session's Durable Object decide (`qr_object.rs`), and shape its outcome into
 //! the contract's answer. No QR state is read from or written to KV; the PC's login token is,
-//! here, at the location that served the pick-up poll.
+//! here, at the location that served the pick-up poll, and a confirmation renews the account's
+//! record (read each time, written at most once a day).
 
 use crate::accounts::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;

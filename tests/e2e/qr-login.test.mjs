@@ -331,7 +331,7 @@ test("an account whose sign-in fails right after its creation is signed in, not 
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await status(page).filter({ hasText: "Could not reach qrgate." }).waitFor();
+  await status(page).filter({ hasText: "Your account was created, but signing in did not work." }).waitFor();
   assert.equal(refused.count, 1);
   // The account exists now: the form signs in with what was typed.
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
@@ -443,9 +443,10 @@ test("a signed-out phone signs in first and comes back to the code", async () =>
   await pc.close();
 });
 
-test("Back from the password page shows a new code, not the one withdrawn", async () => {
+test("Back from the password page shows a new code, not the one withdrawn", async (t) => {
   // A browser that keeps pages left in its back-forward cache, as people's do.
   const caching = await launch({ backForwardCache: true });
+  t.after(() => caching.close());
   const pc = await caching.newContext({ locale: "en-US" });
   const { page } = await openPc(pc);
   const withdrawn = (await page.locator(".qr-link").textContent()).trim();
@@ -457,7 +458,6 @@ test("Back from the password page shows a new code, not the one withdrawn", asyn
   // Restored from the cache, then loaded again (not merely loaded: the cache was used).
   const loaded = await page.evaluate(() => performance.getEntriesByType("navigation")[0].type);
   assert.equal(loaded, "reload");
-  await caching.close();
 });
 
 test("the PC can sign in with a password instead", async () => {
