@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::{AccountRecord, DeviceSessionRecord, DeviceSummary, LastSeen, keys};
 use crate::{history, limits, usernames};
 use futures_util::future::try_join;
+use qrgate_protocol::history::RENEWAL_INTERVAL_SECONDS;
 use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
     LoginSession, MeResponse, Secret, SessionInfo, TokenType, Via, hex, validate,
@@ -134,6 +135,13 @@ fn token_type(key: Option<&str>) -> TokenType {
     }
 }
 
+/// A new login token, and whether the account's history found the account due a renewal,
+/// which is then the caller's to make (it may hold the account's record already).
+pub struct SignedIn {
+    pub session: LoginSession,
+    pub renewal_due: bool,
+}
+
 /// Signs `account` in on this request's device: records the sign-in in the account's history,
 /// then stores a new login token. Recorded first, so a history may show a sign-in whose token
 /// could not be stored, never miss one that was handed out. (Both side by side, the token
@@ -144,8 +152,8 @@ pub async fn sign_in(
     device_name: &str,
     via: Via,
     dpop_jkt: Option<String>,
-) -> AppResult<LoginSession> {
-    history::record(ctx, &account.account_id, device_name, via).await?;
+) -> AppResult<SignedIn> {
+    let renewal_due = history::record(ctx, &account.account_id, device_name, via).await?;
     // The new token replaces the device's earlier one, and is bound to the key of thumbprint
     // `dpop_jkt` if there is one.
     let device = &ctx.device;
@@ -170,11 +178,14 @@ pub async fn sign_in(
     ctx.store
         .put_listed(&key, &record, &summary, expires_at)
         .await?;
-    Ok(LoginSession {
-        token: Secret::new(token),
-        token_type,
-        expires_at,
-        account: account.clone(),
+    Ok(SignedIn {
+        session: LoginSession {
+            token: Secret::new(token),
+            token_type,
+            expires_at,
+            account: account.clone(),
+        },
+        renewal_due,
     })
 }
 
@@ -257,21 +268,24 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
         _ => return Err(AppError::Unauthorized),
     };
 
-    let (_, session) = futures_util::future::join(
+    let (_, signed_in) = futures_util::future::join(
         limits::forgive(counted),
         sign_in(ctx, &record.account, &device_name, Via::Password, dpop_jkt),
     )
     .await;
-    let session = session?;
-    renew(ctx, &key, record).await;
-    crate::json_response(201, &session)
+    let signed_in = signed_in?;
+    if signed_in.renewal_due {
+        renew(ctx, &key, record).await;
+    }
+    crate::json_response(201, &signed_in.session)
 }
 
-/// Renews the account that has just confirmed a QR sign-in, as a password login renews its
+/// Renews an account that a QR sign-in's history found due, as a password login renews its
 /// own: sign-ins by QR alone (each device signing in the next) are use too, and without this
 /// the account's record and its name's hold would expire while its devices stay signed in,
-/// and the name could be taken by a new account. Best effort, as [`renew`]: a record not found
-/// here (not yet carried to this location) is renewed by a later sign-in.
+/// and the name could be taken by a new account. The record is read only then, once a day,
+/// not at every sign-in. Best effort, as [`renew`]: a record not found here (not yet carried
+/// to this location) is renewed a day later.
 pub async fn renew_in_use(ctx: &Ctx, account: &Account) {
     let key = keys::account(&account.username);
     if let Ok(Some(record)) = ctx.store.get::<AccountRecord>(&key).await
@@ -283,10 +297,10 @@ pub async fn renew_in_use(ctx: &Ctx, account: &Account) {
 
 /// Pushes an account's expiry back, at most once a day: an account lives while it is used.
 /// Its name's hold first, so the record never outlives it. Best effort: the person is signed
-/// in already, and the next login tries again.
+/// in already, and a sign-in a day later tries again.
 async fn renew(ctx: &Ctx, key: &str, record: AccountRecord) {
     let now = ctx.now_seconds();
-    if now < record.renewed_at + 24 * 3600 {
+    if now < record.renewed_at + RENEWAL_INTERVAL_SECONDS {
         return;
     }
     let expires_at = now + ctx.config.account_ttl_seconds;

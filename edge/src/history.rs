@@ -20,8 +20,9 @@ fn history(ctx: &Ctx, account_id: &str) -> AppResult<Stub> {
 }
 
 /// Records a sign-in of `account_id` by this request's device, now, seen where the request
-/// came from ([`crate::accounts::sign_in`] hands a token out only once it is recorded).
-pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<()> {
+/// came from ([`crate::accounts::sign_in`] hands a token out only once it is recorded), and
+/// answers whether the account is due a renewal (at most once a day).
+pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<bool> {
     let device = &ctx.device;
     let entry = SignInEntry {
         at: ctx.now_seconds(),

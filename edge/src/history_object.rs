@@ -1,6 +1,7 @@
 //! The Durable Object of one account's sign-in history (`qrgate_protocol::history`): the one
 //! writer of its list, so every sign-in is listed at once, wherever it happened, in the order
-//! it was recorded. When its newest sign-in is 90 days old, its alarm forgets everything.
+//! it was recorded, and the one that tells a sign-in its account is due a renewal. When its
+//! newest sign-in is 90 days old, its alarm forgets everything.
 
 use crate::objects::{self, Stored};
 use qrgate_protocol::SignInEntry;
@@ -10,7 +11,7 @@ use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum HistoryCommand {
-    /// A sign-in that happened now: answers nothing.
+    /// A sign-in that happened now: answers whether its account is due a renewal.
     Record(SignInEntry),
     /// Answers the sign-ins still kept, newest first.
     List,
@@ -37,13 +38,13 @@ impl DurableObject for SignInHistory {
         let mut log = self.log.load(&self.state).await?.unwrap_or_default();
         match command {
             HistoryCommand::Record(entry) => {
-                log.record(entry, now_ms);
+                let renewal_due = log.record(entry, now_ms);
                 // The alarm first: entries stored without one would never be deleted.
                 if let Some(at_ms) = log.empty_after_ms() {
                     objects::wake_at(&self.state, at_ms).await?;
                 }
                 self.log.store(&self.state, &log).await?;
-                Response::from_json(&())
+                Response::from_json(&renewal_due)
             }
             HistoryCommand::List => Response::from_json(&log.list(now_ms)),
         }

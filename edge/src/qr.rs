@@ -1,8 +1,8 @@
 //! The QR-login steps as the Worker serves them: check the request, authenticate the phone
 //! (KV), let the session's Durable Object decide (`qr_object.rs`), and shape its outcome into
 //! the contract's answer. No QR state is read from or written to KV; the PC's login token is,
-//! here, at the location that served the pick-up poll, and a confirmation renews the account's
-//! record (read each time, written at most once a day).
+//! here, at the location that served the pick-up poll, which also renews the account when its
+//! history finds it due (read and written at most once a day).
 
 use crate::accounts::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;
@@ -122,7 +122,12 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
             )
             .await;
             match signed_in {
-                Ok(login) => Some(login),
+                Ok(signed_in) => {
+                    if signed_in.renewal_due {
+                        renew_in_use(ctx, &pick_up.account).await;
+                    }
+                    Some(signed_in.session)
+                }
                 Err(error) => {
                     // Best effort: if this fails too, the PC starts over with a new code.
                     let _ = step(&stub, Step::ReleasePickUp).await;
@@ -183,7 +188,6 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     let qr_id = checked_qr_id(raw_id)?;
     let request: DecisionRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
-    let account = auth.account.clone();
     let stub = qr_rpc::existing_session(&ctx.env, qr_id)?;
     let decide = Step::Decide {
         scanner: scanner(auth),
@@ -191,12 +195,7 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
         verdict,
     };
     match step(&stub, decide).await? {
-        Outcome::Done => {
-            if verdict == Verdict::Confirmed {
-                renew_in_use(ctx, &account).await;
-            }
-            Ok(crate::no_content())
-        }
+        Outcome::Done => Ok(crate::no_content()),
         other => Err(unexpected(&other)),
     }
 }

@@ -2,6 +2,10 @@
 //! QR sign-in, newest first, at most 50, each kept 90 days. One writer (the account's Durable
 //! Object) holds the [`SignInLog`], so sign-ins are listed in the order they were recorded,
 //! even within one second, wherever they happened. `now` is passed in.
+//!
+//! Being the one place that sees every sign-in of its account, the log also says when the
+//! account is due its renewal (at most once a day), so that no sign-in has to read the
+//! account's record only to find that it is not.
 
 use crate::SignInEntry;
 use serde::{Deserialize, Serialize};
@@ -10,6 +14,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_SIGN_INS: usize = 50;
 /// How long a sign-in is kept.
 pub const KEEP_MS: u64 = 90 * 24 * 3600 * 1000;
+/// An account in use is renewed at most this often.
+pub const RENEWAL_INTERVAL_SECONDS: u64 = 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Recorded {
@@ -21,11 +27,17 @@ struct Recorded {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInLog {
     recorded: Vec<Recorded>,
+    /// When a sign-in was last told that its account is due a renewal. Absent in logs stored
+    /// before it was kept: their next sign-in is told.
+    #[serde(default)]
+    renewal_due_at_ms: Option<u64>,
 }
 
 impl SignInLog {
-    /// Records a sign-in that happened now, ahead of every earlier one.
-    pub fn record(&mut self, entry: SignInEntry, now_ms: u64) {
+    /// Records a sign-in that happened now, ahead of every earlier one, and says whether its
+    /// account is due a renewal: if no sign-in was told so in the last day. Told once; the
+    /// renewal is the caller's, and one that fails is tried again a day later.
+    pub fn record(&mut self, entry: SignInEntry, now_ms: u64) -> bool {
         self.recorded.insert(
             0,
             Recorded {
@@ -34,6 +46,13 @@ impl SignInLog {
             },
         );
         self.forget_old(now_ms);
+        let renewal_due = self
+            .renewal_due_at_ms
+            .is_none_or(|told_ms| now_ms >= told_ms + RENEWAL_INTERVAL_SECONDS * 1000);
+        if renewal_due {
+            self.renewal_due_at_ms = Some(now_ms);
+        }
+        renewal_due
     }
 
     /// The sign-ins still kept, newest first.
@@ -115,5 +134,24 @@ mod tests {
             2,
             "the old one is forgotten when the log is written"
         );
+    }
+
+    #[test]
+    fn a_renewal_is_due_once_a_day_however_often_the_account_signs_in() {
+        let day_ms = RENEWAL_INTERVAL_SECONDS * 1000;
+        let mut log = SignInLog::default();
+        assert!(log.record(entry("a"), T0), "the first sign-in");
+        assert!(!log.record(entry("b"), T0 + 1));
+        // Sign-ins every 12 hours: not every one is due, yet the account is renewed daily.
+        assert!(!log.record(entry("c"), T0 + day_ms / 2));
+        assert!(log.record(entry("d"), T0 + day_ms));
+        assert!(!log.record(entry("e"), T0 + day_ms + day_ms / 2));
+        assert!(log.record(entry("f"), T0 + 2 * day_ms));
+    }
+
+    #[test]
+    fn a_log_stored_before_renewals_were_kept_is_due_at_its_next_sign_in() {
+        let mut log: SignInLog = serde_json::from_str(r#"{"recorded":[]}"#).unwrap();
+        assert!(log.record(entry("a"), T0));
     }
 }
