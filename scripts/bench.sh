@@ -17,8 +17,11 @@ bench=target/release/bench
 mkdir -p bench-results target
 # A 10-minute QR lifetime: the sessions made ready for the scan and confirm runs must outlive
 # their making and the run (no figure here depends on the lifetime).
-start_wrangler "$port" "$state" target/wrangler-bench.log --name qrgate-bench \
-    --var KV_COUNT_HEADER:1 --var QR_TTL_SECONDS:600
+start_bench_wrangler() {
+    start_wrangler "$port" "$state" target/wrangler-bench.log --name qrgate-bench \
+        --var KV_COUNT_HEADER:1 --var QR_TTL_SECONDS:600
+}
+start_bench_wrangler
 export QRGATE_URL="http://127.0.0.1:$port"
 # The last commit before key-bound tokens and the last of their work, for the size change
 # they caused.
@@ -64,7 +67,37 @@ load() {
         "${cpu_us[$step]}" "$(sed -n 's/^answers: //p' <<<"$out")" "$size"
 }
 
+# A wrangler dev of its own, on empty local state, for one throughput step, so that no step's
+# figure depends on what ran before it. Local Durable Objects are SQLite files of one workerd
+# process: on one wrangler dev the same scan step fell from 0.93x of the trivial route to 0.66x
+# when run again after 3,000 more objects, and the trivial route drifted by 10-15 % within a
+# run. A deployed object shares no process with thousands of others.
+fresh_wrangler() {
+    stop_background
+    local waited=0
+    while curl -s --max-time 1 -o /dev/null "$QRGATE_URL/" && [ "$waited" -lt 30 ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    rm -rf "$state"
+    state=$(mktemp -d)
+    start_bench_wrangler
+}
+
+# step_alone STEP POOL_SIZE: STEP on a fresh wrangler dev, after a warm-up of its JIT and the
+# trivial route beside it, so that its ratio is to a baseline measured on the same worker.
+step_alone() {
+    fresh_wrangler
+    "$bench" pool trivial 50 >"$state/warm-up"
+    wrk -t "$threads" -c "$connections" -d 3s -s tests/bench/pool.lua "$QRGATE_URL" \
+        -- "$state/warm-up" "$threads" >/dev/null
+    load trivial 50
+    load "$1" "$2"
+}
+
 {
+    # This block is a subshell (it feeds tee): it stops the wrangler dev it last started.
+    trap 'stop_background; rm -rf "$state"' EXIT
     echo "# qrgate benchmark results"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), on $(nproc) cores of" \
@@ -98,7 +131,10 @@ load() {
     echo
     echo "Goal: poll, scan and confirm each at least 0.7 × the trivial route's requests per second."
     echo
-    echo "wrk, $threads threads, $connections connections, ${seconds} s per step, one run; CPU is" \
+    echo "wrk, $threads threads, $connections connections, ${seconds} s per step, one run, each" \
+        "step on a wrangler dev of its own started on empty local state and warmed up, with" \
+        "the trivial route measured on it just before, so that no step's figure depends on" \
+        "the objects or the drift of those before it; CPU is" \
         "workerd's user + system time. trivial is an unknown /api/ path (routing and the JSON" \
         "error only) from 50 devices; poll cycles through 50 pending sessions; scan and confirm" \
         "each get 1.5 × as many sessions as the poll step answered, made ready just before" \
@@ -108,10 +144,9 @@ load() {
     echo
     echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
     echo "|---|---|---|---|---|---|---|---|"
-    load trivial 50
-    load poll 50
-    load scan "$pool_size"
-    load confirm "$pool_size"
+    step_alone poll 50
+    step_alone scan "$pool_size"
+    step_alone confirm "$pool_size"
     echo
     echo "## Password logins and refused attempts"
     echo
