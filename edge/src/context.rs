@@ -202,21 +202,19 @@ async fn read_at_most(req: &mut Request, limit: usize) -> AppResult<Vec<u8>> {
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty (of any stated type).
 async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
-    let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|len| len.trim().parse::<u64>().ok());
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let declared = header("Content-Length").and_then(|len| len.trim().parse::<u64>().ok());
+    // HTTP lets `Transfer-Encoding` override `Content-Length`: then the length bounds nothing.
+    let length_bounds_body = header("Transfer-Encoding").is_none();
     let body = match declared {
         Some(len) if len > MAX_BODY_BYTES as u64 => return Err(AppError::PayloadTooLarge),
         // The runtime's HTTP layer delivers no more than the declared length, so a body within
         // the limit is read whole in one call: cheaper than chunk by chunk.
-        Some(_) => req
+        Some(_) if length_bounds_body => req
             .bytes()
             .await
             .map_err(|_| AppError::invalid("The request body could not be read whole."))?,
-        None => read_at_most(req, MAX_BODY_BYTES).await?,
+        _ => read_at_most(req, MAX_BODY_BYTES).await?,
     };
     // No body is no body that is not JSON, whatever the type says: `curl -X POST -d ''` sends
     // an empty form, and an empty body means `{}`.
