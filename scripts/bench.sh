@@ -195,7 +195,9 @@ step_alone() {
     echo "By the page's clock from its navigation's start to the first frame that shows the" \
         "code; the medians of its phases by Resource Timing (HTML received, the page's script," \
         "wasm and style received, the code asked of the edge, its answer); the driver column" \
-        "is the same load timed from Node (adds Playwright's round trips to the browser)."
+        "is the same load timed from Node (adds Playwright's round trips to the browser)." \
+        "The floor rows are this browser's first paint of a page with no script, style or" \
+        "image but the PC page's security headers: what no page here can beat."
     echo
     echo "| navigation → QR visible | runs | median | best | HTML | page code | QR asked | QR answered | driver |"
     echo "|---|---|---|---|---|---|---|---|---|"

@@ -8,6 +8,13 @@
 // the browser (shown beside it: started in Node before `goto`, ended when Node saw the code).
 // The phases between say where the time went, from Resource Timing: the HTML received, the
 // page's code (script, wasm, style) received, the code asked of the edge, its answer.
+//
+// Beside it, the floor this browser and machine set for a page like it: the first paint of a
+// page of one line of text with no script, style or image, sent with the PC page's own security
+// headers (Cross-Origin-Opener-Policy alone moves a cold navigation into a new renderer process:
+// about 40 ms here), from this process, timed cold and warm in the same rounds. No page shows its
+// code before the browser can paint a frame; what the PC page takes beyond the floor is its own.
+import { createServer } from "node:http";
 import { launch } from "./browser.mjs";
 
 const [url, runsArg] = process.argv.slice(2);
@@ -51,8 +58,43 @@ async function timeQr(page, navigate) {
   return { ...(await page.evaluate(phases)), driver };
 }
 
+const floorPage = '<!doctype html><html lang="en"><meta charset="utf-8"><title>floor</title><p>qrgate';
+const securityHeaders = [
+  "content-security-policy", "cross-origin-opener-policy", "permissions-policy",
+  "referrer-policy", "x-content-type-options", "x-frame-options",
+];
+const pageHeaders = (await fetch(url)).headers;
+const floorHeaders = Object.fromEntries(
+  securityHeaders.filter((name) => pageHeaders.has(name)).map((name) => [name, pageHeaders.get(name)]),
+);
+const floorServer = createServer((_, response) => {
+  response.writeHead(200, {
+    ...floorHeaders,
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-cache",
+  });
+  response.end(floorPage);
+});
+await new Promise((listening) => floorServer.listen(0, "127.0.0.1", listening));
+const floorUrl = `http://127.0.0.1:${floorServer.address().port}/`;
+
+// The first frame of the script-free page: the browser's own paint timing.
+async function timeFirstPaint(page, navigate) {
+  await navigate();
+  const paint = await page.waitForFunction(
+    () => performance.getEntriesByName("first-contentful-paint")[0]?.startTime,
+    null,
+    { polling: 10 },
+  );
+  const visible = await paint.jsonValue();
+  const html = await page.evaluate(() => performance.getEntriesByType("navigation")[0].responseEnd);
+  return { visible, html };
+}
+
 const cold = [];
 const warm = [];
+const floorCold = [];
+const floorWarm = [];
 for (let i = 0; i < runs; i++) {
   // Each run is another visitor: QR creation is limited to 20 per 10 s per client address,
   // which a fast machine's 2 × RUNS page loads would reach from one address.
@@ -67,8 +109,15 @@ for (let i = 0; i < runs; i++) {
   await page.waitForFunction(() => localStorage.getItem("qrgate.keys_kept") !== null);
   warm.push(await timeQr(page, () => page.reload()));
   await context.close();
+
+  const floorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const floor = await floorContext.newPage();
+  floorCold.push(await timeFirstPaint(floor, () => floor.goto(floorUrl)));
+  floorWarm.push(await timeFirstPaint(floor, () => floor.reload()));
+  await floorContext.close();
 }
 await browser.close();
+floorServer.close();
 
 const ms = (runs, phase) => `${median(runs.map((run) => run[phase])).toFixed(0)} ms`;
 for (const [what, measured] of [["cold (new context)", cold], ["warm (reload)", warm]]) {
@@ -77,5 +126,12 @@ for (const [what, measured] of [["cold (new context)", cold], ["warm (reload)", 
     `| ${what} | ${runs} | **${ms(measured, "visible")}** | ${best} ms | ${ms(measured, "html")} | ` +
       `${ms(measured, "code")} | ${ms(measured, "asked")} | ${ms(measured, "answered")} | ` +
       `${ms(measured, "driver")} |`,
+  );
+}
+for (const [what, measured] of [["cold", floorCold], ["warm", floorWarm]]) {
+  const best = Math.min(...measured.map((run) => run.visible)).toFixed(0);
+  console.log(
+    `| floor, ${what}: first paint of a script-free page | ${runs} | **${ms(measured, "visible")}** | ` +
+      `${best} ms | ${ms(measured, "html")} | – | – | – | – |`,
   );
 }
