@@ -17,7 +17,7 @@ use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::qr::PICKUP_WINDOW_MS;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, QrStatus, Via};
+use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, PollResponse, QrStatus, Via};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -341,16 +341,29 @@ impl Controller {
     }
 
     /// Withdraws the code shown, then opens the password page (`/password`, a page of its own
-    /// so that this page's first visit does not carry the password form).
+    /// so that this page's first visit does not carry the password form). A code confirmed on
+    /// the phone before the click arrived cannot be withdrawn (`409`): the person has signed
+    /// this PC in already, so its token is picked up, as the next poll would have, rather than
+    /// left to expire while they type a password.
     fn use_password(&self) {
         let shown = match self.state.get_untracked() {
             PcState::Showing { qr, .. } | PcState::Stale(qr) => Some(qr),
             _ => None,
         };
-        self.next_generation();
+        let this = self.clone();
+        let generation = self.next_generation();
         spawn_local(async move {
             if let Some(qr) = shown {
-                let _ = api::cancel_qr(&qr).await;
+                let withdrawn = api::cancel_qr(&qr).await;
+                if withdrawn.is_err_and(|error| error.is(ErrorCode::Conflict))
+                    && let Ok(PollResponse {
+                        session: Some(session),
+                        ..
+                    }) = api::poll_qr(&qr).await
+                    && this.is_current(generation)
+                {
+                    return this.signed_in_with(&session).await;
+                }
             }
             go(PASSWORD_PAGE);
         });

@@ -478,6 +478,28 @@ test("the PC can sign in with a password instead", async () => {
   await pc.close();
 });
 
+test("a code confirmed just before Sign in with password instead signs the PC in", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  // Neither a push nor a poll tells the page of the confirmation (the socket is blocked, the
+  // first poll 30 s away): only the click finds the code can no longer be withdrawn.
+  await blockLiveChannel(page);
+  await page.route("**/api/qr", async (route) => {
+    const response = await route.fetch();
+    route.fulfill({ response, json: { ...(await response.json()), interval: 30 } });
+  });
+  await page.goto(BASE + "/");
+  await page.locator(".qr-image svg").waitFor();
+  const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-password-race.png"));
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await status(phonePage).filter({ hasText: "Done." }).waitFor();
+  await page.getByRole("button", { name: "Sign in with password instead" }).click();
+  await page.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  assert.equal(new URL(page.url()).pathname, "/", "the password page was not opened");
+  assert.match(await page.locator(".signed-in").textContent(), /signed in with a QR code/);
+  await pc.close();
+});
+
 test("the phone's scan page opens a typed code; polling pauses while the PC tab is hidden", async () => {
   const pc = await newPc();
   // Without its live channel the page polls, except while hidden.
