@@ -380,12 +380,27 @@ impl Controller {
 }
 
 #[wasm_bindgen(inline_js = "export function reload_when_restored() { \
-    addEventListener('pageshow', (event) => event.persisted && location.reload()); }")]
+    addEventListener('pageshow', (event) => event.persisted && location.reload()); } \
+  export function keep_focus_on_page() { \
+    let inside = false; \
+    addEventListener('focusin', (event) => { inside = !!event.target.closest?.('main.pc'); }); \
+    new MutationObserver(() => { \
+      const main = document.querySelector('main.pc'); \
+      if (inside && main && document.activeElement === document.body) \
+        (main.querySelector('button.primary') ?? main.querySelector('button'))?.focus(); \
+    }).observe(document.body, { childList: true, subtree: true }); }")]
 extern "C" {
     /// Back to this page from the browser's back-forward cache, the page loads again: the code
     /// it showed may have been withdrawn on the way out (for the password page), and nothing
     /// follows it any more.
     fn reload_when_restored();
+
+    /// A state change can remove the control that has the focus (a denial pushed while "use
+    /// password" is focused), which leaves it on the document's body, where a keyboard starts
+    /// again from the top: it goes to the new state's first control (its primary one) instead.
+    /// Focus moved elsewhere (the header), or nowhere (the window left), stays where it went.
+    /// In JS, a few lines instead of the event and effect code that would weigh on the page.
+    fn keep_focus_on_page();
 }
 
 /// Sends `Event::Tick` every `interval_ms` until the receiving loop has ended.
@@ -432,6 +447,7 @@ pub fn PcPage() -> impl IntoView {
     });
     controller.start();
     reload_when_restored();
+    keep_focus_on_page();
     let state = controller.state;
     let on = |act: fn(&Controller)| {
         let controller = controller.clone();

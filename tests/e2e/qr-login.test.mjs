@@ -500,6 +500,26 @@ test("a code confirmed just before Sign in with password instead signs the PC in
   await pc.close();
 });
 
+test("the PC page keeps a keyboard's focus as the status changes, and moves it on when its button goes", async () => {
+  const pc = await newPc();
+  const { page } = await openPc(pc);
+  const usePassword = page.getByRole("button", { name: "Sign in with password instead" });
+  await usePassword.focus();
+  const focused = () => page.evaluate(() => document.activeElement?.textContent);
+  assert.equal(await focused(), "Sign in with password instead");
+  const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-focus.png"));
+  await status(page).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor();
+  assert.equal(await focused(), "Sign in with password instead", "the scan did not move the focus");
+  await phonePage.getByRole("button", { name: "Deny" }).click();
+  await status(page).filter({ hasText: "Sign-in was denied on the phone." }).waitFor();
+  // The button focused is gone: the focus goes to what takes its place (before the next
+  // frame), not to the page.
+  await page.waitForFunction(() => document.activeElement?.textContent === "Get a new code", null, {
+    timeout: 2_000,
+  });
+  await pc.close();
+});
+
 test("the phone's scan page opens a typed code; polling pauses while the PC tab is hidden", async () => {
   const pc = await newPc();
   // Without its live channel the page polls, except while hidden.
