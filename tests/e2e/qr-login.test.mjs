@@ -155,6 +155,14 @@ async function blockLiveChannel(page) {
   await page.routeWebSocket(/\/api\/qr\/[^/]+\/live$/, (ws) => ws.close({ code: 1011 }));
 }
 
+/** Each new code of `page` answers `interval: 30`: a polling page does not look for 30 s. */
+async function slowPolling(page) {
+  await page.route("**/api/qr", async (route) => {
+    const response = await route.fetch();
+    route.fulfill({ response, json: { ...(await response.json()), interval: 30 } });
+  });
+}
+
 /** The edge's refusals that ask to be tried again, by status. */
 const RETRY_LATER = {
   429: { error: "rate_limited", message: "Too many attempts." },
@@ -186,11 +194,7 @@ async function refuseOnce(page, url, { status = 503, when = () => true, delivere
 test("with polling slowed to 30 s, the push alone signs the PC in", async () => {
   const pc = await newPc();
   const page = await pc.newPage();
-  // The session answers `interval: 30`: a polling page would not look again for 30 s.
-  await page.route("**/api/qr", async (route) => {
-    const response = await route.fetch();
-    route.fulfill({ response, json: { ...(await response.json()), interval: 30 } });
-  });
+  await slowPolling(page);
   const polls = countPolls(page);
   const sockets = [];
   page.on("websocket", (ws) => sockets.push(ws));
@@ -484,10 +488,7 @@ test("a code confirmed just before Sign in with password instead signs the PC in
   // Neither a push nor a poll tells the page of the confirmation (the socket is blocked, the
   // first poll 30 s away): only the click finds the code can no longer be withdrawn.
   await blockLiveChannel(page);
-  await page.route("**/api/qr", async (route) => {
-    const response = await route.fetch();
-    route.fulfill({ response, json: { ...(await response.json()), interval: 30 } });
-  });
+  await slowPolling(page);
   await page.goto(BASE + "/");
   await page.locator(".qr-image svg").waitFor();
   const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-password-race.png"));
