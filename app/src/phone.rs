@@ -551,6 +551,7 @@ pub fn PasswordForm(
     let password = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
     let creating = RwSignal::new(false);
+    let unanswered = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<Msg>);
     let lang = use_lang();
@@ -569,6 +570,7 @@ pub fn PasswordForm(
                     .then(|| display_name.get_untracked()),
                 // Trying again must sign in, not create the account a second time (`409`).
                 move || creating.set(false),
+                unanswered,
             )
             .await;
             busy.set(false);
@@ -606,14 +608,26 @@ pub fn PasswordForm(
     }
 }
 
+/// How an account to sign in to came about, when this form asked for it.
+#[derive(Clone, Copy, PartialEq)]
+enum Creation {
+    /// Made by this request.
+    Made,
+    /// Its name taken (`409`) after an earlier request for it got no answer: perhaps made by
+    /// that one, its answer lost on the way back, perhaps someone else's.
+    MadeEarlierOrTaken,
+}
+
 /// Creates the account first when `display_name` is given (`Some("")` means "no name"), then
-/// (`created` told) signs in and keeps the token.
+/// (`created` told) signs in and keeps the token. `unanswered` is the username whose creation
+/// this form last sent without getting an answer.
 async fn sign_in(
     role: Role,
     username: String,
     password: String,
     display_name: Option<String>,
     created: impl FnOnce(),
+    unanswered: RwSignal<Option<String>>,
 ) -> Result<(), Msg> {
     let explain = |error: api::ApiError| -> Msg {
         match error.code {
@@ -624,17 +638,35 @@ async fn sign_in(
             _ => Text::CouldNotReach.into(),
         }
     };
-    let creating = display_name.is_some();
+    let mut creation = None;
     if let Some(display_name) = display_name {
         let display_name = Some(display_name.trim().to_owned()).filter(|n| !n.is_empty());
-        api::create_account(&CreateAccountRequest {
+        let made = api::create_account(&CreateAccountRequest {
             username: username.clone(),
             password: Secret::new(password.clone()),
             display_name,
         })
-        .await
-        .map_err(explain)?;
-        created();
+        .await;
+        creation = Some(match made {
+            Ok(()) => {
+                created();
+                Creation::Made
+            }
+            // The password typed tells whose it is: signing in with it either is this person's
+            // own sign-in or is refused, as any sign-in would be.
+            Err(error)
+                if error.is(ErrorCode::Conflict)
+                    && unanswered.get_untracked().as_deref() == Some(username.as_str()) =>
+            {
+                Creation::MadeEarlierOrTaken
+            }
+            Err(error) => {
+                if error.is_transient() {
+                    unanswered.set(Some(username));
+                }
+                return Err(explain(error));
+            }
+        });
     }
     let device = device::device(role);
     let device_name = match role {
@@ -651,13 +683,15 @@ async fn sign_in(
         },
     )
     .await
-    // Said outright: the form has turned to signing in, and the account is there to sign in to.
-    .map_err(|error| {
-        if creating {
-            PhoneText::CreatedNotSignedIn.into()
-        } else {
-            explain(error)
+    .map_err(|error| match creation {
+        // Said outright: the form has turned to signing in, and the account is there to sign
+        // in to.
+        Some(Creation::Made) => PhoneText::CreatedNotSignedIn.into(),
+        // Not made by the earlier request after all: the name is someone else's.
+        Some(Creation::MadeEarlierOrTaken) if error.is(ErrorCode::Unauthorized) => {
+            PhoneText::NameTaken.into()
         }
+        _ => explain(error),
     })?;
     let who = device::SignedInAs {
         account: session.account.clone(),

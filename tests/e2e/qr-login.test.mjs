@@ -344,6 +344,41 @@ test("an account whose sign-in fails right after its creation is signed in, not 
   await freshPhone.close();
 });
 
+/** A new phone on the sign-in page, asked to create the account `name` with `password`. */
+async function createAccountOnNewPhone(name, password, answerLost) {
+  const freshPhone = await browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, userAgent: IPHONE_UA, locale: "en-US",
+  });
+  const page = await freshPhone.newPage();
+  const lost = await refuseOnce(page, /\/api\/accounts$/, { delivered: answerLost });
+  await page.goto(BASE + "/m/login");
+  await page.getByRole("button", { name: "Create a new account" }).click();
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await status(page).filter({ hasText: "Could not reach qrgate." }).waitFor();
+  assert.equal(lost.count, 1);
+  return { freshPhone, page };
+}
+
+test("an account made by a creation whose answer was lost is signed in when asked again", async () => {
+  const name = `e2e-lost-${Date.now().toString(36)}`;
+  const { freshPhone, page } = await createAccountOnNewPhone(name, PASSWORD, true);
+  // Asked again, the name is taken (by the first request); the password typed signs in.
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(BASE + "/m/");
+  await page.locator(".account").filter({ hasText: name }).waitFor();
+  await freshPhone.close();
+});
+
+test("a name taken by someone else stays taken after a creation with no answer", async () => {
+  const { freshPhone, page } = await createAccountOnNewPhone(username, "not the owner's password", false);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await status(page).filter({ hasText: "This username is taken." }).waitFor();
+  assert.equal(new URL(page.url()).pathname, "/m/login");
+  await freshPhone.close();
+});
+
 test("the PC's sign-in heads the phone's history, and can be signed out from there", async () => {
   const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-history.png");
   await phonePage.getByRole("button", { name: "Confirm" }).click();
