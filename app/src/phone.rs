@@ -609,7 +609,7 @@ pub fn PasswordForm(
 }
 
 /// How an account to sign in to came about, when this form asked for it.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Creation {
     /// Made by this request.
     Made,

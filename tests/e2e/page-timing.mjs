@@ -51,6 +51,9 @@ function watchForFirstPaint() {
   }).observe({ type: "paint", buffered: true });
 }
 
+// `watch` as an init script, with the marker it logs.
+const signalling = (watch) => `{ const SEEN = "${SEEN}"; (${watch})(); }`;
+
 function phases() {
   const [navigation] = performance.getEntriesByType("navigation");
   const resources = performance.getEntriesByType("resource");
@@ -114,7 +117,7 @@ async function timeFirstPaint(page, navigate) {
 // One load first, not timed: the first request of a new wrangler dev compiles the worker.
 {
   const context = await browser.newContext({ extraHTTPHeaders: { "CF-Connecting-IP": "10.76.0.1" } });
-  await context.addInitScript(`{ const SEEN = "${SEEN}"; (${watchForQr})(); }`);
+  await context.addInitScript(signalling(watchForQr));
   const page = await context.newPage();
   await loadUntilSeen(page, () => page.goto(url, { waitUntil: "commit" }));
   await context.close();
@@ -131,7 +134,7 @@ for (let i = 0; i < runs; i++) {
     viewport: { width: 1280, height: 900 },
     extraHTTPHeaders: { "CF-Connecting-IP": `10.77.${Math.floor(i / 250)}.${(i % 250) + 1}` },
   });
-  await context.addInitScript(`{ const SEEN = "${SEEN}"; (${watchForQr})(); }`);
+  await context.addInitScript(signalling(watchForQr));
   const page = await context.newPage();
   cold.push(await timeQr(page, () => page.goto(url, { waitUntil: "commit" })));
   // A return visit: the first one's key is kept a moment after its code is shown (app/src/dpop.js).
@@ -140,7 +143,7 @@ for (let i = 0; i < runs; i++) {
   await context.close();
 
   const floorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await floorContext.addInitScript(`{ const SEEN = "${SEEN}"; (${watchForFirstPaint})(); }`);
+  await floorContext.addInitScript(signalling(watchForFirstPaint));
   const floor = await floorContext.newPage();
   floorCold.push(await timeFirstPaint(floor, () => floor.goto(floorUrl, { waitUntil: "commit" })));
   floorWarm.push(await timeFirstPaint(floor, () => floor.reload({ waitUntil: "commit" })));
