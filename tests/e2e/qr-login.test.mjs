@@ -323,18 +323,29 @@ test("a code's creation refused with 429 is asked again after its Retry-After", 
   await pc.close();
 });
 
-test("an account whose sign-in fails right after its creation is signed in, not made again", async () => {
+/**
+ * A new phone on the sign-in page asks to create the account `name` with `password`, with one
+ * request refused as `refuse(page)` sets up (its count returned as `refused`).
+ */
+async function signUpOnNewPhone(name, password, refuse) {
   const freshPhone = await browser.newContext({
     viewport: { width: 390, height: 844 }, isMobile: true, userAgent: IPHONE_UA, locale: "en-US",
   });
   const page = await freshPhone.newPage();
-  const refused = await refuseOnce(page, /\/api\/sessions$/);
-  const name = `e2e-retry-${Date.now().toString(36)}`;
+  const refused = await refuse(page);
   await page.goto(BASE + "/m/login");
   await page.getByRole("button", { name: "Create a new account" }).click();
   await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
+  return { freshPhone, page, refused };
+}
+
+test("an account whose sign-in fails right after its creation is signed in, not made again", async () => {
+  const name = `e2e-retry-${Date.now().toString(36)}`;
+  const { freshPhone, page, refused } = await signUpOnNewPhone(name, PASSWORD, (page) =>
+    refuseOnce(page, /\/api\/sessions$/),
+  );
   await status(page).filter({ hasText: "Your account was created, but signing in did not work." }).waitFor();
   assert.equal(refused.count, 1);
   // The account exists now: the form signs in with what was typed.
@@ -344,26 +355,19 @@ test("an account whose sign-in fails right after its creation is signed in, not 
   await freshPhone.close();
 });
 
-/** A new phone on the sign-in page, asked to create the account `name` with `password`. */
-async function createAccountOnNewPhone(name, password, answerLost) {
-  const freshPhone = await browser.newContext({
-    viewport: { width: 390, height: 844 }, isMobile: true, userAgent: IPHONE_UA, locale: "en-US",
-  });
-  const page = await freshPhone.newPage();
-  const lost = await refuseOnce(page, /\/api\/accounts$/, { delivered: answerLost });
-  await page.goto(BASE + "/m/login");
-  await page.getByRole("button", { name: "Create a new account" }).click();
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await status(page).filter({ hasText: "Could not reach qrgate." }).waitFor();
-  assert.equal(lost.count, 1);
-  return { freshPhone, page };
+/** `signUpOnNewPhone` with the creation's answer refused (`503`), after it reached the edge or not. */
+async function signUpAnswerLost(name, password, delivered) {
+  const signingUp = await signUpOnNewPhone(name, password, (page) =>
+    refuseOnce(page, /\/api\/accounts$/, { delivered }),
+  );
+  await status(signingUp.page).filter({ hasText: "Could not reach qrgate." }).waitFor();
+  assert.equal(signingUp.refused.count, 1);
+  return signingUp;
 }
 
 test("an account made by a creation whose answer was lost is signed in when asked again", async () => {
   const name = `e2e-lost-${Date.now().toString(36)}`;
-  const { freshPhone, page } = await createAccountOnNewPhone(name, PASSWORD, true);
+  const { freshPhone, page } = await signUpAnswerLost(name, PASSWORD, true);
   // Asked again, the name is taken (by the first request); the password typed signs in.
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL(BASE + "/m/");
@@ -372,7 +376,7 @@ test("an account made by a creation whose answer was lost is signed in when aske
 });
 
 test("a name taken by someone else stays taken after a creation with no answer", async () => {
-  const { freshPhone, page } = await createAccountOnNewPhone(username, "not the owner's password", false);
+  const { freshPhone, page } = await signUpAnswerLost(username, "not the owner's password", false);
   await page.getByRole("button", { name: "Create account" }).click();
   await status(page).filter({ hasText: "This username is taken." }).waitFor();
   assert.equal(new URL(page.url()).pathname, "/m/login");
