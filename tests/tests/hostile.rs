@@ -201,5 +201,12 @@ async fn ten_thousand_random_requests_get_no_5xx_and_only_json_errors() {
             assert_eq!(body.error.status(), status, "{}", reply.text());
         }
     }
-    println!("{REQUESTS} random requests by status: {statuses:?}");
+    // Most requests stay under `/api/` as sent: were none judged as the Worker's, the JSON check
+    // above would never run and this test could not fail.
+    let for_worker = replies.iter().filter(|(for_worker, _)| *for_worker).count();
+    assert!(
+        for_worker * 10 >= REQUESTS * 8,
+        "only {for_worker} of {REQUESTS} requests reached the Worker's paths"
+    );
+    println!("{REQUESTS} random requests by status: {statuses:?}; {for_worker} for the Worker");
 }
