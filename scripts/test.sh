@@ -94,7 +94,7 @@ step "integration tests against wrangler dev (two locations, real Durable Object
 # two minutes for its session to be collected while the others run.
 cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
     --test live --test races --test limits --test history --test hostile --test dpop \
-    --test logs -- --nocapture --test-threads 16
+    --test logs --test first_code -- --nocapture --test-threads 16
 
 step "load and races at scale (1,000 flows, 50 at a time)"
 QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --test load \

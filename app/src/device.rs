@@ -173,37 +173,6 @@ pub fn phone_type(user_agent: &str) -> DeviceType {
     }
 }
 
-/// A name a person recognises for this browser, e.g. "Chromium on Linux".
-pub fn browser_name(user_agent: &str) -> String {
-    let browser = [
-        ("Edg/", "Edge"),
-        ("OPR/", "Opera"),
-        ("Firefox/", "Firefox"),
-        ("Chromium/", "Chromium"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-    ]
-    .iter()
-    .find(|(marker, _)| user_agent.contains(marker))
-    .map_or("Browser", |(_, name)| name);
-    let system = [
-        ("Windows", "Windows"),
-        ("iPhone", "iOS"),
-        ("iPad", "iPadOS"),
-        ("Android", "Android"),
-        ("CrOS", "ChromeOS"),
-        ("Mac OS X", "macOS"),
-        ("Linux", "Linux"),
-    ]
-    .iter()
-    .find(|(marker, _)| user_agent.contains(marker))
-    .map(|(_, name)| *name);
-    match system {
-        Some(system) => format!("{browser} on {system}"),
-        None => browser.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,13 +195,5 @@ mod tests {
         assert_eq!(phone_type(IPHONE), DeviceType::Ios);
         assert_eq!(phone_type(ANDROID), DeviceType::Android);
         assert_eq!(phone_type(LINUX_CHROMIUM), DeviceType::Web);
-    }
-
-    #[test]
-    fn browser_names() {
-        assert_eq!(browser_name(LINUX_CHROMIUM), "Chromium on Linux");
-        assert_eq!(browser_name(IPHONE), "Safari on iOS");
-        assert_eq!(browser_name(ANDROID), "Chrome on Android");
-        assert_eq!(browser_name(""), "Browser");
     }
 }

@@ -4,7 +4,7 @@
 //! tab does not create sessions forever.
 
 use crate::api;
-use crate::device::{self, Role, SignedInAs, browser_name, clear_token, keep_sign_in, user_agent};
+use crate::device::{self, Role, SignedInAs, clear_token, keep_sign_in, user_agent};
 use crate::i18n::{Localized, Message, PcText, Text, tr, use_lang, via_text};
 
 /// A message of this page: its own text or a shared one.
@@ -17,7 +17,10 @@ use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::qr::PICKUP_WINDOW_MS;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, LoginSession, PollResponse, QrStatus, Via};
+use qrgate_protocol::{
+    CreateQrResponse, ErrorCode, FIRST_CODE_ELEMENT_ID, LoginSession, PollResponse, QrStatus, Via,
+    browser_name,
+};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -134,20 +137,61 @@ impl Controller {
                 }
                 Err(_) => return this.state.set(PcState::Failed),
             };
-            this.state.set(PcState::Showing {
-                qr: qr.clone(),
-                status: QrStatus::Pending,
-            });
-            // Acted on once `follow` has returned: its socket, timer and queue are gone by then.
-            match this.follow(&qr, generation).await {
-                Followed::SignedIn(session) => this.signed_in_with(&session).await,
-                Followed::Confirmed => this.pick_up(&qr, generation).await,
-                Followed::Expired if renewals < MAX_AUTO_RENEWALS => this.new_code(renewals + 1),
-                Followed::Expired => this.state.set(PcState::Stale(qr)),
-                Followed::Ended(status) => this.state.set(PcState::Ended(status)),
-                Followed::Superseded => {}
+            this.show(qr, generation, renewals).await;
+        });
+    }
+
+    /// Shows the code the edge served with the page (`edge/README.md`, "The first code, served
+    /// with the page") at once. The edge could not know this browser's device or key, so the
+    /// first poll claims the code for them, before the live channel, which only the claiming
+    /// device may open. A code past its time, or none (the edge was over its limit), is asked
+    /// for as any other.
+    fn show_first_code(&self, qr: CreateQrResponse) {
+        if qr.expires_at <= now_seconds() {
+            return self.new_code(0);
+        }
+        let this = self.clone();
+        let generation = self.next_generation();
+        self.state.set(PcState::Showing {
+            qr: qr.clone(),
+            status: QrStatus::Pending,
+        });
+        spawn_local(async move {
+            let claimed = api::poll_qr(&qr).await;
+            if !this.is_current(generation) {
+                return;
+            }
+            match claimed {
+                // Confirmed before this first poll (a person is rarely so quick): picked up.
+                Ok(PollResponse {
+                    session: Some(session),
+                    ..
+                }) => this.signed_in_with(&session).await,
+                // A failure that may pass leaves the claim to the polls `follow` makes while
+                // the channel refuses an unclaimed code.
+                Ok(_) => this.show(qr, generation, 0).await,
+                Err(error) if error.is_transient() => this.show(qr, generation, 0).await,
+                // Claimed by another device, or gone: a code of this browser's own.
+                Err(_) => this.new_code(1),
             }
         });
+    }
+
+    /// Shows `qr` and follows it until it is decided, ends or expires.
+    async fn show(&self, qr: CreateQrResponse, generation: u64, renewals: u32) {
+        self.state.set(PcState::Showing {
+            qr: qr.clone(),
+            status: QrStatus::Pending,
+        });
+        // Acted on once `follow` has returned: its socket, timer and queue are gone by then.
+        match self.follow(&qr, generation).await {
+            Followed::SignedIn(session) => self.signed_in_with(&session).await,
+            Followed::Confirmed => self.pick_up(&qr, generation).await,
+            Followed::Expired if renewals < MAX_AUTO_RENEWALS => self.new_code(renewals + 1),
+            Followed::Expired => self.state.set(PcState::Stale(qr)),
+            Followed::Ended(status) => self.state.set(PcState::Ended(status)),
+            Followed::Superseded => {}
+        }
     }
 
     /// Follows a shown code until it is decided or expires: statuses pushed on the live
@@ -370,9 +414,13 @@ impl Controller {
     }
 
     fn start(&self) {
+        let first_code = take_first_code(FIRST_CODE_ELEMENT_ID)
+            .and_then(|json| crate::json::from_json::<CreateQrResponse>(&json));
         if device::token(Role::Pc).is_some() {
             let this = self.clone();
             spawn_local(async move { this.show_signed_in().await });
+        } else if let Some(qr) = first_code {
+            self.show_first_code(qr);
         } else {
             self.new_code(0);
         }
@@ -381,6 +429,8 @@ impl Controller {
 
 #[wasm_bindgen(inline_js = "export function reload_when_restored() { \
     addEventListener('pageshow', (event) => event.persisted && location.reload()); } \
+  export function take_first_code(id) { \
+    const element = document.getElementById(id); element?.remove(); return element?.textContent; } \
   export function keep_focus_on_page() { \
     let inside = false; \
     addEventListener('focusin', (event) => { inside = !!event.target.closest?.('main.pc'); }); \
@@ -394,6 +444,9 @@ extern "C" {
     /// it showed may have been withdrawn on the way out (for the password page), and nothing
     /// follows it any more.
     fn reload_when_restored();
+
+    /// The text of the element `id`, which is removed: the page's first code is shown once.
+    fn take_first_code(id: &str) -> Option<String>;
 
     /// A state change can remove the control that has the focus (a denial pushed while "use
     /// password" is focused), which leaves it on the document's body, where a keyboard starts

@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::{
     CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, SignInEntry,
-    Via, Warning,
+    Via, Warning, browser_name,
 };
 
 /// Which page a path shows. The PC's password page is here too: it shares the sign-in form
@@ -670,7 +670,7 @@ async fn sign_in(
     }
     let device = device::device(role);
     let device_name = match role {
-        Role::Pc => device::browser_name(&device::user_agent()),
+        Role::Pc => browser_name(&device::user_agent()),
         Role::Phone => device.device_type.default_device_name().to_owned(),
     };
     let session = api::login(

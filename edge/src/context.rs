@@ -70,11 +70,7 @@ impl Ctx {
         let dpop = header(DPOP_HEADER).map(|proof| dpop::parse(&proof));
         let url = req.inner().url();
         let origin = origin_of(&url);
-        // What the edge saw of the client; every request without a readable address shares one
-        // count (deployed, Cloudflare always sets it).
-        let client_address = header("CF-Connecting-IP")
-            .and_then(|seen| limit::client_address(&seen))
-            .unwrap_or_else(|| "unknown".into());
+        let client_address = client_address(&req);
         let location = request_location(&req);
         let config = Config::from_env(&env)?;
         let store = Store::new(env.kv(crate::KV_BINDING)?, now_ms);
@@ -258,7 +254,19 @@ fn credential(value: &str) -> Option<Credential> {
 
 /// `scheme://host[:port]` of an absolute URL as the runtime serialises it (already normalised,
 /// so no URL parser, and its weight in the bundle, is needed).
-fn origin_of(url: &str) -> String {
+/// What the edge saw of the client, as the limits count it; every request without a readable
+/// address shares one count (deployed, Cloudflare always sets it).
+pub fn client_address(req: &Request) -> String {
+    req.headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .and_then(|seen| limit::client_address(&seen))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// `scheme://host[:port]` of `url`.
+pub fn origin_of(url: &str) -> String {
     let authority_start = url.find("://").map_or(0, |i| i + 3);
     let authority_end = url[authority_start..]
         .find(['/', '?', '#'])
@@ -281,7 +289,7 @@ pub fn device_headers(id: Option<&str>, device_type: Option<&str>) -> AppResult<
 
 /// The edge's view of where the request came from (`request.cf`). In `wrangler dev` this is a
 /// fixed placeholder; a request without `cf` (made by a worker) has an unknown location.
-fn request_location(req: &Request) -> Location {
+pub fn request_location(req: &Request) -> Location {
     let Some(cf) = req.cf() else {
         return Location::default();
     };

@@ -1,7 +1,8 @@
 //! The qrgate Worker: `shared/API.md`, with accounts and login tokens in Workers KV and each QR
 //! session in its own Durable Object (`qr_object.rs`). This crate is the thin HTTP layer; the
 //! wire types and the QR state machine live in `qrgate-protocol`. The static app is served by
-//! Workers Static Assets; only `/api/*` reaches this code (`run_worker_first`).
+//! Workers Static Assets; only `/api/*` and the PC page at `/`, which comes with its first code
+//! (`page.rs`), reach this code (`run_worker_first`).
 
 mod accounts;
 mod config;
@@ -15,6 +16,7 @@ mod limit_object;
 mod limits;
 mod logs;
 mod objects;
+mod page;
 mod qr;
 mod qr_object;
 mod qr_rpc;
@@ -44,14 +46,21 @@ pub use username_object::UsernameClaim;
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let now_ms = Date::now().as_millis();
+    let is_page = req.path() == "/";
     let resolved = routes::resolve(req.method().as_ref(), &req.path());
     let route = match &resolved {
+        _ if is_page => Some(page::ROUTE),
         Resolved::Found(route) => Some(route.pattern()),
         _ => None,
     };
     let colo = req.cf().map(|cf| cf.colo());
     let mut kv_counts = None;
-    let (response, error) = match handle(req, env, resolved, now_ms, &mut kv_counts).await {
+    let handled = if is_page {
+        page::serve(req, env).await
+    } else {
+        handle(req, env, resolved, now_ms, &mut kv_counts).await
+    };
+    let (response, error) = match handled {
         Ok(response) => (response, None),
         Err(error) => {
             let code = error.code();
@@ -70,7 +79,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return Ok(response);
     }
     let headers = response.headers();
-    // Tokens and poll answers must never be kept by a browser or an intermediary.
+    // Tokens, poll answers and the page with its first code must never be kept by a browser or
+    // an intermediary.
     headers.set("Cache-Control", "no-store")?;
     headers.set("X-Content-Type-Options", "nosniff")?;
     // The edge's clock, by which a DPoP proof's `iat` is judged: a client whose clock is off

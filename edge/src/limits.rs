@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::limit_object::CounterCommand;
 use futures_util::future::{join_all, try_join};
 use qrgate_protocol::limit::{Admission, Window};
-use worker::Stub;
+use worker::{Env, Stub};
 
 /// The Durable Object namespace of the counters, in `wrangler.toml`.
 pub const ATTEMPT_COUNTERS_BINDING: &str = "ATTEMPT_COUNTERS";
@@ -115,11 +115,12 @@ pub async fn admit_sign_up(ctx: &Ctx) -> AppResult<()> {
     }
 }
 
-/// `429` when this client address creates QR sessions faster than the binding allows.
-pub async fn check_qr_create(ctx: &Ctx) -> AppResult<()> {
-    let limiter = ctx.env.rate_limiter(QR_CREATE_LIMITER)?;
+/// `429` when `client_address` creates QR sessions faster than the binding allows: by
+/// `POST /api/qr`, or by loading the page that comes with its first code.
+pub async fn check_qr_create(env: &Env, client_address: &str) -> AppResult<()> {
+    let limiter = env.rate_limiter(QR_CREATE_LIMITER)?;
     let outcome = limiter
-        .limit(format!("qr-create:{}", ctx.client_address))
+        .limit(format!("qr-create:{client_address}"))
         .await
         .map_err(AppError::unavailable)?;
     if outcome.success {

@@ -25,6 +25,10 @@ pub enum Line<'a> {
         by: Closer,
         code: u16,
     },
+    /// The PC page was served without its first code, for this reason (`page.rs`).
+    FirstCode {
+        error: ErrorCode,
+    },
 }
 
 /// Who closed a live socket.

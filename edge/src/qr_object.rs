@@ -152,8 +152,12 @@ impl QrSessionObject {
         let Some(mut session) = self.session.load(&self.state).await? else {
             return Ok(Err(Refusal::NotFound));
         };
-        let interval = self.config()?.poll_interval_seconds;
-        let applied = match apply(&mut session, step, now_ms, interval) {
+        let config = self.config()?;
+        let rules = Rules {
+            interval: config.poll_interval_seconds,
+            require_key: config.require_dpop,
+        };
+        let applied = match apply(&mut session, step, now_ms, rules) {
             Ok(applied) => applied,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -170,7 +174,8 @@ impl QrSessionObject {
     /// alarm that will push `expired`.
     async fn create(&self, new_session: NewSession, now_ms: u64) -> Result<Reply> {
         let NewSession {
-            pc,
+            device_id,
+            device_type,
             device_name,
             location,
             poll_secret_hash,
@@ -179,10 +184,10 @@ impl QrSessionObject {
         let created_at = now_ms / 1000;
         let session = QrSession::new(
             Creator {
-                device_id: pc.device_id,
+                device_id,
                 poll_secret_hash,
                 dpop_jkt,
-                info: PcInfo::new(pc.device_type, device_name, created_at, location),
+                info: PcInfo::new(device_type, device_name, created_at, location),
             },
             expires_at(now_ms, self.config()?.qr_ttl_seconds),
         );
@@ -346,16 +351,25 @@ impl Applied {
     }
 }
 
+/// What the edge's configuration asks of the steps.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    /// The `interval` a poll answers.
+    interval: u64,
+    /// `REQUIRE_DPOP`: a session is claimed only with a proof, as it is created only with one.
+    require_key: bool,
+}
+
 /// One step against the session, with no I/O: the object stores and pushes what this says.
 fn apply(
     session: &mut QrSession,
     step: Step,
     now_ms: u64,
-    interval: u64,
+    rules: Rules,
 ) -> std::result::Result<Applied, Refusal> {
     Ok(match step {
         Step::Poll(proof) => {
-            check_creator(session, &proof)?;
+            let claimed = check_creator(session, &proof, rules.require_key)?;
             let status = session.status(now_ms);
             let pick_up = session.pick_up(now_ms).map(|account| PickUp {
                 account,
@@ -366,10 +380,10 @@ fn apply(
             let outcome = Outcome::Polled {
                 status,
                 expires_at: session.expires_at,
-                interval,
+                interval: rules.interval,
                 pick_up,
             };
-            if picked_up {
+            if picked_up || claimed {
                 Applied::changed(outcome, false)
             } else {
                 Applied::unchanged(outcome)
@@ -380,7 +394,7 @@ fn apply(
             Applied::changed(Outcome::Done, false)
         }
         Step::Cancel(proof) => {
-            check_creator(session, &proof)?;
+            check_creator(session, &proof, rules.require_key)?;
             session.cancel(now_ms)?;
             Applied::changed(Outcome::Done, true)
         }
@@ -410,13 +424,18 @@ fn apply(
     })
 }
 
+/// Whether `proof` holds the session's poll secret, compared in constant time.
+fn presents_poll_secret(session: &QrSession, proof: &PcProof) -> bool {
+    constant_time_eq(
+        proof.poll_secret_hash.as_bytes(),
+        session.pc.poll_secret_hash.as_bytes(),
+    )
+}
+
 /// Whether `proof` is the creating PC's. Both halves are always evaluated, and the hash is
 /// compared in constant time.
 fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
-    let secret_matches = constant_time_eq(
-        proof.poll_secret_hash.as_bytes(),
-        session.pc.poll_secret_hash.as_bytes(),
-    );
+    let secret_matches = presents_poll_secret(session, proof);
     let same_device = session
         .pc
         .is_device(&proof.pc.device_id, proof.pc.device_type);
@@ -424,16 +443,35 @@ fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
 }
 
 /// A poll or a cancel by the creating PC: its poll secret and device, then its proof: never an
-/// invalid one, and for a session created with a DPoP proof, one by the same key.
-fn check_creator(session: &QrSession, proof: &PcProof) -> std::result::Result<(), Refusal> {
+/// invalid one, and for a session created with a DPoP proof, one by the same key. A session
+/// the edge made for a page is first claimed here by the device and key of the first request
+/// that presents its poll secret; whether this one did (the session is then to be stored).
+fn check_creator(
+    session: &mut QrSession,
+    proof: &PcProof,
+    require_key: bool,
+) -> std::result::Result<bool, Refusal> {
+    if session.pc.device_id.is_none() && presents_poll_secret(session, proof) {
+        let key = match &proof.key {
+            PresentedKey::Invalid => return Err(Refusal::InvalidDpopProof),
+            PresentedKey::None if require_key => return Err(Refusal::InvalidDpopProof),
+            PresentedKey::None => None,
+            PresentedKey::Proven(key) => Some(key.clone()),
+        };
+        let (device_id, device_type) = (&proof.pc.device_id, proof.pc.device_type);
+        return match session.pc.claim(device_id, device_type, key) {
+            true => Ok(true),
+            false => Err(Refusal::Unauthorized),
+        };
+    }
     if !is_creator(session, proof) {
         return Err(Refusal::Unauthorized);
     }
     match (&session.pc.dpop_jkt, &proof.key) {
         (_, PresentedKey::Invalid) => Err(Refusal::InvalidDpopProof),
-        (Some(bound), PresentedKey::Proven(key)) if key == bound => Ok(()),
+        (Some(bound), PresentedKey::Proven(key)) if key == bound => Ok(false),
         (Some(_), _) => Err(Refusal::InvalidDpopProof),
-        (None, _) => Ok(()),
+        (None, _) => Ok(false),
     }
 }
 
@@ -472,7 +510,10 @@ mod tests {
     use qrgate_protocol::{Account, DeviceType};
 
     const NOW: u64 = 1_700_000_000_000;
-    const INTERVAL: u64 = 1;
+    const RULES: Rules = Rules {
+        interval: 1,
+        require_key: false,
+    };
 
     fn pc() -> DeviceHeaders {
         DeviceHeaders {
@@ -496,7 +537,7 @@ mod tests {
         let pc = pc();
         QrSession::new(
             Creator {
-                device_id: pc.device_id,
+                device_id: Some(pc.device_id),
                 poll_secret_hash: hash_secret("poll-secret"),
                 dpop_jkt: None,
                 info: PcInfo::new(
@@ -539,9 +580,9 @@ mod tests {
 
     /// `account_id`'s phone scans the session and confirms it.
     fn scan_and_confirm(session: &mut QrSession, account_id: &str) {
-        apply(session, scan(account_id, "t1"), NOW, INTERVAL).unwrap();
+        apply(session, scan(account_id, "t1"), NOW, RULES).unwrap();
         let confirm = decide(account_id, "t1", Verdict::Confirmed);
-        apply(session, confirm, NOW, INTERVAL).unwrap();
+        apply(session, confirm, NOW, RULES).unwrap();
     }
 
     fn picked_up(applied: &Applied) -> Option<&Account> {
@@ -560,11 +601,11 @@ mod tests {
         };
         for step in [poll("wrong", pc()), poll("poll-secret", other_device)] {
             assert_eq!(
-                apply(&mut session, step, NOW, INTERVAL).err(),
+                apply(&mut session, step, NOW, RULES).err(),
                 Some(Refusal::Unauthorized)
             );
         }
-        let applied = apply(&mut session, poll("poll-secret", pc()), NOW, INTERVAL).unwrap();
+        let applied = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
         assert!(!applied.changed, "a plain poll stores nothing");
         assert!(picked_up(&applied).is_none());
     }
@@ -586,13 +627,13 @@ mod tests {
         };
         for key in others() {
             assert_eq!(
-                apply(&mut session, Step::Poll(with_key(key)), NOW, INTERVAL).err(),
+                apply(&mut session, Step::Poll(with_key(key)), NOW, RULES).err(),
                 Some(Refusal::InvalidDpopProof)
             );
         }
         for key in others() {
             assert_eq!(
-                apply(&mut session, Step::Cancel(with_key(key)), NOW, INTERVAL).err(),
+                apply(&mut session, Step::Cancel(with_key(key)), NOW, RULES).err(),
                 Some(Refusal::InvalidDpopProof)
             );
         }
@@ -602,7 +643,7 @@ mod tests {
             ..proof("wrong", pc())
         };
         assert_eq!(
-            apply(&mut session, Step::Poll(wrong_secret), NOW, INTERVAL).err(),
+            apply(&mut session, Step::Poll(wrong_secret), NOW, RULES).err(),
             Some(Refusal::Unauthorized)
         );
         scan_and_confirm(&mut session, "ann");
@@ -610,7 +651,7 @@ mod tests {
             &mut session,
             Step::Poll(with_key(PresentedKey::Proven("pc-key".into()))),
             NOW,
-            INTERVAL,
+            RULES,
         )
         .unwrap();
         match applied.outcome {
@@ -622,15 +663,70 @@ mod tests {
         }
     }
 
+    /// A session the edge made for a page it served: no device yet.
+    fn unclaimed() -> QrSession {
+        let mut session = session();
+        session.pc.device_id = None;
+        session
+    }
+
+    #[test]
+    fn the_first_poll_with_the_secret_claims_an_unclaimed_session_for_its_device() {
+        let mut session = unclaimed();
+        assert_eq!(
+            apply(&mut session, poll("wrong", pc()), NOW, RULES).err(),
+            Some(Refusal::Unauthorized)
+        );
+        assert_eq!(session.pc.device_id, None, "a wrong secret claims nothing");
+        let claim = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        assert!(
+            claim.changed && !claim.status_changed,
+            "the claim is stored, not pushed"
+        );
+        let other = DeviceHeaders {
+            device_id: "2c0d6a8e-5f4b-4e1a-9c3d-7b8a6e5f4d3c".into(),
+            ..pc()
+        };
+        assert_eq!(
+            apply(&mut session, poll("poll-secret", other), NOW, RULES).err(),
+            Some(Refusal::Unauthorized)
+        );
+        let again = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        assert!(!again.changed);
+    }
+
+    #[test]
+    fn a_claim_binds_the_key_it_proves_and_an_edge_that_requires_keys_needs_one() {
+        let strict = Rules {
+            require_key: true,
+            ..RULES
+        };
+        let mut session = unclaimed();
+        assert_eq!(
+            apply(&mut session, poll("poll-secret", pc()), NOW, strict).err(),
+            Some(Refusal::InvalidDpopProof)
+        );
+        let with_key = |key: &str| PcProof {
+            key: PresentedKey::Proven(key.into()),
+            ..proof("poll-secret", pc())
+        };
+        apply(&mut session, Step::Poll(with_key("jkt")), NOW, strict).unwrap();
+        assert_eq!(session.pc.dpop_jkt.as_deref(), Some("jkt"));
+        assert_eq!(
+            apply(&mut session, Step::Poll(with_key("other")), NOW, RULES).err(),
+            Some(Refusal::InvalidDpopProof)
+        );
+    }
+
     #[test]
     fn a_scan_is_stored_and_pushed_once_and_a_rescan_only_stored() {
         let mut session = session();
-        let first = apply(&mut session, scan("ann", "t1"), NOW, INTERVAL).unwrap();
+        let first = apply(&mut session, scan("ann", "t1"), NOW, RULES).unwrap();
         assert!(first.changed && first.status_changed);
-        let again = apply(&mut session, scan("ann", "t2"), NOW, INTERVAL).unwrap();
+        let again = apply(&mut session, scan("ann", "t2"), NOW, RULES).unwrap();
         assert!(again.changed && !again.status_changed);
         assert_eq!(
-            apply(&mut session, scan("bob", "t3"), NOW, INTERVAL).err(),
+            apply(&mut session, scan("bob", "t3"), NOW, RULES).err(),
             Some(Refusal::Step(StepError::Conflict))
         );
     }
@@ -638,14 +734,14 @@ mod tests {
     #[test]
     fn only_the_latest_scan_token_decides() {
         let mut session = session();
-        apply(&mut session, scan("ann", "t1"), NOW, INTERVAL).unwrap();
-        apply(&mut session, scan("ann", "t2"), NOW, INTERVAL).unwrap();
+        apply(&mut session, scan("ann", "t1"), NOW, RULES).unwrap();
+        apply(&mut session, scan("ann", "t2"), NOW, RULES).unwrap();
         assert_eq!(
             apply(
                 &mut session,
                 decide("ann", "t1", Verdict::Confirmed),
                 NOW,
-                INTERVAL
+                RULES
             )
             .err(),
             Some(Refusal::Step(StepError::Forbidden))
@@ -654,7 +750,7 @@ mod tests {
             &mut session,
             decide("ann", "t2", Verdict::Confirmed),
             NOW,
-            INTERVAL,
+            RULES,
         )
         .unwrap();
         assert!(applied.changed && applied.status_changed);
@@ -664,14 +760,14 @@ mod tests {
     fn the_confirming_account_is_picked_up_by_exactly_one_poll() {
         let mut session = session();
         scan_and_confirm(&mut session, "ann");
-        let first = apply(&mut session, poll("poll-secret", pc()), NOW, INTERVAL).unwrap();
+        let first = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
         assert_eq!(picked_up(&first), Some(&phone("ann").account));
         assert!(first.changed && !first.status_changed);
-        let second = apply(&mut session, poll("poll-secret", pc()), NOW, INTERVAL).unwrap();
+        let second = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
         assert_eq!(picked_up(&second), None);
         // A pick-up whose token could not be stored is given back, once.
-        apply(&mut session, Step::ReleasePickUp, NOW, INTERVAL).unwrap();
-        let third = apply(&mut session, poll("poll-secret", pc()), NOW, INTERVAL).unwrap();
+        apply(&mut session, Step::ReleasePickUp, NOW, RULES).unwrap();
+        let third = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
         assert_eq!(picked_up(&third), Some(&phone("ann").account));
     }
 
@@ -680,14 +776,14 @@ mod tests {
         let mut session = session();
         let cancel = |secret: &str| Step::Cancel(proof(secret, pc()));
         assert_eq!(
-            apply(&mut session, cancel("wrong"), NOW, INTERVAL).err(),
+            apply(&mut session, cancel("wrong"), NOW, RULES).err(),
             Some(Refusal::Unauthorized)
         );
-        let applied = apply(&mut session, cancel("poll-secret"), NOW, INTERVAL).unwrap();
+        let applied = apply(&mut session, cancel("poll-secret"), NOW, RULES).unwrap();
         assert!(applied.changed && applied.status_changed);
         assert_eq!(session.status(NOW), QrStatus::Cancelled);
         assert_eq!(
-            apply(&mut session, scan("ann", "t1"), NOW, INTERVAL).err(),
+            apply(&mut session, scan("ann", "t1"), NOW, RULES).err(),
             Some(Refusal::Step(StepError::Conflict))
         );
     }

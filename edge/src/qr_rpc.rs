@@ -11,7 +11,7 @@ use crate::context::DeviceHeaders;
 use crate::error::{AppError, AppResult};
 use qrgate_protocol::location::Location;
 use qrgate_protocol::qr::{Scanner, StepError, Verdict};
-use qrgate_protocol::{Account, PcInfo, QrStatus};
+use qrgate_protocol::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Stub};
 
@@ -26,10 +26,12 @@ pub enum Command {
     Step(Step),
 }
 
-/// A new session for the PC that sends these device headers; the object stamps its times.
+/// A new session for the PC that sends these device headers, or (`device_id: None`) for the
+/// page the edge is serving, to be claimed by its first poll; the object stamps its times.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct NewSession {
-    pub pc: DeviceHeaders,
+    pub device_id: Option<String>,
+    pub device_type: DeviceType,
     pub device_name: String,
     pub location: Location,
     pub poll_secret_hash: String,

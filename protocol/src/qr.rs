@@ -47,8 +47,10 @@ pub enum Verdict {
 /// The PC that created the session: what authenticates its polls, and what the phone is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Creator {
-    /// Lower case, as [`crate::validate::device_id`] normalises it.
-    pub device_id: String,
+    /// Lower case, as [`crate::validate::device_id`] normalises it. `None` for a session the
+    /// edge made for a page it served, whose device it could not know: the first poll or
+    /// cancel that presents the poll secret claims it ([`Creator::claim`]).
+    pub device_id: Option<String>,
     /// SHA-256 of the poll secret; the secret itself is known to the PC only.
     pub poll_secret_hash: String,
     /// The RFC 7638 thumbprint of the key whose DPoP proof created the session, if one did:
@@ -62,7 +64,25 @@ impl Creator {
     /// Whether a request with these device headers may be the creating PC (the poll secret is
     /// checked separately, in constant time).
     pub fn is_device(&self, device_id: &str, device_type: DeviceType) -> bool {
-        self.device_id == device_id && self.info.device_type == device_type
+        self.device_id.as_deref() == Some(device_id) && self.info.device_type == device_type
+    }
+
+    /// Binds a session that no device has claimed yet to the device of the request presenting
+    /// its poll secret (checked by the caller), and to the key of its DPoP proof if it carried
+    /// one: from then on the session is as if that request had created it. Whether it did; a
+    /// claimed session, or a device of another type than the page was made for, is not bound.
+    pub fn claim(
+        &mut self,
+        device_id: &str,
+        device_type: DeviceType,
+        dpop_jkt: Option<String>,
+    ) -> bool {
+        if self.device_id.is_some() || self.info.device_type != device_type {
+            return false;
+        }
+        self.device_id = Some(device_id.to_owned());
+        self.dpop_jkt = dpop_jkt;
+        true
     }
 }
 
@@ -275,7 +295,7 @@ mod tests {
     fn pending() -> QrSession {
         QrSession::new(
             Creator {
-                device_id: "pc-1".into(),
+                device_id: Some("pc-1".into()),
                 poll_secret_hash: "poll-hash".into(),
                 dpop_jkt: None,
                 info: PcInfo {
@@ -597,6 +617,33 @@ mod tests {
         assert!(session.pc.is_device("pc-1", DeviceType::Pc));
         assert!(!session.pc.is_device("pc-1", DeviceType::Web));
         assert!(!session.pc.is_device("pc-2", DeviceType::Pc));
+    }
+
+    #[test]
+    fn an_unclaimed_session_is_claimed_once_by_a_device_of_its_type() {
+        let mut session = pending();
+        session.pc.device_id = None;
+        assert!(!session.pc.is_device("pc-1", DeviceType::Pc));
+        assert!(!session.pc.claim("pc-1", DeviceType::Web, None));
+        assert!(session.pc.claim("pc-1", DeviceType::Pc, Some("jkt".into())));
+        assert!(session.pc.is_device("pc-1", DeviceType::Pc));
+        assert_eq!(session.pc.dpop_jkt.as_deref(), Some("jkt"));
+        assert!(!session.pc.claim("pc-2", DeviceType::Pc, None));
+        assert!(!session.pc.is_device("pc-2", DeviceType::Pc));
+        assert_eq!(session.pc.dpop_jkt.as_deref(), Some("jkt"));
+    }
+
+    #[test]
+    fn a_claimed_session_is_not_claimed_again() {
+        let mut session = pending();
+        assert!(!session.pc.claim("pc-2", DeviceType::Pc, None));
+        assert!(session.pc.is_device("pc-1", DeviceType::Pc));
+    }
+
+    #[test]
+    fn a_claimed_device_is_stored_as_sessions_were_before_claims() {
+        let json = serde_json::to_value(pending()).unwrap();
+        assert_eq!(json["pc"]["device_id"], "pc-1");
     }
 
     #[test]

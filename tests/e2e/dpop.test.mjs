@@ -115,18 +115,18 @@ test("the PC's key cannot be exported, its proofs verify, and its copied token i
   await page.goto(BASE + "/");
   await signInPc(page, phone);
 
-  // The QR creation and every poll carry proofs by one key; a poll's has no ath.
-  const create = sent.find((r) => r.method === "POST" && r.url === `${BASE}/api/qr`);
-  const key = await verifyProof((await create.headers).dpop, { htm: "POST", htu: create.url });
+  // Every poll carries a proof by one key, the first one's claiming the code the page came
+  // with for it; a poll's proof has no ath.
   const polls = sent.filter((r) => r.method === "GET" && /\/api\/qr\/[^/]+$/.test(r.url));
-  assert.ok(polls.length >= 1, "the PC picked its token up with a poll");
+  assert.ok(polls.length >= 2, "the PC claimed its code and picked its token up with polls");
+  const key = await verifyProof((await polls[0].headers).dpop, { htm: "GET", htu: polls[0].url });
   for (const poll of polls) {
     const headers = await poll.headers;
     assert.match(headers.authorization, /^Bearer /, "the poll secret is no access token");
     assert.deepEqual(await verifyProof(headers.dpop, { htm: "GET", htu: poll.url }), key);
   }
 
-  // The key: kept in IndexedDB a moment after the page made it (it signed the creation first),
+  // The key: kept in IndexedDB a moment after the page made it (it signed the claim first),
   // its private half not extractable, and exportKey refuses it.
   await page.waitForFunction(() => localStorage.getItem("qrgate.keys_kept") === "1");
   const exported = await page.evaluate(async () => {
@@ -222,10 +222,14 @@ test("a PC whose clock is five minutes slow still gets a bound token", async () 
   const sent = recordRequests(page);
   await page.goto(BASE + "/");
   await signInPc(page, phone);
-  // The first creation's proof is refused for its time; the answer's Date sets the page's
-  // proofs by the edge's clock, and the creation is made again at once.
-  const creations = sent.filter((r) => r.method === "POST" && r.url === `${BASE}/api/qr`);
-  assert.equal(creations.length, 2);
+  // The proof of the poll that claims the page's first code is refused for its time; the
+  // answer's Date sets the page's proofs by the edge's clock, and the claim is made again at
+  // once, five minutes later by its proof.
+  const [refused, claim] = sent.filter((r) => r.method === "GET" && /\/api\/qr\/[^/]+$/.test(r.url));
+  assert.equal(claim.url, refused.url);
+  const issuedAt = async (request) =>
+    JSON.parse(fromBase64url((await request.headers).dpop.split(".")[1])).iat;
+  assert.ok(Math.abs((await issuedAt(claim)) - (await issuedAt(refused)) - 300) <= 5);
   assert.equal((await pcStorage(page)).tokenType, "DPoP");
   await page.reload();
   await page.locator(".signed-in").waitFor();

@@ -155,12 +155,42 @@ async function blockLiveChannel(page) {
   await page.routeWebSocket(/\/api\/qr\/[^/]+\/live$/, (ws) => ws.close({ code: 1011 }));
 }
 
-/** Each new code of `page` answers `interval: 30`: a polling page does not look for 30 s. */
+/** The first code the edge serves in the PC page (edge/README.md, "The first code, served with
+ * the page"), as the page reads it. */
+const FIRST_CODE = /<script type="application\/json" id="qrgate-first-code">(.*?)<\/script>/s;
+
+/**
+ * Changes the first code of every PC page `page` loads, once its HTML is parsed and before its
+ * code runs: `change` replaces fields of it, or `null` removes it, as the edge serves the page
+ * when it could not make one (the address over its creation limit), so the page asks for its
+ * code itself.
+ */
+async function changeFirstCode(page, change) {
+  await page.addInitScript((change) => {
+    // "interactive": the document is parsed, and its deferred scripts, the page's code among
+    // them, have not run yet.
+    document.addEventListener("readystatechange", () => {
+      const element = document.getElementById("qrgate-first-code");
+      if (document.readyState !== "interactive" || !element) return;
+      if (change === null) element.remove();
+      else element.textContent = JSON.stringify({ ...JSON.parse(element.textContent), ...change });
+    });
+  }, change);
+}
+
+/** Each code of `page` answers `interval: 30`, the first one served with the page and every
+ * new one: a polling page does not look for 30 s. */
 async function slowPolling(page) {
+  await changeFirstCode(page, { interval: 30 });
   await page.route("**/api/qr", async (route) => {
     const response = await route.fetch();
     route.fulfill({ response, json: { ...(await response.json()), interval: 30 } });
   });
+}
+
+/** `page` gets the PC page without a first code: it asks for its code itself. */
+async function withoutFirstCode(page) {
+  await changeFirstCode(page, null);
 }
 
 /** The edge's refusals that ask to be tried again, by status. */
@@ -191,6 +221,34 @@ async function refuseOnce(page, url, { status = 503, when = () => true, delivere
   return refused;
 }
 
+test("the first code comes with the page, is claimed by its first poll, and by no other device", async () => {
+  const pc = await newPc();
+  const page = await pc.newPage();
+  const asked = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname.startsWith("/api/")) asked.push(`${r.method()} ${new URL(r.url()).pathname}`);
+  });
+  const served = await page.goto(BASE + "/");
+  const [, json] = (await served.text()).match(FIRST_CODE);
+  const firstCode = JSON.parse(json);
+  assert.equal(served.headers()["cache-control"], "no-store", "a page holding a poll secret is not kept");
+  assert.equal(await decodeQr(page, "pc-qr-first-code.png"), firstCode.qr_url);
+  await page.waitForFunction(() => !document.getElementById("qrgate-first-code"));
+  await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
+  assert.ok(!asked.includes("POST /api/qr"), "the page asked for no code of its own");
+  assert.equal(asked[0], `GET /api/qr/${firstCode.qr_id}`, "its first request claims the code");
+  // Whoever else learns the poll secret now is another device, refused.
+  const taken = await fetch(`${BASE}/api/qr/${firstCode.qr_id}`, {
+    headers: {
+      Authorization: `Bearer ${firstCode.poll_secret}`,
+      "X-Device-Id": randomUUID(),
+      "X-Device-Type": "pc",
+    },
+  });
+  assert.equal(taken.status, 401);
+  await pc.close();
+});
+
 test("with polling slowed to 30 s, the push alone signs the PC in", async () => {
   const pc = await newPc();
   const page = await pc.newPage();
@@ -210,8 +268,8 @@ test("with polling slowed to 30 s, the push alone signs the PC in", async () => 
   console.log(`push only: phone confirm → PC shows the account: ${(performance.now() - confirmed).toFixed(0)} ms`);
   assert.equal(sockets.length, 1, "one live channel");
   assert.ok(!sockets[0].url().includes("poll_secret"), "the secret is not in the URL");
-  assert.equal(polls.length, 1, "no poll but the one that picked the token up");
-  assert.ok(polls[0] >= confirmed, "and that one after the confirmation");
+  assert.equal(polls.length, 2, "no poll but the one that claimed the first code, and the pick-up");
+  assert.ok(polls[0] < confirmed && polls[1] >= confirmed, "the pick-up after the confirmation");
   await pc.close();
 });
 
@@ -315,6 +373,7 @@ test("a confirm whose answer is lost, tried again, is not blamed on another phon
 test("a code's creation refused with 429 is asked again after its Retry-After", async () => {
   const pc = await newPc();
   const page = await pc.newPage();
+  await withoutFirstCode(page);
   const refused = await refuseOnce(page, /\/api\/qr$/, { status: 429 });
   await page.goto(BASE + "/");
   await page.locator(".qr-image svg").waitFor({ timeout: 10_000 });
@@ -498,9 +557,11 @@ test("Back from the password page shows a new code, not the one withdrawn", asyn
   await page.goBack();
   await page.locator(".qr-link").filter({ hasNotText: withdrawn }).waitFor();
   await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
-  // Restored from the cache, then loaded again (not merely loaded: the cache was used).
+  // Loaded again: the page holds a poll secret, so it is \`no-store\` and the browser asks the
+  // edge for it anew; a browser that kept it in its back-forward cache all the same restores
+  // it and the page reloads itself.
   const loaded = await page.evaluate(() => performance.getEntriesByType("navigation")[0].type);
-  assert.equal(loaded, "reload");
+  assert.ok(["back_forward", "reload"].includes(loaded), `loaded again (${loaded})`);
 });
 
 test("the PC can sign in with a password instead", async () => {

@@ -95,7 +95,7 @@ impl Secrets {
         };
         for (index, exchange) in exchanges.iter().enumerate() {
             if exchange.status < 400 {
-                let answer = serde_json::from_str(&exchange.response_body).unwrap_or(Value::Null);
+                let answer = answer_json(exchange);
                 for (field, value) in string_fields(&answer) {
                     let kind = match field {
                         "token" => Kind::LoginToken,
@@ -149,6 +149,15 @@ impl Secrets {
     }
 }
 
+/// An answer's JSON: its body, or the first code in the PC page's HTML.
+fn answer_json(exchange: &Exchange) -> Value {
+    let body = &exchange.response_body;
+    serde_json::from_str(body)
+        .ok()
+        .or_else(|| serde_json::from_str(crate::first_code_json(body)?).ok())
+        .unwrap_or(Value::Null)
+}
+
 /// Where a secret turned up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -190,7 +199,7 @@ pub fn audit_exchanges(
     for (index, exchange) in exchanges.iter().enumerate() {
         // The method and the index say which exchange; its URL may be the leak, so not that.
         let name = || format!("{} #{index} ({})", exchange.method, exchange.status);
-        let answer = serde_json::from_str(&exchange.response_body).unwrap_or(Value::Null);
+        let answer = answer_json(exchange);
         let mut urls = vec![exchange.url.as_str()];
         urls.extend(exchange.location.as_deref());
         urls.extend(

@@ -16,8 +16,8 @@ pub mod live;
 
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
-    DPOP_HEADER, DecisionRequest, DeviceType, ErrorBody, ErrorCode, LoginRequest, LoginSession,
-    PollResponse, ScanResponse, Secret,
+    DPOP_HEADER, DecisionRequest, DeviceType, ErrorBody, ErrorCode, FIRST_CODE_ELEMENT_ID,
+    LoginRequest, LoginSession, PollResponse, ScanResponse, Secret,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -352,6 +352,34 @@ pub fn login_call(device: &Device, username: &str, password: &str) -> Call {
             password: Secret::new(password),
             device_name: None,
         })
+}
+
+/// The user agent of the browser the tests load the PC page with.
+pub const LINUX_CHROMIUM_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/156.0.0.0 Chrome/156.0.0.0 Safari/537.36";
+
+/// A browser on `pc` loading the PC page at `/`: a top-level navigation, the one request the
+/// edge serves the page's first code to (`edge/README.md`, "The first code, served with the
+/// page"). The page sends no device headers: it has not run yet.
+pub fn page_load_call(pc: &Device) -> Call {
+    Call::to(pc.location, Method::GET, "/")
+        .header("Sec-Fetch-Mode", "navigate")
+        .header("Sec-Fetch-Dest", "document")
+        .header("User-Agent", LINUX_CHROMIUM_UA)
+        .header("CF-Connecting-IP", &pc.address)
+}
+
+/// The JSON of the first code in the PC page's `html`, if the edge served it one.
+pub fn first_code_json(html: &str) -> Option<&str> {
+    let opening = format!("<script type=\"application/json\" id=\"{FIRST_CODE_ELEMENT_ID}\">");
+    let start = html.find(&opening)? + opening.len();
+    let length = html[start..].find("</script>")?;
+    Some(&html[start..start + length])
+}
+
+/// The first code of a page load answered `200`, as the page reads it.
+pub fn first_code(page: &Reply) -> Option<CreateQrResponse> {
+    assert_eq!(page.status.as_u16(), 200, "the page is served");
+    serde_json::from_str(first_code_json(&page.text())?).ok()
 }
 
 pub async fn create_qr(pc: &Device) -> CreateQrResponse {

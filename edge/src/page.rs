@@ -1,0 +1,155 @@
+//! `GET /`: the PC sign-in page with its first code in it (`edge/README.md`, "The first code,
+//! served with the page"). The HTML is the static assets' own; what this adds is a QR session
+//! made for the page, so that the page shows its code as soon as its code runs, without a
+//! round trip of its own. Everything up to the end of the body is sent at once, so the browser
+//! fetches and compiles the page's code while the session's object is made; the session
+//! follows in the last chunk. A request that is not a browser loading the page (a prefetch, a
+//! link preview, curl) gets the static page unchanged, and makes nothing.
+
+use crate::config::Config;
+use crate::context::{client_address, origin_of, request_location};
+use crate::error::{AppError, AppResult};
+use crate::limits;
+use crate::logs;
+use crate::qr::make_session;
+use crate::qr_rpc::NewSession;
+use futures_util::{StreamExt, stream};
+use qrgate_protocol::{DeviceType, FIRST_CODE_ELEMENT_ID, browser_name};
+use worker::{Env, Request, Response};
+
+/// The page's route, for the logs.
+pub const ROUTE: &str = "GET /";
+
+/// The static assets' binding in `wrangler.toml`.
+const ASSETS_BINDING: &str = "ASSETS";
+
+/// What of the request the session needs, read before the answer starts.
+struct Visit {
+    origin: String,
+    client_address: String,
+    device_name: String,
+    location: qrgate_protocol::location::Location,
+}
+
+/// Serves `GET /` (and `HEAD /`, which the assets answer). An edge without the app's assets
+/// (the tests' second location) has no page: `404`, as for any path it does not serve.
+pub async fn serve(req: Request, env: Env) -> AppResult<Response> {
+    let Ok(assets) = env.assets(ASSETS_BINDING) else {
+        return Err(AppError::NotFound("page"));
+    };
+    if !is_page_load(&req) {
+        return Ok(changeable(assets.fetch_request(req).await?));
+    }
+    // The URL as a string: `Request::url` would link the `url` crate's parser into the bundle.
+    let origin = origin_of(&req.inner().url());
+    // The page itself, asked without the browser's validators: this answer is never `304`.
+    let page = assets.fetch(format!("{origin}/"), None).await?;
+    if page.status_code() != 200 {
+        return Ok(changeable(page));
+    }
+    let headers = page.headers().clone();
+    let mut page = page;
+    let html = page.text().await?;
+    let Some(body_end) = html.rfind("</body>") else {
+        return Ok(Response::from_html(html)?.with_headers(headers));
+    };
+    let user_agent = req
+        .headers()
+        .get("User-Agent")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let visit = Visit {
+        origin,
+        client_address: client_address(&req),
+        device_name: browser_name(&user_agent),
+        location: request_location(&req),
+    };
+    let (head, tail) = html.split_at(body_end);
+    let (head, tail) = (head.to_owned(), tail.to_owned());
+    let rest = async move {
+        let first_code = match first_code(&env, visit).await {
+            Ok(element) => element,
+            Err(error) => {
+                // The page then asks for its code itself (`POST /api/qr`), and is told why.
+                logs::write(&logs::Line::FirstCode {
+                    error: error.code(),
+                });
+                String::new()
+            }
+        };
+        Ok::<_, worker::Error>(format!("{first_code}{tail}").into_bytes())
+    };
+    let body = stream::once(async move { Ok(head.into_bytes()) }).chain(stream::once(rest));
+    // It holds a poll secret: no validator, and `Cache-Control: no-store` (set by the caller).
+    headers.delete("ETag")?;
+    headers.delete("Content-Length")?;
+    Ok(Response::from_stream(body)?.with_headers(headers))
+}
+
+/// `response` with headers of its own: those of the assets' answers cannot be changed, and
+/// the caller sets some on every answer.
+fn changeable(response: Response) -> Response {
+    let headers = response.headers().clone();
+    response.with_headers(headers)
+}
+
+/// A browser loading the page to show it: a top-level navigation that is no prefetch or
+/// prerender, which may never be shown (`Sec-Purpose`, and the older `Purpose`).
+fn is_page_load(req: &Request) -> bool {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    req.method() == worker::Method::Get
+        && header("Sec-Fetch-Mode").as_deref() == Some("navigate")
+        && header("Sec-Fetch-Dest").as_deref() == Some("document")
+        && header("Sec-Purpose").is_none()
+        && header("Purpose").is_none()
+}
+
+/// A session for the page, within the client's creation limit, as the element that hands it
+/// over. Its device is unknown here: the page's first poll claims it.
+async fn first_code(env: &Env, visit: Visit) -> AppResult<String> {
+    let config = Config::from_env(env)?;
+    limits::check_qr_create(env, &visit.client_address).await?;
+    let Visit {
+        origin,
+        device_name,
+        location,
+        ..
+    } = visit;
+    let created = make_session(
+        env,
+        &origin,
+        config.poll_interval_seconds,
+        |poll_secret_hash| NewSession {
+            device_id: None,
+            device_type: DeviceType::Pc,
+            device_name,
+            location,
+            poll_secret_hash,
+            dpop_jkt: None,
+        },
+    )
+    .await?;
+    Ok(first_code_element(&serde_json::to_string(&created)?))
+}
+
+/// `json` in a data block the page reads and no browser runs. `<` is escaped, so nothing in it
+/// can end the element.
+fn first_code_element(json: &str) -> String {
+    format!(
+        "<script type=\"application/json\" id=\"{FIRST_CODE_ELEMENT_ID}\">{}</script>",
+        json.replace('<', "\\u003c")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_code_cannot_end_its_element() {
+        let element = first_code_element(r#"{"qr_url":"https://x/</script><b>"}"#);
+        assert_eq!(element.matches("</script>").count(), 1);
+        assert!(element.ends_with(r#"\u003c/script>\u003cb>"}</script>"#));
+    }
+}
