@@ -43,12 +43,11 @@ pub async fn serve(req: Request, env: Env) -> AppResult<Response> {
     // The URL as a string: `Request::url` would link the `url` crate's parser into the bundle.
     let origin = origin_of(&req.inner().url());
     // The page itself, asked without the browser's validators: this answer is never `304`.
-    let page = assets.fetch(format!("{origin}/"), None).await?;
+    let mut page = assets.fetch(format!("{origin}/"), None).await?;
     if page.status_code() != 200 {
         return Ok(changeable(page));
     }
     let headers = page.headers().clone();
-    let mut page = page;
     let html = page.text().await?;
     let Some(body_end) = html.rfind("</body>") else {
         return Ok(Response::from_html(html)?.with_headers(headers));
