@@ -17,7 +17,8 @@ pub mod live;
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DeviceType, ErrorBody, ErrorCode, FIRST_CODE_ELEMENT_ID,
-    LoginRequest, LoginSession, PollResponse, ScanResponse, Secret,
+    LoginRequest, LoginSession, MeResponse, PollResponse, QrStatus, ScanResponse, Secret,
+    TokenType,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -448,4 +449,27 @@ pub fn me_call(device: &Device, token: &Secret) -> Call {
 /// `GET /api/me` with a key-bound token and a fresh proof by `key`.
 pub fn bound_me_call(device: &Device, key: &dpop::Key, token: &Secret) -> Call {
     device.call(Method::GET, "/api/me").dpop(key, token)
+}
+
+/// The pick-up poll of a session bound to `key`, after `account` confirmed it: the PC's token,
+/// checked to be bound to the key and to work with a proof by it.
+pub async fn pick_up_with_key(
+    pc: &Device,
+    qr: &CreateQrResponse,
+    key: &dpop::Key,
+    account: &Account,
+) -> LoginSession {
+    let picked: PollResponse = poll_call(pc, qr).proof(key).send().await.expect(200);
+    assert_eq!(picked.status, QrStatus::Confirmed);
+    let session = picked
+        .session
+        .expect("the pick-up carries the PC's session");
+    assert_eq!(session.token_type, TokenType::DPoP);
+    assert_eq!(&session.account, account);
+    let me: MeResponse = bound_me_call(pc, key, &session.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(me.session.token_type, TokenType::DPoP);
+    session
 }

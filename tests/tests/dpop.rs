@@ -319,19 +319,7 @@ async fn a_qr_session_made_with_a_key_gives_its_token_only_to_that_key() {
     scan_and_confirm(&phone, &phone_login.token, &qr.qr_id).await;
     refused(poll_call(&pc, &qr)).await;
     refused(poll_call(&pc, &qr).proof(&Key::new())).await;
-    let picked: PollResponse = poll_call(&pc, &qr).proof(&key).send().await.expect(200);
-    assert_eq!(picked.status, QrStatus::Confirmed);
-    let session = picked
-        .session
-        .expect("the pick-up carries the PC's session");
-    assert_eq!(session.token_type, TokenType::DPoP);
-    assert_eq!(session.account, phone_login.account);
-
-    let me: MeResponse = bound_me_call(&pc, &key, &session.token)
-        .send()
-        .await
-        .expect(200);
-    assert_eq!(me.session.token_type, TokenType::DPoP);
+    let session = pick_up_with_key(&pc, &qr, &key, &phone_login.account).await;
     refused(me_call(&pc, &session.token)).await;
     refused(bound_me_call(&pc, &Key::new(), &session.token)).await;
 }

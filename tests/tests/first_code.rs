@@ -3,7 +3,7 @@
 
 use futures::future::join_all;
 use qrgate_protocol::live::CloseCode;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, MeResponse, PollResponse, QrStatus, TokenType};
+use qrgate_protocol::{CreateQrResponse, ErrorCode, PollResponse, QrStatus, TokenType};
 use qrgate_tests::dpop::Key;
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
@@ -60,29 +60,13 @@ async fn the_first_poll_claims_the_first_code_for_its_device_and_key() {
     socket.expect_status(QrStatus::Pending).await;
 
     // The phone is shown the page's browser, named from its user agent.
-    let scanned = scan(&phone, &phone_login.token, &qr.qr_id).await;
+    let (token, qr_id) = (&phone_login.token, &qr.qr_id);
+    let scanned = scan(&phone, token, qr_id).await;
     assert_eq!(scanned.pc.device_name, "Chromium on Linux");
     socket.expect_status(QrStatus::Scanned).await;
-    decide(
-        &phone,
-        &phone_login.token,
-        &qr.qr_id,
-        "confirm",
-        &scanned.scan_token,
-    )
-    .await;
+    decide(&phone, token, qr_id, "confirm", &scanned.scan_token).await;
     socket.expect_status(QrStatus::Confirmed).await;
-    let picked: PollResponse = poll_call(&pc, &qr).proof(&key).send().await.expect(200);
-    let session = picked
-        .session
-        .expect("the pick-up carries the PC's session");
-    assert_eq!(session.token_type, TokenType::DPoP);
-    assert_eq!(session.account, phone_login.account);
-    let me: MeResponse = bound_me_call(&pc, &key, &session.token)
-        .send()
-        .await
-        .expect(200);
-    assert_eq!(me.session.token_type, TokenType::DPoP);
+    pick_up_with_key(&pc, &qr, &key, &phone_login.account).await;
 }
 
 #[tokio::test]
