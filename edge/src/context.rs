@@ -252,8 +252,6 @@ fn credential(value: &str) -> Option<Credential> {
     })
 }
 
-/// `scheme://host[:port]` of an absolute URL as the runtime serialises it (already normalised,
-/// so no URL parser, and its weight in the bundle, is needed).
 /// What the edge saw of the client, as the limits count it; every request without a readable
 /// address shares one count (deployed, Cloudflare always sets it).
 pub fn client_address(req: &Request) -> String {
@@ -265,7 +263,8 @@ pub fn client_address(req: &Request) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// `scheme://host[:port]` of `url`.
+/// `scheme://host[:port]` of an absolute URL as the runtime serialises it (already normalised,
+/// so no URL parser, and its weight in the bundle, is needed).
 pub fn origin_of(url: &str) -> String {
     let authority_start = url.find("://").map_or(0, |i| i + 3);
     let authority_end = url[authority_start..]

@@ -232,6 +232,7 @@ test("the first code comes with the page, is claimed by its first poll, and by n
   const [, json] = (await served.text()).match(FIRST_CODE);
   const firstCode = JSON.parse(json);
   assert.equal(served.headers()["cache-control"], "no-store", "a page holding a poll secret is not kept");
+  await page.locator(".qr-image svg").waitFor();
   assert.equal(await decodeQr(page, "pc-qr-first-code.png"), firstCode.qr_url);
   await page.waitForFunction(() => !document.getElementById("qrgate-first-code"));
   await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
