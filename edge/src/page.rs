@@ -42,8 +42,12 @@ pub async fn serve(req: Request, env: Env) -> AppResult<Response> {
     }
     // The URL as a string: `Request::url` would link the `url` crate's parser into the bundle.
     let origin = origin_of(&req.inner().url());
-    // The page itself, asked without the browser's validators: this answer is never `304`.
-    let mut page = assets.fetch(format!("{origin}/"), None).await?;
+    // The page itself, asked without the browser's validators: this answer is never `304`. A
+    // request of web-sys's own: `Fetcher::fetch` would link workers-rs's `RequestInit`, and
+    // with it the serializer of every Cloudflare request option, into the bundle.
+    let index =
+        web_sys::Request::new_with_str(&format!("{origin}/")).map_err(worker::Error::from)?;
+    let mut page = assets.fetch_request(Request::from(index)).await?;
     if page.status_code() != 200 {
         return Ok(changeable(page));
     }
