@@ -475,12 +475,17 @@ async fn send_after(events: mpsc::UnboundedSender<Event>, delay_ms: u32, event: 
 /// fallback page) is not found.
 #[component]
 pub fn PcApp() -> impl IntoView {
-    let page = if current_path() == "/" {
-        view! { <PcPage /> }.into_any()
-    } else {
-        view! { <NotFound /> }.into_any()
-    };
-    view! { <Frame>{page}</Frame> }
+    // Made inside the frame, as its children: a page made before would not see the language
+    // the frame provides, and would stay in English.
+    view! {
+        <Frame>
+            {if current_path() == "/" {
+                view! { <PcPage /> }.into_any()
+            } else {
+                view! { <NotFound /> }.into_any()
+            }}
+        </Frame>
+    }
 }
 
 /// The sign-in page. It is mounted once and lives as long as the browser shows it: every

@@ -50,16 +50,21 @@ pub fn phone_route(path: &str) -> PhoneRoute {
 /// The phone pages' root: the page for the path the bundle was loaded at.
 #[component]
 pub fn PhoneApp() -> impl IntoView {
-    let page = match phone_route(&current_path()) {
-        PhoneRoute::Home => view! { <PhoneHome /> }.into_any(),
-        PhoneRoute::Login => view! { <PhoneLogin /> }.into_any(),
-        PhoneRoute::PcPassword => view! { <PcPassword /> }.into_any(),
-        PhoneRoute::Confirm(qr_id) => view! { <PhoneConfirm qr_id=qr_id /> }.into_any(),
-        PhoneRoute::Scan => view! { <PhoneScan /> }.into_any(),
-        PhoneRoute::Devices => view! { <PhoneDevices /> }.into_any(),
-        PhoneRoute::NotFound => view! { <NotFound /> }.into_any(),
-    };
-    view! { <Frame>{page}</Frame> }
+    // Made inside the frame, as its children: a page made before would not see the language
+    // the frame provides, and would stay in English.
+    view! {
+        <Frame>
+            {match phone_route(&current_path()) {
+                PhoneRoute::Home => view! { <PhoneHome /> }.into_any(),
+                PhoneRoute::Login => view! { <PhoneLogin /> }.into_any(),
+                PhoneRoute::PcPassword => view! { <PcPassword /> }.into_any(),
+                PhoneRoute::Confirm(qr_id) => view! { <PhoneConfirm qr_id=qr_id /> }.into_any(),
+                PhoneRoute::Scan => view! { <PhoneScan /> }.into_any(),
+                PhoneRoute::Devices => view! { <PhoneDevices /> }.into_any(),
+                PhoneRoute::NotFound => view! { <NotFound /> }.into_any(),
+            }}
+        </Frame>
+    }
 }
 
 /// A query parameter of the page's URL.

@@ -250,6 +250,15 @@ test("the first code comes with the page, is claimed by its first poll, and by n
   await pc.close();
 });
 
+test("a phone set to Chinese gets its pages in Chinese, the page's own texts too", async () => {
+  const chinese = await browser.newContext({ locale: "zh-CN", isMobile: true, userAgent: IPHONE_UA });
+  const page = await chinese.newPage();
+  await page.goto(BASE + "/m/login");
+  await page.locator("h1").filter({ hasText: "在此手机上登录" }).waitFor();
+  await page.getByRole("button", { name: "登录", exact: true }).waitFor();
+  await chinese.close();
+});
+
 test("with polling slowed to 30 s, the push alone signs the PC in", async () => {
   const pc = await newPc();
   const page = await pc.newPage();
