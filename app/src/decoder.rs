@@ -22,13 +22,12 @@ pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qrcode::{Color, QrCode};
+    use qrcodegen::{QrCode, QrCodeEcc};
 
     /// Draws `text` as a QR code into an RGBA buffer, `scale` pixels per module, with a quiet zone.
     fn rgba_of(text: &str, scale: usize) -> (usize, Vec<u8>) {
-        let code = QrCode::new(text.as_bytes()).unwrap();
-        let modules = code.width();
-        let colors = code.to_colors();
+        let code = QrCode::encode_binary(text.as_bytes(), QrCodeEcc::Medium).unwrap();
+        let modules = code.size() as usize;
         let side = (modules + 8) * scale;
         let mut rgba = vec![255u8; side * side * 4];
         for y in 0..side {
@@ -36,7 +35,7 @@ mod tests {
                 let (mx, my) = ((x / scale) as isize - 4, (y / scale) as isize - 4);
                 let inside =
                     (0..modules as isize).contains(&mx) && (0..modules as isize).contains(&my);
-                if inside && colors[my as usize * modules + mx as usize] == Color::Dark {
+                if inside && code.get_module(mx as i32, my as i32) {
                     let i = (y * side + x) * 4;
                     rgba[i..i + 3].copy_from_slice(&[0, 0, 0]);
                 }

@@ -10,6 +10,7 @@ pub mod limit;
 pub mod live;
 pub mod location;
 pub mod qr;
+pub mod qr_image;
 pub mod secret;
 pub mod username;
 pub mod validate;
