@@ -12,6 +12,7 @@ pub mod location;
 pub mod qr;
 pub mod qr_image;
 pub mod secret;
+pub mod text;
 pub mod username;
 pub mod validate;
 
