@@ -9,8 +9,12 @@
 //    minified here with esbuild, and every SRI hash in the page is recomputed to match. The
 //    glue's JS snippets (DIST/snippets/, the app's src/dpop.js) are bundled into it, so the page
 //    makes no request more for them; scripts/build-app.sh then removes DIST/snippets.
+// 3. A page whose style Trunk inlined (`rel="inline"`: the PC page, whose first code the edge
+//    draws into its HTML, to be on screen before any other file has arrived) gets that style
+//    minified, and its hash allowed by the CSP in DIST/_headers, which allows no other inline
+//    style.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSync, transformSync } from "esbuild";
 
@@ -51,9 +55,30 @@ for (const [tag, file, kind] of [...html.matchAll(linked)]) {
   writeFileSync(path, minified);
   html = html.replace(tag, tag.replace(/integrity="[^"]*"/, `integrity="${sri(minified)}"`));
 }
+const inlineStyle = /<style\b[^>]*>([\s\S]*?)<\/style>/g;
+const styleHashes = [];
+for (const [tag, css] of [...html.matchAll(inlineStyle)]) {
+  const minified = transformSync(css, { minify: true, loader: "css" }).code.trim();
+  html = html.replace(tag, `<style>${minified}</style>`);
+  styleHashes.push(`'sha256-${createHash("sha256").update(minified).digest("base64")}'`);
+}
+if (styleHashes.length > 0) {
+  const headersPath = join(dist, "_headers");
+  const headers = existsSync(headersPath) ? readFileSync(headersPath, "utf8") : "";
+  if (!headers.includes("style-src 'self';")) {
+    console.error(`${headersPath} has no CSP "style-src 'self';" to allow ${pagePath}'s style in`);
+    process.exit(1);
+  }
+  writeFileSync(
+    headersPath,
+    headers.replace("style-src 'self';", `style-src 'self' ${styleHashes.join(" ")};`),
+  );
+}
 writeFileSync(pagePath, html);
 if (/<script(?![^>]*\ssrc=)[^>]*>/.test(html)) {
   console.error(`${pagePath} still holds an inline script`);
   process.exit(1);
 }
-console.log(`${pagePath}: boot script in ${bootName}, JS and CSS minified`);
+console.log(
+  `${pagePath}: boot script in ${bootName}, JS and CSS minified, ${styleHashes.length} inline style(s) allowed`,
+);

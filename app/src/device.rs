@@ -3,8 +3,11 @@
 //! the phone pages are separate roles with separate ids, tokens and DPoP keys (`src/dpop.rs`),
 //! so one browser can play both without one sign-in replacing the other's token.
 
-use qrgate_protocol::{Account, DeviceType, LoginSession, Secret, TokenType, Via};
+use qrgate_protocol::{
+    Account, DeviceType, LoginSession, SIGNED_IN_HINT_COOKIE, Secret, TokenType, Via,
+};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Who a role's token signs it in as, kept beside the token when it is handed out, so that
 /// the PC page shows it without asking the edge (which it asks only whether the token still
@@ -138,6 +141,28 @@ pub async fn keep_sign_in(role: Role, session: &LoginSession, who: &SignedInAs) 
     if let Some(json) = crate::json::to_json(who) {
         store(&format!("{prefix}.signed_in_as"), &json);
     }
+    hint_signed_in(role, true);
+}
+
+/// Tells the edge whether the PC role holds a token, by the cookie it reads when it serves the
+/// PC page ([`SIGNED_IN_HINT_COOKIE`]). Kept for 400 days, the most a browser keeps one.
+pub fn hint_signed_in(role: Role, signed_in: bool) {
+    if role != Role::Pc {
+        return;
+    }
+    let (value, max_age) = if signed_in {
+        ("1", "34560000")
+    } else {
+        ("", "0")
+    };
+    set_cookie(&format!(
+        "{SIGNED_IN_HINT_COOKIE}={value}; Path=/; Max-Age={max_age}; SameSite=Strict"
+    ));
+}
+
+#[wasm_bindgen(inline_js = "export function set_cookie(cookie) { document.cookie = cookie; }")]
+extern "C" {
+    fn set_cookie(cookie: &str);
 }
 
 pub fn signed_in_as(role: Role) -> Option<SignedInAs> {
@@ -149,6 +174,7 @@ pub fn clear_token(role: Role) {
     for item in ["token", "token_type", "signed_in_as"] {
         forget(&format!("{}.{item}", role.storage_prefix()));
     }
+    hint_signed_in(role, false);
 }
 
 pub fn stored_language() -> Option<String> {

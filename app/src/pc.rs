@@ -18,8 +18,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::qr::PICKUP_WINDOW_MS;
 use qrgate_protocol::{
-    CreateQrResponse, ErrorCode, FIRST_CODE_ELEMENT_ID, LoginSession, PollResponse, QrStatus, Via,
-    browser_name,
+    CreateQrResponse, ErrorCode, FIRST_CODE_ELEMENT_ID, FIRST_VIEW_ELEMENT_ID, LoginSession,
+    PollResponse, QrStatus, Via, browser_name,
 };
 use std::cell::Cell;
 use std::rc::Rc;
@@ -352,6 +352,8 @@ impl Controller {
             return self.new_code(0);
         };
         self.state.set(PcState::SignedIn(who));
+        // Also for a PC signed in before the page gave the hint, or whose cookie was cleared.
+        device::hint_signed_in(Role::Pc, true);
         loop {
             let checked = api::check_signed_in(Role::Pc).await;
             if !self.is_current(generation) {
@@ -414,7 +416,7 @@ impl Controller {
     }
 
     fn start(&self) {
-        let first_code = take_first_code(FIRST_CODE_ELEMENT_ID)
+        let first_code = take_first_code(FIRST_CODE_ELEMENT_ID, FIRST_VIEW_ELEMENT_ID)
             .and_then(|json| crate::json::from_json::<CreateQrResponse>(&json));
         if device::token(Role::Pc).is_some() {
             let this = self.clone();
@@ -429,8 +431,9 @@ impl Controller {
 
 #[wasm_bindgen(inline_js = "export function reload_when_restored() { \
     addEventListener('pageshow', (event) => event.persisted && location.reload()); } \
-  export function take_first_code(id) { \
-    const element = document.getElementById(id); element?.remove(); return element?.textContent; } \
+  export function take_first_code(code_id, view_id) { \
+    document.getElementById(view_id)?.remove(); \
+    const element = document.getElementById(code_id); element?.remove(); return element?.textContent; } \
   export function keep_focus_on_page() { \
     let inside = false; \
     addEventListener('focusin', (event) => { inside = !!event.target.closest?.('main.pc'); }); \
@@ -445,8 +448,10 @@ extern "C" {
     /// follows it any more.
     fn reload_when_restored();
 
-    /// The text of the element `id`, which is removed: the page's first code is shown once.
-    fn take_first_code(id: &str) -> Option<String>;
+    /// The text of the element `code_id`, which is removed: the page's first code is shown
+    /// once. The edge's drawing of it, `view_id`, is removed too: this page draws itself now,
+    /// in this same task, so no frame goes without it.
+    fn take_first_code(code_id: &str, view_id: &str) -> Option<String>;
 
     /// A state change can remove the control that has the focus (a denial pushed while "use
     /// password" is focused), which leaves it on the document's body, where a keyboard starts

@@ -10,6 +10,7 @@ mod context;
 mod crypto;
 mod dpop;
 mod error;
+mod first_view;
 mod history;
 mod history_object;
 mod limit_object;

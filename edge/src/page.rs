@@ -1,20 +1,24 @@
 //! `GET /`: the PC sign-in page with its first code in it (`edge/README.md`, "The first code,
 //! served with the page"). The HTML is the static assets' own; what this adds is a QR session
-//! made for the page, so that the page shows its code as soon as its code runs, without a
-//! round trip of its own. Everything up to the end of the body is sent at once, so the browser
-//! fetches and compiles the page's code while the session's object is made; the session
-//! follows in the last chunk. A request that is not a browser loading the page (a prefetch, a
-//! link preview, curl) gets the static page unchanged, and makes nothing.
+//! made for the page, drawn as the page draws it (`first_view.rs`), so that the code is on
+//! screen before the page's code has run, and handed to that code, which then needs no round
+//! trip of its own. Everything up to the end of the body, the drawn code with it, is sent at
+//! once, so the browser paints the code, and fetches and compiles the page's code, while the
+//! session's object is made; the session follows in the last chunk. A request that is not a
+//! browser loading the page (a prefetch, a link preview, curl), or a PC page that says it is
+//! signed in, gets the static page unchanged, and makes nothing.
 
 use crate::config::Config;
 use crate::context::{client_address, origin_of, request_location};
 use crate::error::{AppError, AppResult};
+use crate::first_view::first_view;
 use crate::limits;
 use crate::logs;
-use crate::qr::make_session;
+use crate::qr::FreshObject;
 use crate::qr_rpc::NewSession;
 use futures_util::{StreamExt, stream};
-use qrgate_protocol::{DeviceType, FIRST_CODE_ELEMENT_ID, browser_name};
+use qrgate_protocol::text::Lang;
+use qrgate_protocol::{DeviceType, FIRST_CODE_ELEMENT_ID, SIGNED_IN_HINT_COOKIE, browser_name};
 use worker::{Env, Request, Response};
 
 /// The page's route, for the logs.
@@ -25,7 +29,6 @@ const ASSETS_BINDING: &str = "ASSETS";
 
 /// What of the request the session needs, read before the answer starts.
 struct Visit {
-    origin: String,
     client_address: String,
     device_name: String,
     location: qrgate_protocol::location::Location,
@@ -37,7 +40,7 @@ pub async fn serve(req: Request, env: Env) -> AppResult<Response> {
     let Ok(assets) = env.assets(ASSETS_BINDING) else {
         return Err(AppError::NotFound("page"));
     };
-    if !is_page_load(&req) {
+    if !is_page_load(&req) || says_signed_in(&req) {
         return Ok(changeable(assets.fetch_request(req).await?));
     }
     // The URL as a string: `Request::url` would link the `url` crate's parser into the bundle.
@@ -56,31 +59,43 @@ pub async fn serve(req: Request, env: Env) -> AppResult<Response> {
     let Some(body_end) = html.rfind("</body>") else {
         return Ok(Response::from_html(html)?.with_headers(headers));
     };
-    let user_agent = req
-        .headers()
-        .get("User-Agent")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let header = |name: &str| req.headers().get(name).ok().flatten().unwrap_or_default();
+    // The language the page's code picks when the person has not chosen one: the browser's.
+    let lang = Lang::from_preference(&header("Accept-Language"));
     let visit = Visit {
-        origin,
         client_address: client_address(&req),
-        device_name: browser_name(&user_agent),
+        device_name: browser_name(&header("User-Agent")),
         location: request_location(&req),
     };
+    let config = Config::from_env(&env)?;
+    // The session's object is chosen now, and the code drawn into the first chunk, before the
+    // object has made it: the code is on screen while it is made (no person scans so fast). If
+    // it cannot be made, the page's code removes the drawing and asks for a code itself.
+    let object = FreshObject::new(&env, &origin);
+    let view = object
+        .as_ref()
+        .ok()
+        .and_then(|object| first_view(lang, &object.qr_url, config.qr_ttl_seconds));
     let (head, tail) = html.split_at(body_end);
-    let (head, tail) = (head.to_owned(), tail.to_owned());
+    // The document's language is the view's, as the page's code sets it.
+    let head = head.replacen(
+        "<html lang=\"en\">",
+        &format!("<html lang=\"{}\">", lang.code()),
+        1,
+    ) + &view.unwrap_or_default();
+    let tail = tail.to_owned();
     let rest = async move {
-        let first_code = match first_code(&env, visit).await {
-            Ok(element) => element,
-            Err(error) => {
-                // The page then asks for its code itself (`POST /api/qr`), and is told why.
-                logs::write(&logs::Line::FirstCode {
-                    error: error.code(),
-                });
-                String::new()
-            }
+        let made = match object {
+            Ok(object) => first_code(&env, &config, visit, object).await,
+            Err(error) => Err(error),
         };
+        let first_code = made.unwrap_or_else(|error| {
+            // The page then asks for its code itself (`POST /api/qr`), and is told why.
+            logs::write(&logs::Line::FirstCode {
+                error: error.code(),
+            });
+            String::new()
+        });
         Ok::<_, worker::Error>(format!("{first_code}{tail}").into_bytes())
     };
     let body = stream::once(async move { Ok(head.into_bytes()) }).chain(stream::once(rest));
@@ -108,31 +123,45 @@ fn is_page_load(req: &Request) -> bool {
         && header("Purpose").is_none()
 }
 
-/// A session for the page, within the client's creation limit, as the element that hands it
-/// over. Its device is unknown here: the page's first poll claims it.
-async fn first_code(env: &Env, visit: Visit) -> AppResult<String> {
-    let config = Config::from_env(env)?;
+/// The PC page holds a token, says its cookie ([`SIGNED_IN_HINT_COOKIE`]): it shows who it is
+/// signed in as, and a code made for it would never be used.
+fn says_signed_in(req: &Request) -> bool {
+    let cookies = req
+        .headers()
+        .get("Cookie")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let hint = format!("{SIGNED_IN_HINT_COOKIE}=1");
+    cookies.split(';').any(|cookie| cookie.trim() == hint)
+}
+
+/// The page's session, made in `object` within the client's creation limit, in the element
+/// that hands it over. Its device is unknown here: the page's first poll claims it.
+async fn first_code(
+    env: &Env,
+    config: &Config,
+    visit: Visit,
+    object: FreshObject,
+) -> AppResult<String> {
     limits::check_qr_create(env, &visit.client_address).await?;
     let Visit {
-        origin,
         device_name,
         location,
         ..
     } = visit;
-    let created = make_session(
-        env,
-        &origin,
-        config.poll_interval_seconds,
-        |poll_secret_hash| NewSession {
-            device_id: None,
-            device_type: DeviceType::Pc,
-            device_name,
-            location,
-            poll_secret_hash,
-            dpop_jkt: None,
-        },
-    )
-    .await?;
+    let created = object
+        .make_session(config.poll_interval_seconds, |poll_secret_hash| {
+            NewSession {
+                device_id: None,
+                device_type: DeviceType::Pc,
+                device_name,
+                location,
+                poll_secret_hash,
+                dpop_jkt: None,
+            }
+        })
+        .await?;
     Ok(first_code_element(&serde_json::to_string(&created)?))
 }
 

@@ -70,46 +70,63 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
     let dpop_jkt = ctx.sign_in_proof().await?;
     limits::check_qr_create(&ctx.env, &ctx.client_address).await?;
-    let created = make_session(
-        &ctx.env,
-        &ctx.origin,
-        ctx.config.poll_interval_seconds,
-        |poll_secret_hash| NewSession {
-            device_id: Some(ctx.device.device_id.clone()),
-            device_type: ctx.device.device_type,
-            device_name: device_name.into_owned(),
-            location: ctx.location.clone(),
-            poll_secret_hash,
-            dpop_jkt,
-        },
-    )
-    .await?;
+    let created = FreshObject::new(&ctx.env, &ctx.origin)?
+        .make_session(ctx.config.poll_interval_seconds, |poll_secret_hash| {
+            NewSession {
+                device_id: Some(ctx.device.device_id.clone()),
+                device_type: ctx.device.device_type,
+                device_name: device_name.into_owned(),
+                location: ctx.location.clone(),
+                poll_secret_hash,
+                dpop_jkt,
+            }
+        })
+        .await?;
     crate::json_response(201, &created)
 }
 
-/// Makes a session in a fresh object, as `session` describes it given the hash of its new
-/// poll secret, and answers what `POST /api/qr` answers: for the PC that asked, or for the page
-/// the edge serves with its first code (`page.rs`).
-pub async fn make_session(
-    env: &Env,
-    origin: &str,
-    interval: u64,
-    session: impl FnOnce(String) -> NewSession,
-) -> AppResult<CreateQrResponse> {
-    let poll_secret = random_secret()?;
-    let (qr_id, stub) = qr_rpc::new_session(env)?;
-    let new_session = session(hash_secret(&poll_secret));
-    let expires_at = match qr_rpc::call(&stub, &Command::Create(new_session)).await? {
-        Outcome::Created { expires_at } => expires_at,
-        other => return Err(unexpected(&other)),
-    };
-    Ok(CreateQrResponse {
-        qr_url: format!("{origin}/m/qr/{qr_id}"),
-        qr_id,
-        poll_secret: Secret::new(poll_secret),
-        expires_at,
-        interval,
-    })
+/// A fresh object for a new session, not yet asked to make it: its id, and so the code's URL,
+/// are known before, so that the edge can draw the page's first code while the session is made
+/// (`page.rs`).
+pub struct FreshObject {
+    qr_id: String,
+    stub: Stub,
+    pub qr_url: String,
+}
+
+impl FreshObject {
+    pub fn new(env: &Env, origin: &str) -> AppResult<Self> {
+        let (qr_id, stub) = qr_rpc::new_session(env)?;
+        let qr_url = format!("{origin}/m/qr/{qr_id}");
+        Ok(Self {
+            qr_id,
+            stub,
+            qr_url,
+        })
+    }
+
+    /// Makes the session in this object, as `session` describes it given the hash of its new
+    /// poll secret, and answers what `POST /api/qr` answers: for the PC that asked, or for the
+    /// page the edge serves with its first code (`page.rs`).
+    pub async fn make_session(
+        self,
+        interval: u64,
+        session: impl FnOnce(String) -> NewSession,
+    ) -> AppResult<CreateQrResponse> {
+        let poll_secret = random_secret()?;
+        let new_session = session(hash_secret(&poll_secret));
+        let expires_at = match qr_rpc::call(&self.stub, &Command::Create(new_session)).await? {
+            Outcome::Created { expires_at } => expires_at,
+            other => return Err(unexpected(&other)),
+        };
+        Ok(CreateQrResponse {
+            qr_id: self.qr_id,
+            qr_url: self.qr_url,
+            poll_secret: Secret::new(poll_secret),
+            expires_at,
+            interval,
+        })
+    }
 }
 
 /// `GET /api/qr/{qr_id}`: the PC's poll. The one poll the object lets pick up mints the PC's

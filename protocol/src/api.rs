@@ -55,6 +55,18 @@ impl DeviceType {
 /// the page").
 pub const FIRST_CODE_ELEMENT_ID: &str = "qrgate-first-code";
 
+/// The `id` of the element in which the edge draws the PC page with its first code, as the
+/// page's own code draws it, so that the code is on screen before the page's code has run. The
+/// page removes it when it draws itself (`edge/README.md`, "The first code, served with the
+/// page").
+pub const FIRST_VIEW_ELEMENT_ID: &str = "qrgate-first-view";
+
+/// The cookie by which the PC page tells the edge that it holds a token (`=1`): its page then
+/// shows who it is signed in as, not a code, and the edge makes and draws none for it. A hint,
+/// not a credential: wrong either way, it costs only a code made for nothing, or asked for by
+/// the page itself.
+pub const SIGNED_IN_HINT_COOKIE: &str = "qrgate_pc_signed_in";
+
 /// A name a person recognises for the browser of `user_agent`, e.g. "Chromium on Linux": what
 /// the PC page calls itself when it asks for a code, and what the edge calls a page it makes
 /// the first code for (`edge/README.md`, "The first code, served with the page"). `#[inline]`:

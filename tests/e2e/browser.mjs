@@ -19,3 +19,11 @@ export function launch({ backForwardCache = false } = {}) {
     ignoreDefaultArgs: backForwardCache ? ["--disable-back-forward-cache"] : [],
   });
 }
+
+/**
+ * The PC page's code as the page's own code draws it. Before that code has run, the page shows
+ * the code the edge drew into its HTML (edge/README.md, "The first code, served with the page"),
+ * inside `#qrgate-first-view`, whose buttons do nothing yet: a test that acts on the page waits
+ * for this one.
+ */
+export const PAGE_DRAWN_CODE = "body > main .qr-image svg";

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { webcrypto } from "node:crypto";
-import { launch } from "./browser.mjs";
+import { launch, PAGE_DRAWN_CODE } from "./browser.mjs";
 
 const BASE = process.env.QRGATE_URL;
 assert.ok(BASE, "run through scripts/test.sh (QRGATE_URL)");
@@ -89,7 +89,7 @@ async function signedInPhone() {
 
 /** Signs the PC page in with the phone: opens the code's link there and confirms. */
 async function signInPc(pcPage, phone) {
-  await pcPage.locator(".qr-image svg").waitFor();
+  await pcPage.locator(PAGE_DRAWN_CODE).waitFor();
   const link = (await pcPage.locator(".qr-link").textContent()).trim();
   const phonePage = await phone.newPage();
   await phonePage.goto(link);

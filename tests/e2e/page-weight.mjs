@@ -4,14 +4,14 @@
 //
 //   node tests/e2e/page-weight.mjs BASE_URL     (prints Markdown tables)
 import { gzipSync } from "node:zlib";
-import { launch } from "./browser.mjs";
+import { launch, PAGE_DRAWN_CODE } from "./browser.mjs";
 
 /** Bytes a first visit may fetch, gzipped: the PC page, and each phone page before its camera. */
 export const BUDGETS = { pc: 100_000, phone: 200_000 };
 
 /** The pages, each with what shows it is ready and its budget. */
 export const PAGES = [
-  { name: "PC sign-in page", path: "/", ready: ".qr-image svg", budget: BUDGETS.pc },
+  { name: "PC sign-in page", path: "/", ready: PAGE_DRAWN_CODE, budget: BUDGETS.pc },
   { name: "phone: sign in", path: "/m/login", ready: "form.password", budget: BUDGETS.phone },
   { name: "phone: scan, camera not opened", path: "/m/scan", ready: ".scanner button", budget: BUDGETS.phone },
   { name: "PC: password page", path: "/password", ready: "form.password", budget: BUDGETS.phone },

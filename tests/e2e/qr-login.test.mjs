@@ -4,11 +4,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launch } from "./browser.mjs";
+import { launch, PAGE_DRAWN_CODE } from "./browser.mjs";
 
 const BASE = process.env.QRGATE_URL;
 const SHORT = process.env.QRGATE_SHORT_URL;
@@ -31,7 +31,7 @@ function newPc() {
 }
 
 function status(page) {
-  return page.locator("main [role=status]");
+  return page.locator("body > main [role=status]");
 }
 
 /** Opens the PC page and returns it with the time from navigation to a visible QR code. */
@@ -39,7 +39,7 @@ async function openPc(context, base = BASE) {
   const page = await context.newPage();
   const started = performance.now();
   await page.goto(base + "/");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   return { page, qrVisibleMs: performance.now() - started };
 }
 
@@ -124,8 +124,10 @@ test("scan, confirm, and the PC shows the phone's account", async () => {
   await pcPage.screenshot({ path: join(shots, "pc-signed-in.png") });
   await phonePage.screenshot({ path: join(shots, "phone-done.png") });
 
-  // A reload keeps the PC signed in.
-  await pcPage.reload();
+  // A reload keeps the PC signed in, and the edge, told so by the page's cookie, makes and
+  // draws no code for it.
+  const reloaded = await pcPage.reload();
+  assert.doesNotMatch(await reloaded.text(), /qrgate-first-(code|view)/);
   await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
 
   // The phone signs the PC out from its device list: the PC goes back to the QR code.
@@ -135,7 +137,9 @@ test("scan, confirm, and the PC shows the phone's account", async () => {
   await pcEntry.getByRole("button", { name: "Sign out this device" }).click();
   await pcEntry.waitFor({ state: "detached" });
   await devices.screenshot({ path: join(shots, "phone-devices.png") });
-  await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
+  await pcPage.locator(PAGE_DRAWN_CODE).waitFor({ timeout: 15_000 });
+  // Signed out, it is sent a code with the page again.
+  assert.match(await (await pcPage.reload()).text(), /qrgate-first-code/);
   await pc.close();
 });
 
@@ -172,7 +176,8 @@ async function changeFirstCode(page, change) {
     document.addEventListener("readystatechange", () => {
       const element = document.getElementById("qrgate-first-code");
       if (document.readyState !== "interactive" || !element) return;
-      if (change === null) element.remove();
+      // Without its code, the page comes without the edge's drawing of it too.
+      if (change === null) [element, document.getElementById("qrgate-first-view")].forEach((e) => e?.remove());
       else element.textContent = JSON.stringify({ ...JSON.parse(element.textContent), ...change });
     });
   }, change);
@@ -232,7 +237,7 @@ test("the first code comes with the page, is claimed by its first poll, and by n
   const [, json] = (await served.text()).match(FIRST_CODE);
   const firstCode = JSON.parse(json);
   assert.equal(served.headers()["cache-control"], "no-store", "a page holding a poll secret is not kept");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   assert.equal(await decodeQr(page, "pc-qr-first-code.png"), firstCode.qr_url);
   await page.waitForFunction(() => !document.getElementById("qrgate-first-code"));
   await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
@@ -249,6 +254,49 @@ test("the first code comes with the page, is claimed by its first poll, and by n
   assert.equal(taken.status, 401);
   await pc.close();
 });
+
+/** The PC page's header and main as the browser holds them, without Leptos's empty comment
+ * markers, with the countdown's seconds, which tick, left out, and the code's picture by its
+ * hash (so that a difference prints short). */
+const comparable = (html) =>
+  html
+    .replaceAll("<!---->", "")
+    .replace(/<strong>\d+<\/strong>/, "<strong></strong>")
+    .replace(/<svg[\s\S]*?<\/svg>/, (svg) => `<svg sha256="${createHash("sha256").update(svg).digest("hex")}">`);
+
+for (const [locale, title] of [["en-US", "Sign in with your phone"], ["zh-CN", "用手机登录"]]) {
+  test(`the edge draws the first code as the page draws it, in ${locale}, and it scans before any script runs`, async () => {
+    // Without script: what the edge drew is all there is, and it must scan.
+    const noScript = await browser.newContext({ javaScriptEnabled: false, locale, viewport: { width: 1280, height: 900 } });
+    const still = await noScript.newPage();
+    const served = await still.goto(BASE + "/");
+    const [, json] = (await served.text()).match(FIRST_CODE);
+    await still.locator("#qrgate-first-view h1").filter({ hasText: title }).waitFor();
+    assert.equal(await still.evaluate(() => document.documentElement.lang), locale === "en-US" ? "en" : "zh-CN");
+    assert.equal(await decodeQr(still, `pc-qr-edge-${locale}.png`), JSON.parse(json).qr_url);
+    await noScript.close();
+
+    // With it: the page's code draws the same markup in the same task as it removes the edge's.
+    const pc = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
+    const page = await pc.newPage();
+    await page.addInitScript(() => {
+      document.addEventListener("readystatechange", () => {
+        const view = document.getElementById("qrgate-first-view");
+        if (document.readyState === "interactive" && view) window.drawnByEdge = view.innerHTML;
+      });
+    });
+    await page.goto(BASE + "/");
+    await page.locator(PAGE_DRAWN_CODE).waitFor();
+    const [drawnByEdge, drawnByPage] = await page.evaluate(() => [
+      window.drawnByEdge,
+      document.querySelector("body > header").outerHTML + document.querySelector("body > main").outerHTML,
+    ]);
+    assert.ok(drawnByEdge, "the edge drew the page's first code");
+    assert.equal(comparable(drawnByPage), comparable(drawnByEdge));
+    assert.equal(await page.locator("#qrgate-first-view").count(), 0);
+    await pc.close();
+  });
+}
 
 test("a phone set to Chinese gets its pages in Chinese, the page's own texts too", async () => {
   const chinese = await browser.newContext({ locale: "zh-CN", isMobile: true, userAgent: IPHONE_UA });
@@ -267,7 +315,7 @@ test("with polling slowed to 30 s, the push alone signs the PC in", async () => 
   const sockets = [];
   page.on("websocket", (ws) => sockets.push(ws));
   await page.goto(BASE + "/");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   const url = await decodeQr(page, "pc-qr-push.png");
 
   const phonePage = await openOnPhone(url);
@@ -289,7 +337,7 @@ test("with the live channel blocked, polling alone signs the PC in", async () =>
   await blockLiveChannel(page);
   const polls = countPolls(page);
   await page.goto(BASE + "/");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   const url = await decodeQr(page, "pc-qr-poll.png");
   const phonePage = await openOnPhone(url);
   await status(page).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor();
@@ -308,7 +356,7 @@ test("a pick-up poll answered 503 is tried again after its Retry-After: no new s
   });
   const polls = countPolls(page);
   await page.goto(BASE + "/");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-503.png"));
   await status(page).filter({ hasText: "Scanned. Confirm on your phone." }).waitFor();
   confirming = true;
@@ -341,7 +389,7 @@ test("a live channel that goes silent is given up within a ping and a wait, and 
   });
   const polls = countPolls(page);
   await page.goto(BASE + "/");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-silent.png"));
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   // A ping every 20 s, 10 s for its answer, then polls every second.
@@ -386,7 +434,7 @@ test("a code's creation refused with 429 is asked again after its Retry-After", 
   await withoutFirstCode(page);
   const refused = await refuseOnce(page, /\/api\/qr$/, { status: 429 });
   await page.goto(BASE + "/");
-  await page.locator(".qr-image svg").waitFor({ timeout: 10_000 });
+  await page.locator(PAGE_DRAWN_CODE).waitFor({ timeout: 10_000 });
   assert.equal(refused.count, 1);
   await status(page).filter({ hasText: "Waiting for your phone." }).waitFor();
   await pc.close();
@@ -472,7 +520,7 @@ test("the PC's sign-in heads the phone's history, and can be signed out from the
   // Each such button is named, for a screen reader, by the device it signs out.
   await newest.getByRole("button", { name: /^Sign out this device: Chrom.* on Linux$/ }).click();
   // The PC learns of it at its next check and shows a code again.
-  await pcPage.locator(".qr-image svg").waitFor({ timeout: 15_000 });
+  await pcPage.locator(PAGE_DRAWN_CODE).waitFor({ timeout: 15_000 });
   // Signing the same device out from the old list finds it gone: the list is brought up to
   // date, with no complaint about the connection.
   await staleNewest.getByRole("button", { name: "Sign out this device" }).click();
@@ -588,7 +636,7 @@ test("the PC can sign in with a password instead", async () => {
   await page.locator(".display-name").filter({ hasText: displayName }).waitFor();
   assert.match(await page.locator(".signed-in").textContent(), /signed in with a password/);
   await page.getByRole("button", { name: "Sign out" }).click();
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   await pc.close();
 });
 
@@ -600,7 +648,7 @@ test("a code confirmed just before Sign in with password instead signs the PC in
   await blockLiveChannel(page);
   await slowPolling(page);
   await page.goto(BASE + "/");
-  await page.locator(".qr-image svg").waitFor();
+  await page.locator(PAGE_DRAWN_CODE).waitFor();
   const phonePage = await openOnPhone(await decodeQr(page, "pc-qr-password-race.png"));
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await status(phonePage).filter({ hasText: "Done." }).waitFor();
@@ -637,7 +685,7 @@ test("the phone's scan page opens a typed code; polling pauses while the PC tab 
   const pcPage = await pc.newPage();
   await blockLiveChannel(pcPage);
   await pcPage.goto(BASE + "/");
-  await pcPage.locator(".qr-image svg").waitFor();
+  await pcPage.locator(PAGE_DRAWN_CODE).waitFor();
   const link = (await pcPage.locator(".qr-link").textContent()).trim();
 
   // Hidden: no poll for several intervals. Visible again: polling resumes.
@@ -707,7 +755,7 @@ async function pcFilmedByPhone({ barcodeDetector }) {
   const pc = await newPc();
   const { page: pcPage } = await openPc(pc);
   const link = (await pcPage.locator(".qr-link").textContent()).trim();
-  const svg = await pcPage.locator(".qr-image svg").evaluate((element) => element.outerHTML);
+  const svg = await pcPage.locator(PAGE_DRAWN_CODE).evaluate((element) => element.outerHTML);
   const page = await phoneFilming(svg, { barcodeDetector, link });
   return { pc, pcPage, page, link };
 }

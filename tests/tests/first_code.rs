@@ -3,7 +3,10 @@
 
 use futures::future::join_all;
 use qrgate_protocol::live::CloseCode;
-use qrgate_protocol::{CreateQrResponse, ErrorCode, PollResponse, QrStatus, TokenType};
+use qrgate_protocol::{
+    CreateQrResponse, ErrorCode, FIRST_CODE_ELEMENT_ID, FIRST_VIEW_ELEMENT_ID, PollResponse,
+    QrStatus, SIGNED_IN_HINT_COOKIE, TokenType,
+};
 use qrgate_tests::dpop::Key;
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::*;
@@ -22,7 +25,17 @@ async fn load_page(pc: &Device) -> CreateQrResponse {
         page.header("Content-Security-Policy").is_some(),
         "the page keeps its security headers"
     );
-    first_code(&page).expect("a browser loading the page gets its first code")
+    let code = first_code(&page).expect("a browser loading the page gets its first code");
+    // Drawn for the page, in the chunk before the code itself (`edge/src/first_view.rs`).
+    let html = page.text();
+    let view = html
+        .find(&format!("<div id=\"{FIRST_VIEW_ELEMENT_ID}\">"))
+        .expect("the edge draws the code into the page");
+    let link = html
+        .find(&format!("<code class=\"qr-link\">{}</code>", code.qr_url))
+        .expect("the drawn code is the first code's");
+    assert!(view < link && link < html.find(FIRST_CODE_ELEMENT_ID).unwrap_or(0));
+    code
 }
 
 #[tokio::test]
@@ -112,7 +125,7 @@ async fn of_devices_racing_to_claim_a_first_code_exactly_one_wins() {
 }
 
 #[tokio::test]
-async fn only_a_browser_loading_the_page_gets_a_first_code() {
+async fn only_a_browser_loading_the_page_to_sign_in_gets_a_first_code() {
     let pc = Device::pc();
     let page = |call: Call| async move {
         let reply = call.send().await;
@@ -123,12 +136,16 @@ async fn only_a_browser_loading_the_page_gets_a_first_code() {
             reply.text()
         );
         assert!(first_code(&reply).is_none(), "no code made for it");
+        assert!(!reply.text().contains(FIRST_VIEW_ELEMENT_ID), "none drawn");
     };
     // A plain fetch of the HTML (curl, a link preview), a prefetch, a prerender.
     page(Call::to(pc.location, Method::GET, "/").header("CF-Connecting-IP", &pc.address)).await;
     page(page_load_call(&pc).header("Sec-Purpose", "prefetch")).await;
     page(page_load_call(&pc).header("Sec-Purpose", "prefetch;prerender")).await;
     page(page_load_call(&pc).header("Purpose", "prefetch")).await;
+    // A PC page that holds a token, which shows who it is signed in as: said by its cookie.
+    let hint = format!("theme=dark; {SIGNED_IN_HINT_COOKIE}=1");
+    page(page_load_call(&pc).header("Cookie", &hint)).await;
     let head = Call::to(pc.location, Method::HEAD, "/").send().await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
