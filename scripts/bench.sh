@@ -193,14 +193,15 @@ step_alone() {
     echo "Goal: median at most 150 ms cold, 100 ms warm, on a local wrangler dev."
     echo
     echo "By the page's clock from its navigation's start to the first frame that shows the" \
-        "code; the medians of its phases by Resource Timing (the HTML's first bytes, whose head" \
-        "names the page's code; the page's script, wasm and style received; the HTML's end," \
-        "which carries the first code the edge made for the page); the driver column" \
+        "code; the medians of its phases by Resource Timing (the HTML's first bytes: its head," \
+        "which names the page's code, and its body with the first code drawn by the edge; the" \
+        "page's script, wasm and style received; the HTML's end, which hands the page's code the" \
+        "session behind the drawn code); the driver column" \
         "is the same load timed from Node (adds Playwright's round trips to the browser)." \
         "The floor rows are this browser's first paint of a page with no script, style or" \
         "image but the PC page's security headers: what no page here can beat."
     echo
-    echo "| navigation → QR visible | runs | median | best | HTML head | page code | HTML end: the first code | driver |"
+    echo "| navigation → QR visible | runs | median | best | HTML head and drawn code | page code | HTML end: the session | driver |"
     echo "|---|---|---|---|---|---|---|---|"
     # On a wrangler dev of its own, like each throughput step: the one before holds the
     # thousands of objects the steps above made, and a new object is slower to make beside them

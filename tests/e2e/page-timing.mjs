@@ -7,10 +7,11 @@
 // first frame with the code painted: the page's load, not the test driver's round trips to
 // the browser (shown beside it: started in Node before `goto`, ended when Node saw the code).
 // The phases between say where the time went, from Resource Timing: the HTML's first bytes
-// (its head, sent at once, names the page's code), the page's code (script, wasm, style)
-// received, and the HTML's end, which carries the first code the edge made for the page
-// (edge/README.md, "The first code, served with the page"). A load whose page came without one
-// and asked for its code itself (`POST /api/qr`) is counted below the table.
+// (sent at once: its head, which names the page's code, and its body with the first code drawn
+// by the edge), the page's code (script, wasm, style) received, and the HTML's end, which hands
+// the page's code the session behind the drawn code (edge/README.md, "The first code, served
+// with the page"). A load whose page came without one and asked for its code itself
+// (`POST /api/qr`) is counted below the table.
 //
 // Beside it, the floor this browser and machine set for a page like it: the first paint of a
 // page of one line of text with no script, style or image, sent with the PC page's own security
