@@ -86,13 +86,16 @@ pub fn Header() -> impl IntoView {
     view! {
         <header>
             <a class="brand" href="/">{tr(Text::AppName)}</a>
+            // The language button first: the PC page's first view, drawn by the edge, has it
+            // hidden until this code runs (`edge/src/first_view.rs`), and the links, aligned
+            // to the right, stay where they are when it appears.
             <nav>
-                <a href="/m/scan">{tr(Text::Scan)}</a>
-                <a href="/m/devices">{tr(Text::Devices)}</a>
                 <button class="lang" on:click=switch aria-label=tr(Text::SwitchLanguage)
                     lang=move || lang.get().other().code()>
                     {move || lang.get().other().name()}
                 </button>
+                <a href="/m/scan">{tr(Text::Scan)}</a>
+                <a href="/m/devices">{tr(Text::Devices)}</a>
             </nav>
         </header>
     }

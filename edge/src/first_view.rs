@@ -5,6 +5,13 @@
 //! The words are the app's own (`qrgate_protocol::text`) and the picture is drawn by the same
 //! function; that the markup is the app's too is checked in Chromium (`tests/e2e`, "drawn by
 //! the edge").
+//!
+//! Its two buttons are `hidden` until the page's code runs: they would do nothing before then,
+//! and the language button's label, in the other language's own script, would make the first
+//! frame wait for that script's font (in headless Chromium here, a Chinese font for an English
+//! page: about 15 ms of a cold load). The language button leads the header's links, which are
+//! aligned to the right, and the header is as tall as a button without one, so neither
+//! appearing moves anything else on the page.
 
 use qrgate_protocol::text::{Lang, Localized, PcText, Text};
 use qrgate_protocol::{FIRST_VIEW_ELEMENT_ID, qr_image::qr_svg};
@@ -21,8 +28,8 @@ pub fn first_view(lang: Lang, qr_url: &str, seconds_left: u64) -> Option<String>
     Some(format!(
         "<div id=\"{FIRST_VIEW_ELEMENT_ID}\">\
          <header><a class=\"brand\" href=\"/\">{app}</a><nav>\
+         <button class=\"lang\" aria-label=\"{switch}\" lang=\"{other_code}\" hidden>{other_name}</button>\
          <a href=\"/m/scan\">{scan}</a><a href=\"/m/devices\">{devices}</a>\
-         <button class=\"lang\" aria-label=\"{switch}\" lang=\"{other_code}\">{other_name}</button>\
          </nav></header>\
          <main class=\"pc\"><h1>{title}</h1>\
          <p class=\"status\" role=\"status\" aria-live=\"polite\">{waiting}</p>\
@@ -30,7 +37,7 @@ pub fn first_view(lang: Lang, qr_url: &str, seconds_left: u64) -> Option<String>
          <figure class=\"qr\"><div class=\"qr-image\" role=\"img\" aria-label=\"{alt} {url}\">{svg}</div>\
          <figcaption><span>{alt}</span> <code class=\"qr-link\">{url}</code></figcaption></figure>\
          <p class=\"countdown\">{expires_in} <strong>{seconds_left}</strong> {seconds}</p>\
-         <button class=\"link\">{use_password}</button></main></div>",
+         <button class=\"link\" hidden>{use_password}</button></main></div>",
         app = shared(Text::AppName),
         scan = shared(Text::Scan),
         devices = shared(Text::Devices),
@@ -74,7 +81,7 @@ mod tests {
         assert!(view.contains(qr_svg(URL).unwrap_or_default().as_str()));
         assert!(view.contains(&format!("<code class=\"qr-link\">{URL}</code>")));
         assert!(view.contains(PcText::PcTitle.get(Lang::Zh)));
-        assert!(view.contains("lang=\"en\">English</button>"));
+        assert!(view.contains("lang=\"en\" hidden>English</button>"));
         assert!(view.contains("<strong>120</strong>"));
     }
 

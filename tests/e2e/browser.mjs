@@ -23,7 +23,7 @@ export function launch({ backForwardCache = false } = {}) {
 /**
  * The PC page's code as the page's own code draws it. Before that code has run, the page shows
  * the code the edge drew into its HTML (edge/README.md, "The first code, served with the page"),
- * inside `#qrgate-first-view`, whose buttons do nothing yet: a test that acts on the page waits
- * for this one.
+ * inside `#qrgate-first-view`, whose buttons are hidden until then: a test that acts on the page
+ * waits for this one.
  */
 export const PAGE_DRAWN_CODE = "body > main .qr-image svg";

@@ -256,11 +256,13 @@ test("the first code comes with the page, is claimed by its first poll, and by n
 });
 
 /** The PC page's header and main as the browser holds them, without Leptos's empty comment
- * markers, with the countdown's seconds, which tick, left out, and the code's picture by its
+ * markers and the `hidden` of the buttons the edge draws (they do nothing before the page's
+ * code runs), with the countdown's seconds, which tick, left out, and the code's picture by its
  * hash (so that a difference prints short). */
 const comparable = (html) =>
   html
     .replaceAll("<!---->", "")
+    .replaceAll(' hidden=""', "")
     .replace(/<strong>\d+<\/strong>/, "<strong></strong>")
     .replace(/<svg[\s\S]*?<\/svg>/, (svg) => `<svg sha256="${createHash("sha256").update(svg).digest("hex")}">`);
 
@@ -279,20 +281,34 @@ for (const [locale, title] of [["en-US", "Sign in with your phone"], ["zh-CN", "
     // With it: the page's code draws the same markup in the same task as it removes the edge's.
     const pc = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
     const page = await pc.newPage();
+    // Where the code and the header's links are, when the edge's view is parsed and once the
+    // page has drawn its own: the same, the buttons appearing included.
     await page.addInitScript(() => {
+      window.places = () =>
+        ["header a[href='/m/scan']", ".qr-image svg", ".countdown"].map((selector) => {
+          const box = document.querySelector(selector).getBoundingClientRect();
+          return `${selector}: ${box.x},${box.y} ${box.width}x${box.height}`;
+        });
       document.addEventListener("readystatechange", () => {
         const view = document.getElementById("qrgate-first-view");
-        if (document.readyState === "interactive" && view) window.drawnByEdge = view.innerHTML;
+        if (document.readyState === "interactive" && view) {
+          window.drawnByEdge = view.innerHTML;
+          window.edgePlaces = window.places();
+        }
       });
     });
     await page.goto(BASE + "/");
     await page.locator(PAGE_DRAWN_CODE).waitFor();
-    const [drawnByEdge, drawnByPage] = await page.evaluate(() => [
+    const [drawnByEdge, drawnByPage, edgePlaces, pagePlaces] = await page.evaluate(() => [
       window.drawnByEdge,
       document.querySelector("body > header").outerHTML + document.querySelector("body > main").outerHTML,
+      window.edgePlaces,
+      window.places(),
     ]);
     assert.ok(drawnByEdge, "the edge drew the page's first code");
     assert.equal(comparable(drawnByPage), comparable(drawnByEdge));
+    assert.equal((drawnByEdge.match(/<button [^>]*hidden=""/g) ?? []).length, 2, "both drawn buttons wait hidden");
+    assert.deepEqual(pagePlaces, edgePlaces, "nothing moved when the page drew itself");
     assert.equal(await page.locator("#qrgate-first-view").count(), 0);
     await pc.close();
   });
