@@ -19,8 +19,7 @@ use crate::qr_rpc::NewSession;
 use futures_util::{StreamExt, stream};
 use qrgate_protocol::text::Lang;
 use qrgate_protocol::{DeviceType, FIRST_CODE_ELEMENT_ID, SIGNED_IN_HINT_COOKIE, browser_name};
-use std::time::Duration;
-use worker::{Delay, Env, Request, Response};
+use worker::{Env, Request, Response};
 
 /// The page's route, for the logs.
 pub const ROUTE: &str = "GET /";
@@ -86,11 +85,6 @@ pub async fn serve(req: Request, env: Env) -> AppResult<Response> {
     ) + &view.unwrap_or_default();
     let tail = tail.to_owned();
     let rest = async move {
-        // A turn of the event loop first, so that the first chunk leaves before the session is
-        // made. Where the object runs on the Worker's own thread (`wrangler dev`: one workerd
-        // process), making it would otherwise hold that chunk back until the session is made
-        // too: measured, the drawn code's first byte came at 17-20 ms instead of 7-9 ms.
-        Delay::from(Duration::ZERO).await;
         let made = match object {
             Ok(object) => first_code(&env, &config, visit, object).await,
             Err(error) => Err(error),
