@@ -21,6 +21,12 @@ start_bench_wrangler() {
     start_wrangler "$port" "$state" target/wrangler-bench.log --name qrgate-bench \
         --var KV_COUNT_HEADER:1 --var QR_TTL_SECONDS:600
 }
+# The floor worker (tests/bench/floor/worker.js): only the work a scan cannot do without, in
+# plain JavaScript, beside a trivial route of its own.
+start_floor_wrangler() {
+    start_wrangler "$port" "$state" target/wrangler-bench.log \
+        --config tests/bench/floor/wrangler.jsonc
+}
 start_bench_wrangler
 export QRGATE_URL="http://127.0.0.1:$port"
 # The last commit before key-bound tokens and the last of their work, for the size change
@@ -54,7 +60,7 @@ load() {
     rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
     cpu_us[$step]=$(echo "$after $before $requests" | awk '{printf "%.0f", ($1 - $2) / $3 * 1e6}')
-    if [ "$step" = trivial ]; then trivial_rps=$rps; fi
+    if [[ $step == *trivial ]]; then trivial_rps=$rps; fi
     if [ "$step" = poll ]; then
         # Scan and confirm do more per request than a poll, so 1.5 × what the poll step
         # answered in as long is more than they can use up.
@@ -67,12 +73,14 @@ load() {
         "${cpu_us[$step]}" "$(sed -n 's/^answers: //p' <<<"$out")" "$size"
 }
 
-# A wrangler dev of its own, on empty local state, for one throughput step, so that no step's
-# figure depends on what ran before it. Local Durable Objects are SQLite files of one workerd
-# process: on one wrangler dev the same scan step fell from 0.93x of the trivial route to 0.66x
-# when run again after 3,000 more objects, and the trivial route drifted by 10-15 % within a
-# run. A deployed object shares no process with thousands of others.
+# fresh_wrangler STARTER: a wrangler dev of its own (started by the function STARTER), on empty
+# local state, for one throughput step, so that no step's figure depends on what ran before it.
+# Local Durable Objects are SQLite files of one workerd process: on one wrangler dev the same
+# scan step fell from 0.93x of the trivial route to 0.66x when run again after 3,000 more
+# objects, and the trivial route drifted by 10-15 % within a run. A deployed object shares no
+# process with thousands of others.
 fresh_wrangler() {
+    local starter=$1
     stop_background
     local waited=0
     while curl -s --max-time 1 -o /dev/null "$QRGATE_URL/" && [ "$waited" -lt 30 ]; do
@@ -81,18 +89,20 @@ fresh_wrangler() {
     done
     rm -rf "$state"
     state=$(mktemp -d)
-    start_bench_wrangler
+    "$starter"
 }
 
-# step_alone STEP POOL_SIZE: STEP on a fresh wrangler dev, after a warm-up of its JIT and the
-# trivial route beside it, so that its ratio is to a baseline measured on the same worker.
+# step_alone STARTER TRIVIAL STEP POOL_SIZE: STEP on a fresh wrangler dev, after a warm-up of
+# its JIT and the worker's trivial route beside it, so that its ratio is to a baseline measured
+# on the same worker.
 step_alone() {
-    fresh_wrangler
-    "$bench" pool trivial 50 >"$state/warm-up"
+    local trivial=$2
+    fresh_wrangler "$1"
+    "$bench" pool "$trivial" 50 >"$state/warm-up"
     wrk -t "$threads" -c "$connections" -d 3s -s tests/bench/pool.lua "$QRGATE_URL" \
         -- "$state/warm-up" "$threads" >/dev/null
-    load trivial 50
-    load "$1" "$2"
+    load "$trivial" 50
+    load "$3" "$4"
 }
 
 {
@@ -140,13 +150,27 @@ step_alone() {
         "each get 1.5 × as many sessions as the poll step answered, made ready just before" \
         "(pending ones; scanned ones with their scan tokens), so every scan is a first scan and" \
         "every confirm a real confirmation (wraps: how often a thread ran out of its share of" \
-        "the pool and began again)."
+        "the pool and began again). floor-trivial and floor-scan are the floor worker" \
+        "(tests/bench/floor/worker.js) on a wrangler dev of its own: plain JavaScript doing only" \
+        "what a scan or a confirmation cannot do without here (read the phone's token from KV," \
+        "then read and durably write the value of the session's own object, made before the" \
+        "run), beside a JSON 404 of its own; no implementation of those steps can beat its ratio."
     echo
     echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
     echo "|---|---|---|---|---|---|---|---|"
-    step_alone poll 50
-    step_alone scan "$pool_size"
-    step_alone confirm "$pool_size"
+    step_alone start_bench_wrangler trivial poll 50
+    step_alone start_bench_wrangler trivial scan "$pool_size"
+    step_alone start_bench_wrangler trivial confirm "$pool_size"
+    qrgate_trivial_cpu=${cpu_us[trivial]}
+    step_alone start_floor_wrangler floor-trivial floor-scan "$pool_size"
+    echo
+    echo "The floor adds $((${cpu_us[floor-scan]} - ${cpu_us[floor-trivial]})) µs of workerd CPU" \
+        "per request to its trivial route's. At 0.7 × the trivial route's throughput, a step" \
+        "that is bound by that CPU may add at most 3/7 of the route's own: here" \
+        "$((qrgate_trivial_cpu * 3 / 7)) µs of the $qrgate_trivial_cpu µs of qrgate's trivial route" \
+        "in the confirm run."
+    # The rest is qrgate's again, on a wrangler dev of its own.
+    fresh_wrangler start_bench_wrangler
     echo
     echo "## Password logins and refused attempts"
     echo
@@ -207,6 +231,6 @@ step_alone() {
     # thousands of objects the steps above made, and a new object is slower to make beside them
     # (at 83b1bd2 the code's creation took 171 ms at the median of cold loads there, 55 ms
     # on a fresh one).
-    fresh_wrangler
+    fresh_wrangler start_bench_wrangler
     node tests/e2e/page-timing.mjs "$QRGATE_URL/" 15
 } | tee bench-results/results.md

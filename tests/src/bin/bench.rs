@@ -13,6 +13,8 @@
 //! for wrk and `tests/bench/pool.lua`, one per line:
 //! `METHOD<TAB>PATH<TAB>BODY<TAB>HEADER<TAB>HEADER...`. Each scan or confirm line is a session of
 //! its own, made ready here, so the load measures real first scans and real confirmations.
+//! `floor-trivial` and `floor-scan` are the same for the floor worker of `scripts/bench.sh`
+//! (`tests/bench/floor/worker.js`), which QRGATE_URL then serves.
 
 use qrgate_protocol::{
     CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, QrStatus,
@@ -232,6 +234,9 @@ struct PoolContext {
 
 async fn pool(step: &str, count: usize) {
     use futures::StreamExt;
+    if let Some(floor_step) = step.strip_prefix("floor-") {
+        return floor_pool(floor_step, count).await;
+    }
     let phone = Device::phone();
     let login = signed_in(&phone).await;
     let bound_phone = Device::phone();
@@ -264,6 +269,24 @@ async fn pool(step: &str, count: usize) {
     for line in lines {
         println!("{line}");
     }
+}
+
+/// The pool of the floor worker (`tests/bench/floor/worker.js`, at QRGATE_URL): each line made
+/// by the worker, one request each, as qrgate's sessions are made above, so that its objects
+/// are as old and as many when the load begins.
+async fn floor_pool(step: &str, count: usize) {
+    use futures::StreamExt;
+    let path = format!("/pool/{step}");
+    let lines: Vec<String> = futures::stream::iter(0..count)
+        .map(|_| async {
+            let reply = Call::new(reqwest::Method::POST, &path).send().await;
+            assert_eq!(reply.status, 200, "the floor worker makes a {step} request");
+            String::from_utf8(reply.body).expect("a pool line is text")
+        })
+        .buffer_unordered(POOL_CONCURRENCY)
+        .collect()
+        .await;
+    print!("{}", lines.concat());
 }
 
 /// One request of `step` as a line for `tests/bench/pool.lua`.

@@ -1,0 +1,83 @@
+// The floor of a scan's or a confirmation's cost on this runtime, for scripts/bench.sh.
+//
+// A Worker that does only the work each of those steps cannot do without, on the same local
+// workerd as qrgate: read the phone's token record from KV, then read and durably write the one
+// value of the session's own SQLite-backed Durable Object, made earlier and not touched since.
+// Beside it a trivial route like qrgate's: a JSON 404, and one log line per request as qrgate
+// writes. Plain JavaScript with no wasm, no validation and no hashing, so no implementation of
+// the steps can cost less here; the bench sets its ratio beside qrgate's.
+
+import { DurableObject } from "cloudflare:workers";
+
+// Requests of the floor's own pools carry a bearer token about as long as qrgate's.
+const TOKEN = "0123456789abcdef0123456789abcdef.0123456789abcdefghijklmnopqrstuvwxyzABCDE";
+
+export class Session extends DurableObject {
+  async fetch(request) {
+    const command = await request.json();
+    if (command.create) {
+      // About the size of a qrgate session: the PC's device, place and hashes.
+      const session = {
+        created_at: Date.now(),
+        pc: "p".repeat(400),
+        poll_secret_hash: "h".repeat(64),
+      };
+      await this.ctx.storage.put("session", JSON.stringify(session));
+      return Response.json({ created: true });
+    }
+    const stored = await this.ctx.storage.get("session");
+    if (stored === undefined) {
+      return Response.json({ error: "not_found" }, { status: 404 });
+    }
+    const session = JSON.parse(stored);
+    session.scanner = command.scanner;
+    await this.ctx.storage.put("session", JSON.stringify(session));
+    return Response.json(session);
+  }
+}
+
+function ask(env, id, command) {
+  return env.SESSIONS.get(id).fetch("https://object/", {
+    method: "POST",
+    body: JSON.stringify(command),
+  });
+}
+
+// `POST /pool/trivial` and `POST /pool/scan`: one request for tests/bench/pool.lua, as a line
+// (`bench pool floor-trivial|floor-scan` asks for as many as it needs, as it asks qrgate for
+// its sessions, one request each); each scan of a session of its own, made here.
+async function poolLine(env, step) {
+  if (step === "trivial") {
+    return `GET\t/api/trivial-404\t\tAuthorization: Bearer ${TOKEN}\n`;
+  }
+  const key = `token:${TOKEN}`;
+  if ((await env.TOKENS.get(key)) === null) {
+    const record = { account: "a".repeat(40), device_id: "d".repeat(36) };
+    await env.TOKENS.put(key, JSON.stringify(record));
+  }
+  const id = env.SESSIONS.newUniqueId();
+  await ask(env, id, { create: true });
+  return `POST\t/api/qr/${id}/scan\t\tAuthorization: Bearer ${TOKEN}\n`;
+}
+
+export default {
+  async fetch(request, env) {
+    const path = new URL(request.url).pathname;
+    console.log(JSON.stringify({ method: request.method, path }));
+    const poolRequest = path.match(/^\/pool\/(trivial|scan)$/);
+    if (poolRequest && request.method === "POST") {
+      return new Response(await poolLine(env, poolRequest[1]));
+    }
+    const scan = path.match(/^\/api\/qr\/([0-9a-f]{64})\/scan$/);
+    if (scan && request.method === "POST") {
+      const token = (request.headers.get("Authorization") ?? "").replace(/^Bearer /, "");
+      const record = await env.TOKENS.get(`token:${token}`);
+      if (record === null) {
+        return Response.json({ error: "unauthorized" }, { status: 401 });
+      }
+      const answer = await ask(env, env.SESSIONS.idFromString(scan[1]), { scanner: record });
+      return new Response(answer.body, answer);
+    }
+    return Response.json({ error: "not_found" }, { status: 404 });
+  },
+};
