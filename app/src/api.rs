@@ -1,8 +1,9 @@
 //! The app's client for `shared/API.md`: every call names its device, and errors come back as
 //! the contract's `error` code (or `None` when the network itself failed).
 
-use crate::device::{HeldToken, Role, device, token};
+use crate::device::{HeldToken, device, token};
 use crate::dpop;
+use crate::role::Role;
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,

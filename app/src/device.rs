@@ -1,8 +1,9 @@
 //! Who this browser is to the API: a device id generated once and kept in `localStorage`, a
 //! device type, the login token it holds and who that token signs it in as. The PC page and
-//! the phone pages are separate roles with separate ids, tokens and DPoP keys (`src/dpop.rs`),
-//! so one browser can play both without one sign-in replacing the other's token.
+//! the phone pages are separate roles (`src/role.rs`) with separate ids, tokens and DPoP keys
+//! (`src/dpop.rs`), so one browser can play both without one sign-in replacing the other's token.
 
+use crate::role::Role;
 use qrgate_protocol::{
     Account, DeviceType, LoginSession, SIGNED_IN_HINT_COOKIE, Secret, TokenType, Via,
 };
@@ -17,22 +18,6 @@ pub struct SignedInAs {
     pub account: Account,
     pub device_name: String,
     pub via: Via,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Pc,
-    Phone,
-}
-
-impl Role {
-    /// The prefix of the role's `localStorage` keys, and the name of its DPoP key.
-    pub fn storage_prefix(self) -> &'static str {
-        match self {
-            Self::Pc => "qrgate.pc",
-            Self::Phone => "qrgate.phone",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

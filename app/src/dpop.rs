@@ -1,7 +1,7 @@
 //! DPoP proofs (`shared/API.md`, "Tokens bound to a key") by the role's key, which the browser
 //! keeps in IndexedDB and cannot export (`src/dpop.js`).
 
-use crate::device::Role;
+use crate::role::Role;
 use qrgate_protocol::Secret;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;

@@ -19,6 +19,7 @@ pub mod live;
 pub mod pc;
 pub mod phone;
 pub mod qr_code;
+pub mod role;
 pub mod scanner;
 
 use i18n::{Text, tr, use_lang};
@@ -87,7 +88,7 @@ pub fn Header() -> impl IntoView {
         <header>
             <a class="brand" href="/">{tr(Text::AppName)}</a>
             // The language button first: the PC page's first view, drawn by the edge, has it
-            // hidden until this code runs (`edge/src/first_view.rs`), and the links, aligned
+            // hidden until this code runs (`edge/src/page/first_view.rs`), and the links, aligned
             // to the right, stay where they are when it appears.
             <nav>
                 <button class="lang" on:click=switch aria-label=tr(Text::SwitchLanguage)

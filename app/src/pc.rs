@@ -4,8 +4,9 @@
 //! tab does not create sessions forever.
 
 use crate::api;
-use crate::device::{self, Role, SignedInAs, clear_token, keep_sign_in, user_agent};
+use crate::device::{self, SignedInAs, clear_token, keep_sign_in, user_agent};
 use crate::i18n::{Localized, Message, PcText, Text, tr, use_lang, via_text};
+use crate::role::Role;
 
 /// A message of this page: its own text or a shared one.
 type Msg = Message<PcText>;

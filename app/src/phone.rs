@@ -4,8 +4,9 @@
 //! loaded at, and every page links back to the home.
 
 use crate::api;
-use crate::device::{self, Role, clear_token};
+use crate::device::{self, clear_token};
 use crate::i18n::{Localized, Message, PhoneText, Text, tr, use_lang, via_text};
+use crate::role::Role;
 
 /// A message of this page: its own text or a shared one.
 type Msg = Message<PhoneText>;

@@ -1,29 +1,23 @@
 //! The qrgate Worker: `shared/API.md`, with accounts and login tokens in Workers KV and each QR
-//! session in its own Durable Object (`qr_object.rs`). This crate is the thin HTTP layer; the
+//! session in its own Durable Object (`objects/qr_session/`). This crate is the thin HTTP layer; the
 //! wire types and the QR state machine live in `qrgate-protocol`. The static app is served by
 //! Workers Static Assets; only `/api/*` and the PC page at `/`, which comes with its first code
-//! (`page.rs`), reach this code (`run_worker_first`).
+//! (`page/`), reach this code (`run_worker_first`).
 
-mod accounts;
+mod api;
+mod auth;
 mod config;
 mod context;
 mod crypto;
 mod dpop;
 mod error;
-mod first_view;
 mod history;
-mod history_object;
-mod limit_object;
 mod limits;
 mod logs;
 mod objects;
 mod page;
-mod qr;
-mod qr_object;
-mod qr_rpc;
 mod routes;
 mod store;
-mod username_object;
 mod usernames;
 
 #[cfg(test)]
@@ -39,10 +33,10 @@ use worker::{Context, Date, Env, Request, Response, event};
 /// The KV namespace binding in `wrangler.toml`.
 pub const KV_BINDING: &str = "QRGATE_KV";
 
-pub use history_object::SignInHistory;
-pub use limit_object::AttemptCounter;
-pub use qr_object::QrSessionObject;
-pub use username_object::UsernameClaim;
+pub use objects::attempt_counter::AttemptCounter;
+pub use objects::qr_session::QrSessionObject;
+pub use objects::sign_in_history::SignInHistory;
+pub use objects::username_claim::UsernameClaim;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
@@ -114,7 +108,7 @@ async fn handle(
     };
     if let Route::LiveQr(qr_id) = &route {
         // No device headers and no body: the socket's first message carries the device.
-        return qr::live(req, &env, qr_id).await;
+        return api::qr::live(req, &env, qr_id).await;
     }
     let ctx = Ctx::from_request(req, env, route.takes_body(), now_ms).await?;
     let result = dispatch(&ctx, route).await;
@@ -126,19 +120,19 @@ async fn handle(
 
 async fn dispatch(ctx: &Ctx, route: Route) -> AppResult<Response> {
     match route {
-        Route::CreateAccount => accounts::create_account(ctx).await,
-        Route::Login => accounts::login(ctx).await,
-        Route::Logout => accounts::logout(ctx).await,
-        Route::Me => accounts::me(ctx).await,
-        Route::ListDevices => accounts::list_devices(ctx).await,
-        Route::SignIns => history::sign_ins(ctx).await,
-        Route::RevokeDevice(device_id) => accounts::revoke_device(ctx, &device_id).await,
-        Route::CreateQr => qr::create(ctx).await,
-        Route::PollQr(qr_id) => qr::poll(ctx, &qr_id).await,
-        Route::CancelQr(qr_id) => qr::cancel(ctx, &qr_id).await,
-        Route::ScanQr(qr_id) => qr::scan(ctx, &qr_id).await,
-        Route::ConfirmQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Confirmed).await,
-        Route::DenyQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Denied).await,
+        Route::CreateAccount => api::accounts::create_account(ctx).await,
+        Route::Login => api::accounts::login(ctx).await,
+        Route::Logout => api::accounts::logout(ctx).await,
+        Route::Me => api::accounts::me(ctx).await,
+        Route::ListDevices => api::accounts::list_devices(ctx).await,
+        Route::SignIns => api::accounts::sign_ins(ctx).await,
+        Route::RevokeDevice(device_id) => api::accounts::revoke_device(ctx, &device_id).await,
+        Route::CreateQr => api::qr::create(ctx).await,
+        Route::PollQr(qr_id) => api::qr::poll(ctx, &qr_id).await,
+        Route::CancelQr(qr_id) => api::qr::cancel(ctx, &qr_id).await,
+        Route::ScanQr(qr_id) => api::qr::scan(ctx, &qr_id).await,
+        Route::ConfirmQr(qr_id) => api::qr::decide(ctx, &qr_id, Verdict::Confirmed).await,
+        Route::DenyQr(qr_id) => api::qr::decide(ctx, &qr_id, Verdict::Denied).await,
         Route::LiveQr(_) => Err(AppError::Internal(
             "the live route is served before this".into(),
         )),

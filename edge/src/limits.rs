@@ -1,6 +1,6 @@
 //! Abuse limits (`shared/API.md`): failed password logins per username and per client address,
 //! sign-ups per client address, each counted exactly by one Durable Object per counted key
-//! (`limit_object.rs`); QR creation per client address by the Workers rate-limiting binding.
+//! (`objects/attempt_counter.rs`); QR creation per client address by the Workers rate-limiting binding.
 //!
 //! A login is admitted by both of its counters before its password is checked: 30 concurrent
 //! guesses for one username are counted one after another, the first ten are judged and the
@@ -12,7 +12,7 @@
 use crate::context::Ctx;
 use crate::crypto::hash_secret;
 use crate::error::{AppError, AppResult};
-use crate::limit_object::CounterCommand;
+use crate::objects::attempt_counter::CounterCommand;
 use futures_util::future::{join_all, try_join};
 use qrgate_protocol::limit::{Admission, Window};
 use worker::{Env, Stub};

@@ -25,7 +25,7 @@ pub enum Line<'a> {
         by: Closer,
         code: u16,
     },
-    /// The PC page was served without its first code, for this reason (`page.rs`).
+    /// The PC page was served without its first code, for this reason (`page/`).
     FirstCode {
         error: ErrorCode,
     },

@@ -1,7 +1,7 @@
 //! Workers KV, typed: the key schema of accounts and login tokens, the stored
 //! records, and the one place every read and write goes through (so each write gets an
 //! expiry, and operations can be counted). QR sessions are not here: each lives in its own
-//! Durable Object (`qr_object.rs`). `edge/README.md` explains why.
+//! Durable Object (`objects/qr_session/`). `edge/README.md` explains why.
 
 use crate::error::AppResult;
 use qrgate_protocol::{Account, DeviceType, Via};

@@ -1,11 +1,11 @@
-//! Usernames: each granted to one account by its own Durable Object (`username_object.rs`)
+//! Usernames: each granted to one account by its own Durable Object (`objects/username_claim.rs`)
 //! before the account is stored in KV, and held as long as the account lives. A sign-up that
 //! finds the name held by another account is `409`, wherever either of them happened.
 
 use crate::context::Ctx;
 use crate::crypto::hash_secret;
 use crate::error::{AppError, AppResult};
-use crate::username_object::UsernameCommand;
+use crate::objects::username_claim::UsernameCommand;
 use worker::Stub;
 
 /// The Durable Object namespace of the usernames, in `wrangler.toml`.

@@ -26,7 +26,7 @@ async fn load_page(pc: &Device) -> CreateQrResponse {
         "the page keeps its security headers"
     );
     let code = first_code(&page).expect("a browser loading the page gets its first code");
-    // Drawn for the page, in the chunk before the code itself (`edge/src/first_view.rs`).
+    // Drawn for the page, in the chunk before the code itself (`edge/src/page/first_view.rs`).
     let html = page.text();
     let view = html
         .find(&format!("<div id=\"{FIRST_VIEW_ELEMENT_ID}\">"))

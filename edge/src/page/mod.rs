@@ -8,14 +8,16 @@
 //! browser loading the page (a prefetch, a link preview, curl), or a PC page that says it is
 //! signed in, gets the static page unchanged, and makes nothing.
 
+mod first_view;
+
+use crate::api::qr::FreshObject;
 use crate::config::Config;
 use crate::context::{client_address, origin_of, request_location};
 use crate::error::{AppError, AppResult};
-use crate::first_view::first_view;
 use crate::limits;
 use crate::logs;
-use crate::qr::FreshObject;
-use crate::qr_rpc::NewSession;
+use crate::objects::qr_session::rpc::NewSession;
+use first_view::first_view;
 use futures_util::{StreamExt, stream};
 use qrgate_protocol::text::Lang;
 use qrgate_protocol::{DeviceType, FIRST_CODE_ELEMENT_ID, SIGNED_IN_HINT_COOKIE, browser_name};

@@ -3,6 +3,11 @@
 //! the copy this instance last read or wrote) and forgetting everything once it is no longer
 //! needed, so that the object ceases to exist.
 
+pub mod attempt_counter;
+pub mod qr_session;
+pub mod sign_in_history;
+pub mod username_claim;
+
 use crate::error::{AppError, AppResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -1,15 +1,17 @@
 //! The QR-login steps as the Worker serves them: check the request, authenticate the phone
-//! (KV), let the session's Durable Object decide (`qr_object.rs`), and shape its outcome into
+//! (KV), let the session's Durable Object decide (`objects/qr_session/`), and shape its outcome into
 //! the contract's answer. No QR state is read from or written to KV; the PC's login token is,
 //! here, at the location that served the pick-up poll, which also renews the account when its
 //! history finds it due (read and written at most once a day).
 
-use crate::accounts::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
+use crate::auth::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
 use crate::limits;
-use crate::qr_rpc::{self, Command, NewSession, Outcome, PcProof, PresentedKey, Step};
+use crate::objects::qr_session::rpc::{
+    self, Command, NewSession, Outcome, PcProof, PresentedKey, Step,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use qrgate_protocol::location::warnings;
@@ -61,7 +63,7 @@ async fn pc_proof(ctx: &Ctx) -> AppResult<PcProof> {
 }
 
 async fn step(stub: &Stub, step: Step) -> AppResult<Outcome> {
-    qr_rpc::call(stub, &Command::Step(step)).await
+    rpc::call(stub, &Command::Step(step)).await
 }
 
 /// `POST /api/qr`.
@@ -87,7 +89,7 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
 
 /// A fresh object for a new session, not yet asked to make it: its id, and so the code's URL,
 /// are known before, so that the edge can draw the page's first code while the session is made
-/// (`page.rs`).
+/// (`page/`).
 pub struct FreshObject {
     qr_id: String,
     stub: Stub,
@@ -96,7 +98,7 @@ pub struct FreshObject {
 
 impl FreshObject {
     pub fn new(env: &Env, origin: &str) -> AppResult<Self> {
-        let (qr_id, stub) = qr_rpc::new_session(env)?;
+        let (qr_id, stub) = rpc::new_session(env)?;
         let qr_url = format!("{origin}/m/qr/{qr_id}");
         Ok(Self {
             qr_id,
@@ -107,7 +109,7 @@ impl FreshObject {
 
     /// Makes the session in this object, as `session` describes it given the hash of its new
     /// poll secret, and answers what `POST /api/qr` answers: for the PC that asked, or for the
-    /// page the edge serves with its first code (`page.rs`).
+    /// page the edge serves with its first code (`page/`).
     pub async fn make_session(
         self,
         interval: u64,
@@ -115,7 +117,7 @@ impl FreshObject {
     ) -> AppResult<CreateQrResponse> {
         let poll_secret = random_secret()?;
         let new_session = session(hash_secret(&poll_secret));
-        let expires_at = match qr_rpc::call(&self.stub, &Command::Create(new_session)).await? {
+        let expires_at = match rpc::call(&self.stub, &Command::Create(new_session)).await? {
             Outcome::Created { expires_at } => expires_at,
             other => return Err(unexpected(&other)),
         };
@@ -132,7 +134,7 @@ impl FreshObject {
 /// `GET /api/qr/{qr_id}`: the PC's poll. The one poll the object lets pick up mints the PC's
 /// token here; if it cannot be stored, the pick-up is given back for the next poll.
 pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let stub = qr_rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
+    let stub = rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
     let (status, expires_at, interval, pick_up) =
         match step(&stub, Step::Poll(pc_proof(ctx).await?)).await? {
             Outcome::Polled {
@@ -182,7 +184,7 @@ pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
 
 /// `DELETE /api/qr/{qr_id}`: the PC withdraws its session.
 pub async fn cancel(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let stub = qr_rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
+    let stub = rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
     match step(&stub, Step::Cancel(pc_proof(ctx).await?)).await? {
         Outcome::Done => Ok(crate::no_content()),
         other => Err(unexpected(&other)),
@@ -194,7 +196,7 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let qr_id = checked_qr_id(raw_id)?;
     let _: ScanRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
-    let stub = qr_rpc::existing_session(&ctx.env, qr_id)?;
+    let stub = rpc::existing_session(&ctx.env, qr_id)?;
     // A new token on every scan: a reload retires the one before.
     let scan_token = random_secret()?;
     let scan = Step::Scan {
@@ -221,7 +223,7 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     let qr_id = checked_qr_id(raw_id)?;
     let request: DecisionRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
-    let stub = qr_rpc::existing_session(&ctx.env, qr_id)?;
+    let stub = rpc::existing_session(&ctx.env, qr_id)?;
     let decide = Step::Decide {
         scanner: scanner(auth),
         scan_token_hash: hash_secret(request.scan_token.expose()),
@@ -249,7 +251,7 @@ pub async fn live(req: Request, env: &Env, raw_id: &str) -> AppResult<Response> 
             "A WebSocket upgrade needs Sec-WebSocket-Version 13 and a valid Sec-WebSocket-Key.",
         ));
     }
-    let stub = qr_rpc::existing_session(env, qr_id)?;
+    let stub = rpc::existing_session(env, qr_id)?;
     let response = stub
         .fetch_with_request(req)
         .await

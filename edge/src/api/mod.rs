@@ -1,0 +1,5 @@
+//! The handlers of `shared/API.md`'s routes under `/api/`, each family in its own file; what
+//! they share (who a request is, the stores, the objects) lives beside this folder.
+
+pub mod accounts;
+pub mod qr;
