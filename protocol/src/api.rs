@@ -2,6 +2,7 @@
 
 use crate::Secret;
 use crate::location::Location;
+use crate::oauth::{ClientInfo, RedirectTo};
 use serde::{Deserialize, Serialize};
 
 /// Header carrying the client's stable device id (a UUID, any letter case).
@@ -218,6 +219,11 @@ pub struct SignInEntry {
     pub city: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// A sign-in to another app: which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 /// `GET /api/sign-ins`: newest first.
@@ -231,6 +237,10 @@ pub struct SignInsResponse {
 pub struct CreateQrRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// The handle of the PC page's authorization request: the session signs the person in to
+    /// that app, not to qrgate (`shared/API.md`, "Sign in to other apps").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,6 +272,11 @@ pub struct PollResponse {
     /// Present exactly once: in the first poll that sees `confirmed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<LoginSession>,
+    /// For a session made for an app's authorization request, in place of `session`: where
+    /// the PC page goes, with the code (exactly once, as `session`) or, after a denial or a
+    /// cancel, with `error=access_denied` (every poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<RedirectTo>,
 }
 
 /// What the phone is shown about the PC that asks to be signed in.
@@ -322,6 +337,12 @@ pub struct ScanResponse {
     pub expires_at: u64,
     pub pc: PcInfo,
     pub warnings: Vec<Warning>,
+    /// For a session that signs the person in to an app: which, and where it sends them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientInfo>,
+    /// What the app asks for (with `client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
 }
 
 /// `POST /api/qr/{qr_id}/scan` takes no fields: no body, or `{}`.
@@ -367,6 +388,7 @@ mod tests {
             expires_at: 10,
             interval: 1,
             session: None,
+            authorization: None,
         };
         let json = serde_json::to_value(&poll).unwrap();
         assert_eq!(

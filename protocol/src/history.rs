@@ -5,9 +5,11 @@
 //!
 //! Being the one place that sees every sign-in of its account, the log also says when the
 //! account is due its renewal (at most once a day), so that no sign-in has to read the
-//! account's record only to find that it is not.
+//! account's record only to find that it is not; and it lists the apps the account is
+//! connected to (`GET /api/grants`), each listed by the sign-in that made its grant.
 
 use crate::SignInEntry;
+use crate::oauth::GrantEntry;
 use serde::{Deserialize, Serialize};
 
 /// How many sign-ins an account keeps.
@@ -16,6 +18,9 @@ pub const MAX_SIGN_INS: usize = 50;
 pub const KEEP_MS: u64 = 90 * 24 * 3600 * 1000;
 /// An account in use is renewed at most this often.
 pub const RENEWAL_INTERVAL_SECONDS: u64 = 24 * 3600;
+/// The most apps an account may be connected to at once: a further sign-in to an app is
+/// refused until one is removed, rather than hide a connection from the list.
+pub const MAX_CONNECTED_APPS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Recorded {
@@ -31,6 +36,26 @@ pub struct SignInLog {
     /// before it was kept: their next sign-in is told.
     #[serde(default)]
     renewal_due_at_ms: Option<u64>,
+    /// The grants of apps the account signed in to, oldest first.
+    #[serde(default)]
+    apps: Vec<ConnectedApp>,
+}
+
+/// An app the account is connected to: one grant, until it expires or is revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectedApp {
+    pub entry: GrantEntry,
+    /// When the grant expires (its refresh tokens' end), after which it is no longer listed.
+    pub expires_at_ms: u64,
+}
+
+/// What recording a sign-in came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordOutcome {
+    /// Recorded; whether the account is due its renewal.
+    Done { renewal_due: bool },
+    /// A sign-in to an app, refused: the account is connected to [`MAX_CONNECTED_APPS`].
+    TooManyApps,
 }
 
 impl SignInLog {
@@ -38,6 +63,7 @@ impl SignInLog {
     /// account is due a renewal: if no sign-in was told so in the last day. Told once; the
     /// renewal is the caller's, and one that fails is tried again a day later.
     pub fn record(&mut self, entry: SignInEntry, now_ms: u64) -> bool {
+        self.forget_old(now_ms);
         self.recorded.insert(
             0,
             Recorded {
@@ -45,7 +71,7 @@ impl SignInLog {
                 entry,
             },
         );
-        self.forget_old(now_ms);
+        self.recorded.truncate(MAX_SIGN_INS);
         let renewal_due = self
             .renewal_due_at_ms
             .is_none_or(|told_ms| now_ms >= told_ms + RENEWAL_INTERVAL_SECONDS * 1000);
@@ -64,14 +90,63 @@ impl SignInLog {
             .collect()
     }
 
-    /// When the newest sign-in stops being kept, after which nothing is left.
+    /// Records a sign-in to an app, whose grant `app` is, and lists the app; refused when the
+    /// account is connected to too many apps already.
+    pub fn record_app(
+        &mut self,
+        entry: SignInEntry,
+        app: ConnectedApp,
+        now_ms: u64,
+    ) -> RecordOutcome {
+        self.forget_old(now_ms);
+        if self.apps.len() >= MAX_CONNECTED_APPS {
+            return RecordOutcome::TooManyApps;
+        }
+        self.apps.push(app);
+        RecordOutcome::Done {
+            renewal_due: self.record(entry, now_ms),
+        }
+    }
+
+    /// The apps connected now, newest first.
+    pub fn apps(&self, now_ms: u64) -> Vec<GrantEntry> {
+        self.apps
+            .iter()
+            .rev()
+            .filter(|app| now_ms < app.expires_at_ms)
+            .map(|app| app.entry.clone())
+            .collect()
+    }
+
+    /// Takes a grant off the list (revoked, or its code never redeemed): whether it was on it.
+    pub fn disconnect(&mut self, grant_id: &str) -> bool {
+        let listed = self.apps.len();
+        self.apps.retain(|app| app.entry.grant_id != grant_id);
+        self.apps.len() < listed
+    }
+
+    /// Notes that a grant was used at `at` (Unix seconds).
+    pub fn used(&mut self, grant_id: &str, at: u64) {
+        for app in self
+            .apps
+            .iter_mut()
+            .filter(|app| app.entry.grant_id == grant_id)
+        {
+            app.entry.last_used_at = app.entry.last_used_at.max(at);
+        }
+    }
+
+    /// When the last thing kept goes (the newest sign-in, or the last app's grant), after which
+    /// nothing is left.
     pub fn empty_after_ms(&self) -> Option<u64> {
-        self.recorded.first().map(|newest| newest.at_ms + KEEP_MS)
+        let newest_sign_in = self.recorded.first().map(|newest| newest.at_ms + KEEP_MS);
+        let last_app = self.apps.iter().map(|app| app.expires_at_ms).max();
+        newest_sign_in.max(last_app)
     }
 
     fn forget_old(&mut self, now_ms: u64) {
-        self.recorded.truncate(MAX_SIGN_INS);
         self.recorded.retain(|r| now_ms < r.at_ms + KEEP_MS);
+        self.apps.retain(|app| now_ms < app.expires_at_ms);
     }
 }
 
@@ -92,6 +167,22 @@ mod tests {
             country: Some("DE".into()),
             city: None,
             network: None,
+            client_id: None,
+            client_name: None,
+        }
+    }
+
+    fn app(grant_id: &str, expires_at_ms: u64) -> ConnectedApp {
+        ConnectedApp {
+            entry: GrantEntry {
+                grant_id: grant_id.into(),
+                client_id: "app".into(),
+                client_name: "App".into(),
+                scope: vec!["openid".into()],
+                created_at: T0 / 1000,
+                last_used_at: T0 / 1000,
+            },
+            expires_at_ms,
         }
     }
 
@@ -153,5 +244,60 @@ mod tests {
     fn a_log_stored_before_renewals_were_kept_is_due_at_its_next_sign_in() {
         let mut log: SignInLog = serde_json::from_str(r#"{"recorded":[]}"#).unwrap();
         assert!(log.record(entry("a"), T0));
+    }
+
+    #[test]
+    fn an_app_sign_in_lists_the_app_until_its_grant_expires_or_is_removed() {
+        let mut log = SignInLog::default();
+        let outcome = log.record_app(entry("pc"), app("g1", T0 + 1000), T0);
+        assert_eq!(outcome, RecordOutcome::Done { renewal_due: true });
+        log.record_app(entry("pc"), app("g2", T0 + 2000), T0 + 1);
+        let listed = |log: &SignInLog, now| -> Vec<String> {
+            log.apps(now).into_iter().map(|a| a.grant_id).collect()
+        };
+        assert_eq!(listed(&log, T0 + 2), ["g2", "g1"]);
+        assert_eq!(listed(&log, T0 + 1000), ["g2"]);
+        assert!(log.disconnect("g2"));
+        assert!(!log.disconnect("g2"));
+        assert!(listed(&log, T0 + 2).contains(&"g1".to_owned()));
+        assert_eq!(
+            devices(&log, T0 + 2).len(),
+            2,
+            "both sign-ins are in the history"
+        );
+    }
+
+    #[test]
+    fn uses_move_last_used_forward_only() {
+        let mut log = SignInLog::default();
+        log.record_app(entry("pc"), app("g1", T0 + KEEP_MS), T0);
+        log.used("g1", T0 / 1000 + 50);
+        log.used("g1", T0 / 1000 + 10);
+        assert_eq!(log.apps(T0)[0].last_used_at, T0 / 1000 + 50);
+    }
+
+    #[test]
+    fn the_log_lasts_as_long_as_its_newest_sign_in_or_its_last_app() {
+        let mut log = SignInLog::default();
+        log.record_app(entry("pc"), app("g1", T0 + 2 * KEEP_MS), T0);
+        assert_eq!(log.empty_after_ms(), Some(T0 + 2 * KEEP_MS));
+    }
+
+    #[test]
+    fn at_most_a_hundred_apps_are_connected_at_once() {
+        let mut log = SignInLog::default();
+        for i in 0..MAX_CONNECTED_APPS {
+            let outcome = log.record_app(entry("pc"), app(&i.to_string(), T0 + 10), T0);
+            assert!(matches!(outcome, RecordOutcome::Done { .. }));
+        }
+        assert_eq!(
+            log.record_app(entry("pc"), app("one more", T0 + 10), T0),
+            RecordOutcome::TooManyApps
+        );
+        // Once they expire, there is room again.
+        assert!(matches!(
+            log.record_app(entry("pc"), app("later", T0 + 100), T0 + 10),
+            RecordOutcome::Done { .. }
+        ));
     }
 }

@@ -9,6 +9,7 @@ pub mod history;
 pub mod limit;
 pub mod live;
 pub mod location;
+pub mod oauth;
 pub mod qr;
 pub mod qr_image;
 pub mod secret;

@@ -7,6 +7,9 @@
 //! here: secrets arrive as hashes, or as "did the presented one match", so the edge keeps the
 //! hashing and the constant-time comparisons and this file keeps the rules of `shared/API.md`.
 
+use crate::oauth::ClientInfo;
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::clients::RedirectUri;
 use crate::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 
@@ -113,6 +116,39 @@ pub struct QrSession {
     /// Unix seconds; the session is live while `now` is before it.
     pub expires_at: u64,
     pub stage: Stage,
+    /// The app the session signs the person in to, for a session made for an authorization
+    /// request; `None`: a sign-in to qrgate itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<ForApp>,
+}
+
+/// An app's authorization request that a session was made for, as checked, and the app's name
+/// as registered then: what the phone is shown, and what the code will be bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForApp {
+    pub request: AuthorizationRequest,
+    pub client_name: String,
+}
+
+impl ForApp {
+    /// What the phone is told of the app before it confirms.
+    pub fn client_info(&self) -> ClientInfo {
+        let redirect_origin = RedirectUri::parse(&self.request.redirect_uri)
+            .map(|uri| uri.origin())
+            .unwrap_or_default();
+        ClientInfo {
+            client_id: self.request.client_id.clone(),
+            client_name: self.client_name.clone(),
+            redirect_origin,
+        }
+    }
+}
+
+/// A confirmation picked up: the account that confirmed, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub account: Account,
+    pub at_ms: u64,
 }
 
 /// Why a step is refused, in the contract's order of checks: state first (`410` past the
@@ -125,11 +161,12 @@ pub enum StepError {
 }
 
 impl QrSession {
-    pub fn new(pc: Creator, expires_at: u64) -> Self {
+    pub fn new(pc: Creator, expires_at: u64, app: Option<ForApp>) -> Self {
         Self {
             pc,
             expires_at,
             stage: Stage::Pending,
+            app,
         }
     }
 
@@ -211,9 +248,10 @@ impl QrSession {
         Ok(())
     }
 
-    /// Hands the PC its token, once: the account to mint it for, if the session is confirmed,
-    /// not yet picked up, and within the pick-up window after the confirmation.
-    pub fn pick_up(&mut self, now_ms: u64) -> Option<Account> {
+    /// Hands the PC its token (or, for an app, its code), once: the account to mint it for and
+    /// when it confirmed, if the session is confirmed, not yet picked up, and within the pick-up
+    /// window after the confirmation.
+    pub fn pick_up(&mut self, now_ms: u64) -> Option<Confirmation> {
         match &mut self.stage {
             Stage::Decided {
                 verdict: Verdict::Confirmed,
@@ -222,7 +260,10 @@ impl QrSession {
                 picked_up: picked_up @ false,
             } if now_ms <= *decided_at_ms + PICKUP_WINDOW_MS => {
                 *picked_up = true;
-                Some(scanner.account.clone())
+                Some(Confirmation {
+                    account: scanner.account.clone(),
+                    at_ms: *decided_at_ms,
+                })
             }
             _ => None,
         }
@@ -308,6 +349,7 @@ mod tests {
                 },
             },
             EXPIRES_AT,
+            None,
         )
     }
 
@@ -411,7 +453,10 @@ mod tests {
         ] {
             assert_eq!(
                 session.clone().pick_up(now),
-                Some(phone("ann", "phone-1").account)
+                Some(Confirmation {
+                    account: phone("ann", "phone-1").account,
+                    at_ms: confirmed_at,
+                })
             );
         }
         assert_eq!(
@@ -440,7 +485,7 @@ mod tests {
         session
             .decide(&bob, true, Verdict::Confirmed, LIVE)
             .unwrap();
-        assert_eq!(session.pick_up(LIVE), Some(bob.account));
+        assert_eq!(session.pick_up(LIVE).map(|c| c.account), Some(bob.account));
     }
 
     #[test]

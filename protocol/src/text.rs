@@ -101,7 +101,27 @@ texts! {
     ThisDevice => "This device", "本设备";
     SignOut => "Sign out", "退出登录";
     UsePassword => "Sign in with password instead", "改用密码登录";
+    AppTitle => "Sign in to {app} with your phone", "用手机登录 {app}";
+    ContinueAs => "Continue as {name}", "以 {name} 的身份继续";
+    Cancel => "Cancel", "取消";
+    AuthorizationExpired => "This sign-in request has expired. Go back to {app} and start again.", "此登录请求已过期。请返回 {app} 重新开始。";
+    ReturningToApp => "Returning to {app}…", "正在返回 {app}…";
     }
+}
+
+texts! {
+    /// Texts of the page the authorization endpoint shows when it cannot send the person back
+    /// to the app (`shared/API.md`, "Authorization").
+    ErrorPageText {
+    Title => "qrgate cannot sign you in", "qrgate 无法为你登录";
+    UnknownClient => "The app that sent you here is not registered with qrgate, so you cannot sign in to it here.", "将你带到这里的应用未在 qrgate 注册，因此无法在此登录该应用。";
+    BadRedirectUri => "The app that sent you here asked to be answered at an address it has not registered, so qrgate will not send you there.", "将你带到这里的应用要求返回到一个未注册的地址，因此 qrgate 不会将你转到那里。";
+    }
+}
+
+/// `text` with `{name}` replaced by `value`: the few texts that name an app or a person.
+pub fn fill(text: &str, name: &str, value: &str) -> String {
+    text.replace(&format!("{{{name}}}"), value)
 }
 
 texts! {
@@ -162,8 +182,22 @@ texts! {
     NoSignIns => "No sign-ins yet.", "还没有登录记录。";
     HomeLink => "Home", "首页";
     AccountTitle => "This phone is signed in as", "此手机已登录为";
-    DevicesAndHistory => "Devices and sign-in history", "设备和登录记录";
+    DevicesAndHistory => "Devices, apps and sign-in history", "设备、应用和登录记录";
     SignOutPhone => "Sign out on this phone", "在此手机上退出登录";
+    AppConfirmTitle => "Sign in to {app}?", "要登录 {app} 吗？";
+    AppSendsTo => "After you confirm, the computer goes to", "确认后，电脑将前往";
+    AppAsks => "The app will know", "该应用将获得";
+    ScopeOpenid => "who you are on qrgate (an id for your account)", "你在 qrgate 的身份（账号标识）";
+    ScopeProfile => "your name and username", "你的名称和用户名";
+    ScopeNothing => "nothing about you but that you signed in", "除你已登录之外，不会获得任何信息";
+    AppConfirmedOutcome => "Done. The computer is signing you in to {app}.", "完成，电脑正在为你登录 {app}。";
+    AppsTitle => "Connected apps", "已连接的应用";
+    AppsExplained => "Apps you signed in to with qrgate. Removing one takes its access away at once.", "你用 qrgate 登录过的应用。移除后会立即收回其访问权限。";
+    NoApps => "No apps are connected.", "没有已连接的应用。";
+    RemoveAccess => "Remove access", "移除访问权限";
+    ConnectedSince => "connected", "连接于";
+    LastUsed => "last used", "最近使用";
+    ToApp => "to", "登录到";
     }
 }
 
@@ -183,6 +217,28 @@ mod tests {
         both_languages(Text::ALL);
         both_languages(PcText::ALL);
         both_languages(PhoneText::ALL);
+        both_languages(ErrorPageText::ALL);
+    }
+
+    #[test]
+    fn the_texts_that_name_something_name_it_in_both_languages() {
+        for (text, name) in [
+            (PcText::AppTitle, "app"),
+            (PcText::ContinueAs, "name"),
+            (PcText::AuthorizationExpired, "app"),
+            (PcText::ReturningToApp, "app"),
+        ] {
+            for lang in [Lang::En, Lang::Zh] {
+                let filled = fill(text.get(lang), name, "X");
+                assert!(filled.contains('X') && !filled.contains('{'), "{text:?}");
+            }
+        }
+        for text in [PhoneText::AppConfirmTitle, PhoneText::AppConfirmedOutcome] {
+            assert!(
+                !fill(text.get(Lang::Zh), "app", "X").contains('{'),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

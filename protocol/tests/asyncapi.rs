@@ -62,6 +62,7 @@ fn the_hello_and_the_status_are_the_wire_types() {
         expires_at: 1_700_000_120,
         interval: 1,
         session: None,
+        authorization: None,
     };
     let status = serde_json::to_value(&status).expect("serialises");
     describes_exactly(&document, "/components/schemas/LiveStatus", &keys(&status));

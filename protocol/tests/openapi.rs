@@ -184,6 +184,8 @@ fn sign_in(via: Via, location: Location) -> SignInEntry {
         country: location.country,
         city: location.city,
         network: location.network,
+        client_id: None,
+        client_name: None,
     }
 }
 
@@ -199,12 +201,15 @@ fn answers() -> Vec<(&'static str, Value)> {
         expires_at: 1_700_000_120,
         pc,
         warnings,
+        client: None,
+        scope: None,
     };
     let poll = |status, session| PollResponse {
         status,
         expires_at: 1_700_000_120,
         interval: 1,
         session,
+        authorization: None,
     };
     vec![
         ("Account", json(&account())),
@@ -339,6 +344,7 @@ fn every_request_body_has_exactly_the_described_fields() {
             "/components/schemas/CreateQrRequest",
             json(&CreateQrRequest {
                 device_name: Some("Chromium on Linux".into()),
+                authorization: None,
             }),
             json(&CreateQrRequest::default()),
         ),
