@@ -21,6 +21,9 @@ pub struct Config {
     pub require_dpop: bool,
     /// Adds the `X-Qrgate-Kv` header with this request's KV operation counts (tests, benches).
     pub kv_count_header: bool,
+    /// `ISSUER`: the provider's issuer, where it is not the origin the edge is served from
+    /// (behind a custom domain, say).
+    pub issuer: Option<String>,
 }
 
 impl Config {
@@ -45,6 +48,11 @@ impl Config {
             sign_up_window_seconds: number("SIGN_UP_WINDOW_SECONDS", 3600)?,
             require_dpop: number("REQUIRE_DPOP", 0)? == 1,
             kv_count_header: number("KV_COUNT_HEADER", 0)? == 1,
+            issuer: env
+                .var("ISSUER")
+                .ok()
+                .map(|value| value.to_string())
+                .filter(|issuer| !issuer.trim().is_empty()),
         })
     }
 }

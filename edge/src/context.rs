@@ -198,6 +198,22 @@ async fn read_at_most(req: &mut Request, limit: usize) -> AppResult<Vec<u8>> {
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] that is JSON, or empty (of any stated type).
 async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
+    let body = read_limited_body(req).await?;
+    // No body is no body that is not JSON, whatever the type says: `curl -X POST -d ''` sends
+    // an empty form, and an empty body means `{}`.
+    if body.is_empty() {
+        return Ok(body);
+    }
+    let content_type = req.headers().get("Content-Type").ok().flatten();
+    match content_type {
+        Some(value) if is_json(&value) => Ok(body),
+        _ => Err(AppError::UnsupportedMediaType),
+    }
+}
+
+/// Reads a body of at most [`MAX_BODY_BYTES`] (`413` past it), of whatever type: the API's
+/// JSON, the provider's forms.
+pub async fn read_limited_body(req: &mut Request) -> AppResult<Vec<u8>> {
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let declared = header("Content-Length").and_then(|len| len.trim().parse::<u64>().ok());
     // HTTP lets `Transfer-Encoding` override `Content-Length`: then the length bounds nothing.
@@ -212,16 +228,7 @@ async fn read_body(req: &mut Request) -> AppResult<Vec<u8>> {
             .map_err(|_| AppError::invalid("The request body could not be read whole."))?,
         _ => read_at_most(req, MAX_BODY_BYTES).await?,
     };
-    // No body is no body that is not JSON, whatever the type says: `curl -X POST -d ''` sends
-    // an empty form, and an empty body means `{}`.
-    if body.is_empty() {
-        return Ok(body);
-    }
-    let content_type = req.headers().get("Content-Type").ok().flatten();
-    match content_type {
-        Some(value) if is_json(&value) => Ok(body),
-        _ => Err(AppError::UnsupportedMediaType),
-    }
+    Ok(body)
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
@@ -240,7 +247,7 @@ pub struct Credential {
 }
 
 /// An `Authorization` header with the `Bearer` or the `DPoP` scheme, in any letter case.
-fn credential(value: &str) -> Option<Credential> {
+pub fn credential(value: &str) -> Option<Credential> {
     let (scheme, secret) = value.trim().split_once(' ')?;
     let secret = secret.trim();
     let scheme = [TokenType::Bearer, TokenType::DPoP]

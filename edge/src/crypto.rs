@@ -56,10 +56,7 @@ pub async fn derive_password_key(
     let js = |what: &'static str| {
         move |e: wasm_bindgen::JsValue| AppError::Internal(format!("webcrypto {what}: {e:?}"))
     };
-    let crypto: web_sys::Crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())
-        .map_err(js("global crypto"))?
-        .unchecked_into();
-    let subtle = crypto.subtle();
+    let subtle = crate::webcrypto::subtle().map_err(js("global crypto"))?;
     let usages = js_sys::Array::of1(&"deriveBits".into());
     let raw = js_sys::Uint8Array::from(password.as_bytes());
     let key = subtle

@@ -1,17 +1,15 @@
 //! DPoP proofs (RFC 9449; `shared/API.md`, "Tokens bound to a key"): a compact JWS a client
-//! signs with a key it cannot export, for one request. [`parse`] checks its form, and
+//! signs with a key it cannot export, for one request. [`parse`] checks its form (`jws.rs`), and
 //! [`Proof::verify`] checks it against a request: its claims (pure, tested on the host), then
-//! its signature through the runtime's WebCrypto (smaller in the bundle than a P-256
-//! implementation in Rust).
+//! its signature through the runtime's WebCrypto (`webcrypto.rs`: smaller in the bundle than a
+//! P-256 implementation in Rust).
 
-use crate::crypto::encode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use qrgate_protocol::validate;
+use crate::crypto::{decode, encode};
+use crate::jws::{self, Compact};
+use crate::webcrypto::{self, Algorithm};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsValue;
 
 /// How far a proof's `iat` may be from the edge's clock.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 60;
@@ -97,40 +95,21 @@ pub fn ath_of(token: &str) -> String {
     encode(&Sha256::digest(token.as_bytes()))
 }
 
-fn segment<T: serde::de::DeserializeOwned>(encoded: &str) -> Result<T, Invalid> {
-    let bytes = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| Invalid)?;
-    if !validate::is_json_object(&bytes) {
-        return Err(Invalid);
-    }
-    serde_json::from_slice(&bytes).map_err(|_| Invalid)
-}
-
 /// Reads a proof and checks its form; anything else is malformed, on any request.
 pub fn parse(proof: &str) -> Result<Proof, Invalid> {
-    let mut parts = proof.trim().split('.');
-    let (Some(header_part), Some(claims_part), Some(signature_part), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Invalid);
-    };
-    let header: Header = segment(header_part)?;
-    let claims: Claims = segment(claims_part)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_part)
-        .map_err(|_| Invalid)?;
+    let compact = Compact::split(proof).ok_or(Invalid)?;
+    let header: Header = jws::segment(compact.header).ok_or(Invalid)?;
+    let claims: Claims = jws::segment(compact.claims).ok_or(Invalid)?;
+    let signature = compact.signature.clone();
     let jwk = header.jwk;
-    let coordinate = |c: &str| {
-        URL_SAFE_NO_PAD
-            .decode(c)
-            .map(|b| b.len() == COORDINATE_BYTES)
-    };
+    let coordinate = |c: &str| decode(c).is_ok_and(|b| b.len() == COORDINATE_BYTES);
     let form_holds = header.typ.eq_ignore_ascii_case("dpop+jwt")
         && header.alg == "ES256"
         && jwk.kty == "EC"
         && jwk.crv == "P-256"
         && jwk.d.is_none()
-        && coordinate(&jwk.x) == Ok(true)
-        && coordinate(&jwk.y) == Ok(true)
+        && coordinate(&jwk.x)
+        && coordinate(&jwk.y)
         && signature.len() == SIGNATURE_BYTES
         && !claims.jti.is_empty();
     if !form_holds {
@@ -139,7 +118,7 @@ pub fn parse(proof: &str) -> Result<Proof, Invalid> {
     Ok(Proof {
         claims,
         thumbprint: thumbprint(&jwk.x, &jwk.y),
-        signing_input: format!("{header_part}.{claims_part}"),
+        signing_input: compact.signing_input(),
         signature,
         x: jwk.x,
         y: jwk.y,
@@ -175,34 +154,15 @@ impl Proof {
     }
 
     async fn signature_holds(&self) -> Result<bool, JsValue> {
-        let object = |pairs: &[(&str, &str)]| -> Result<js_sys::Object, JsValue> {
-            let object = js_sys::Object::new();
-            for (name, value) in pairs {
-                js_sys::Reflect::set(&object, &(*name).into(), &(*value).into())?;
-            }
-            Ok(object)
-        };
-        let crypto: web_sys::Crypto =
-            js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?.unchecked_into();
-        let subtle = crypto.subtle();
-        let jwk = object(&[
-            ("kty", "EC"),
-            ("crv", "P-256"),
-            ("x", &self.x),
-            ("y", &self.y),
-        ])?;
-        let import = object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
-        let usages = js_sys::Array::of1(&"verify".into());
-        let key = subtle.import_key_with_object("jwk", &jwk, &import, false, &usages)?;
-        let key: web_sys::CryptoKey = JsFuture::from(key).await?.unchecked_into();
-        let algorithm = object(&[("name", "ECDSA"), ("hash", "SHA-256")])?;
-        let verified = subtle.verify_with_object_and_u8_array_and_u8_array(
-            &algorithm,
+        let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": self.x, "y": self.y});
+        let key = webcrypto::import_jwk(&jwk.to_string(), Algorithm::Es256, "verify").await?;
+        webcrypto::verify(
+            Algorithm::Es256,
             &key,
             &self.signature,
             self.signing_input.as_bytes(),
-        )?;
-        Ok(JsFuture::from(verified).await?.as_bool() == Some(true))
+        )
+        .await
     }
 }
 
@@ -215,6 +175,8 @@ fn thumbprint(x: &str, y: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     const NOW: u64 = 1_700_000_000;
     const X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";

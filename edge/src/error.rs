@@ -13,7 +13,8 @@ pub enum AppError {
     /// A DPoP proof that is malformed or does not hold, or a token presented without the proof
     /// its binding needs: `401` with `WWW-Authenticate: DPoP error="invalid_dpop_proof"`.
     InvalidDpopProof,
-    Forbidden,
+    /// Authenticated, but not allowed: why, in a sentence.
+    Forbidden(&'static str),
     NotFound(&'static str),
     MethodNotAllowed(&'static [&'static str]),
     Conflict(&'static str),
@@ -50,7 +51,7 @@ impl AppError {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Self::Unauthorized | Self::InvalidDpopProof => ErrorCode::Unauthorized,
-            Self::Forbidden => ErrorCode::Forbidden,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             Self::Conflict(_) => ErrorCode::Conflict,
@@ -73,7 +74,7 @@ impl AppError {
             Self::InvalidDpopProof => {
                 "The DPoP proof is missing, malformed or does not match this request.".into()
             }
-            Self::Forbidden => "This step belongs to another device or an older scan.".into(),
+            Self::Forbidden(why) => (*why).into(),
             Self::NotFound(what) => format!("No such {what}."),
             Self::MethodNotAllowed(allowed) => {
                 format!("This path accepts only {}.", allowed.join(", "))
@@ -139,7 +140,9 @@ impl From<StepError> for AppError {
             StepError::Conflict => {
                 Self::Conflict("This QR code is not in a state that allows this step.")
             }
-            StepError::Forbidden => Self::Forbidden,
+            StepError::Forbidden => {
+                Self::Forbidden("This step belongs to another device or an older scan.")
+            }
         }
     }
 }

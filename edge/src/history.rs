@@ -1,29 +1,30 @@
-//! The sign-in history (`GET /api/sign-ins`): each account's in its own Durable Object
-//! (`objects/sign_in_history.rs`), recorded when a token is issued (a password login, the PC's
-//! pick-up of a QR sign-in) with what the edge saw of the device that signed in.
+//! Each account's history in its own Durable Object (`objects/sign_in_history.rs`): its
+//! sign-ins (`GET /api/sign-ins`), recorded when a token or an app's code is issued, with what
+//! the edge saw of the device that signed in; and the apps it is connected to
+//! (`GET /api/grants`), each listed by the sign-in that made its grant.
 
 use crate::context::Ctx;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::objects::sign_in_history::HistoryCommand;
+use qrgate_protocol::history::{ConnectedApp, RecordOutcome};
+use qrgate_protocol::oauth::GrantEntry;
 use qrgate_protocol::{SignInEntry, Via};
-use worker::Stub;
+use worker::{Env, Stub};
 
 /// The Durable Object namespace of the histories, in `wrangler.toml`.
 pub const SIGN_IN_HISTORY_BINDING: &str = "SIGN_IN_HISTORY";
 
-fn history(ctx: &Ctx, account_id: &str) -> AppResult<Stub> {
-    let namespace = ctx.env.durable_object(SIGN_IN_HISTORY_BINDING)?;
+fn history(env: &Env, account_id: &str) -> AppResult<Stub> {
+    let namespace = env.durable_object(SIGN_IN_HISTORY_BINDING)?;
     Ok(namespace
         .id_from_name(&format!("account:{account_id}"))?
         .get_stub()?)
 }
 
-/// Records a sign-in of `account_id` by this request's device, now, seen where the request
-/// came from ([`crate::auth::sign_in`] hands a token out only once it is recorded), and
-/// answers whether the account is due a renewal (at most once a day).
-pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<bool> {
+/// A sign-in by this request's device, now, as the edge saw it; to an app if `app` is named.
+fn entry(ctx: &Ctx, device_name: &str, via: Via, app: Option<&GrantEntry>) -> SignInEntry {
     let device = &ctx.device;
-    let entry = SignInEntry {
+    SignInEntry {
         at: ctx.now_seconds(),
         device_id: device.device_id.clone(),
         device_type: device.device_type,
@@ -32,11 +33,64 @@ pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) ->
         country: ctx.location.country.clone(),
         city: ctx.location.city.clone(),
         network: ctx.location.network.clone(),
+        client_id: app.map(|app| app.client_id.clone()),
+        client_name: app.map(|app| app.client_name.clone()),
+    }
+}
+
+/// Records a sign-in of `account_id` by this request's device ([`crate::auth::sign_in`] hands a
+/// token out only once it is recorded), and answers whether the account is due a renewal (at
+/// most once a day).
+pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<bool> {
+    let command = HistoryCommand::Record(entry(ctx, device_name, via, None));
+    crate::objects::call(&history(&ctx.env, account_id)?, &command).await
+}
+
+/// Records a sign-in to an app by this request's device, and lists the app by its grant
+/// (`oauth/grants.rs` hands the code out only once this is done); answers whether the account
+/// is due a renewal. `409` when the account is connected to too many apps.
+pub async fn record_app(
+    ctx: &Ctx,
+    account_id: &str,
+    device_name: &str,
+    via: Via,
+    app: ConnectedApp,
+) -> AppResult<bool> {
+    let command = HistoryCommand::RecordApp {
+        entry: entry(ctx, device_name, via, Some(&app.entry)),
+        app,
     };
-    crate::objects::call(&history(ctx, account_id)?, &HistoryCommand::Record(entry)).await
+    match crate::objects::call(&history(&ctx.env, account_id)?, &command).await? {
+        RecordOutcome::Done { renewal_due } => Ok(renewal_due),
+        RecordOutcome::TooManyApps => Err(AppError::Conflict(
+            "This account is connected to too many apps: remove one on the phone first.",
+        )),
+    }
 }
 
 /// The account's sign-ins still kept, newest first.
 pub async fn list(ctx: &Ctx, account_id: &str) -> AppResult<Vec<SignInEntry>> {
-    crate::objects::call(&history(ctx, account_id)?, &HistoryCommand::List).await
+    crate::objects::call(&history(&ctx.env, account_id)?, &HistoryCommand::List).await
+}
+
+/// The apps the account is connected to, newest first.
+pub async fn apps(ctx: &Ctx, account_id: &str) -> AppResult<Vec<GrantEntry>> {
+    crate::objects::call(&history(&ctx.env, account_id)?, &HistoryCommand::Apps).await
+}
+
+/// Takes a grant off the account's list: whether it was on it.
+pub async fn disconnect_app(env: &Env, account_id: &str, grant_id: &str) -> AppResult<bool> {
+    let command = HistoryCommand::Disconnect {
+        grant_id: grant_id.to_owned(),
+    };
+    crate::objects::call(&history(env, account_id)?, &command).await
+}
+
+/// Notes on the account's list that a grant was used at `at` (Unix seconds).
+pub async fn app_used(env: &Env, account_id: &str, grant_id: &str, at: u64) -> AppResult<()> {
+    let command = HistoryCommand::Used {
+        grant_id: grant_id.to_owned(),
+        at,
+    };
+    crate::objects::call(&history(env, account_id)?, &command).await
 }

@@ -1,8 +1,9 @@
 //! The qrgate Worker: `shared/API.md`, with accounts and login tokens in Workers KV and each QR
-//! session in its own Durable Object (`objects/qr_session/`). This crate is the thin HTTP layer; the
-//! wire types and the QR state machine live in `qrgate-protocol`. The static app is served by
-//! Workers Static Assets; only `/api/*` and the PC page at `/`, which comes with its first code
-//! (`page/`), reach this code (`run_worker_first`).
+//! session in its own Durable Object (`objects/qr_session/`), and an OpenID Provider beside it
+//! (`oauth/`). This crate is the thin HTTP layer; the wire types and the pure rules live in
+//! `qrgate-protocol`. The static app is served by Workers Static Assets; only `/api/*`, the
+//! provider's `/oauth/*` and `/.well-known/*`, and the PC page at `/`, which comes with its
+//! first code (`page/`), reach this code (`run_worker_first`).
 
 mod api;
 mod auth;
@@ -12,13 +13,16 @@ mod crypto;
 mod dpop;
 mod error;
 mod history;
+mod jws;
 mod limits;
 mod logs;
+mod oauth;
 mod objects;
 mod page;
 mod routes;
 mod store;
 mod usernames;
+mod webcrypto;
 
 #[cfg(test)]
 mod fuzz_tests;
@@ -26,7 +30,7 @@ mod fuzz_tests;
 use context::Ctx;
 use error::{AppError, AppResult};
 use qrgate_protocol::qr::Verdict;
-use routes::{Resolved, Route};
+use routes::{ApiRoute, Resolved, Route};
 use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, event};
 
@@ -34,6 +38,7 @@ use worker::{Context, Date, Env, Request, Response, event};
 pub const KV_BINDING: &str = "QRGATE_KV";
 
 pub use objects::attempt_counter::AttemptCounter;
+pub use objects::grant::OAuthGrant;
 pub use objects::qr_session::QrSessionObject;
 pub use objects::sign_in_history::SignInHistory;
 pub use objects::username_claim::UsernameClaim;
@@ -41,25 +46,35 @@ pub use objects::username_claim::UsernameClaim;
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let now_ms = Date::now().as_millis();
-    let is_page = req.path() == "/";
-    let resolved = routes::resolve(req.method().as_ref(), &req.path());
-    let route = match &resolved {
-        _ if is_page => Some(page::ROUTE),
-        Resolved::Found(route) => Some(route.pattern()),
-        _ => None,
-    };
     let colo = req.cf().map(|cf| cf.colo());
     let mut kv_counts = None;
-    let handled = if is_page {
-        page::serve(req, env).await
+    let (route, response, error) = if req.path() == "/" {
+        let (response, error) = api_answer(page::serve(req, env, page::Mode::SignIn).await);
+        (Some(page::ROUTE), response, error)
     } else {
-        handle(req, env, resolved, now_ms, &mut kv_counts).await
-    };
-    let (response, error) = match handled {
-        Ok(response) => (response, None),
-        Err(error) => {
-            let code = error.code();
-            (error.into_response(), Some(code))
+        match routes::resolve(req.method().as_ref(), &req.path()) {
+            Resolved::Found(Route::Provider(route)) => {
+                let (response, error) = oauth::serve(req, env, route, now_ms).await;
+                (
+                    Some(route.pattern()),
+                    response,
+                    error.map(logs::Error::OAuth),
+                )
+            }
+            Resolved::Found(Route::Api(route)) => {
+                let pattern = route.pattern();
+                let handled = api(req, env, route, now_ms, &mut kv_counts).await;
+                let (response, error) = api_answer(handled);
+                (Some(pattern), response, error)
+            }
+            Resolved::NotFound => {
+                let (response, error) = api_answer(Err(AppError::NotFound("route")));
+                (None, response, error)
+            }
+            Resolved::MethodNotAllowed(allowed) => {
+                let (response, error) = api_answer(Err(AppError::MethodNotAllowed(allowed)));
+                (None, response, error)
+            }
         }
     };
     logs::write(&logs::Line::Request {
@@ -75,8 +90,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     }
     let headers = response.headers();
     // Tokens, poll answers and the page with its first code must never be kept by a browser or
-    // an intermediary.
-    headers.set("Cache-Control", "no-store")?;
+    // an intermediary; only an answer that says otherwise (the provider's metadata) may be.
+    if !headers.has("Cache-Control")? {
+        headers.set("Cache-Control", "no-store")?;
+    }
     headers.set("X-Content-Type-Options", "nosniff")?;
     // The edge's clock, by which a DPoP proof's `iat` is judged: a client whose clock is off
     // sets its proofs by it. (Deployed, Cloudflare's own `Date` header says the same.)
@@ -87,6 +104,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(response)
 }
 
+/// The answer of an API route or the page, and its error code for the log.
+fn api_answer(handled: AppResult<Response>) -> (Response, Option<logs::Error>) {
+    match handled {
+        Ok(response) => (response, None),
+        Err(error) => {
+            let code = error.code();
+            (error.into_response(), Some(logs::Error::Api(code)))
+        }
+    }
+}
+
 /// `now_ms` as an HTTP date (RFC 9110 §5.6.7), e.g. `Wed, 25 Nov 2026 04:10:00 GMT`.
 fn http_date(now_ms: u64) -> String {
     js_sys::Date::new(&(now_ms as f64).into())
@@ -94,19 +122,14 @@ fn http_date(now_ms: u64) -> String {
         .into()
 }
 
-async fn handle(
+async fn api(
     req: Request,
     env: Env,
-    resolved: Resolved,
+    route: ApiRoute,
     now_ms: u64,
     kv_counts: &mut Option<String>,
 ) -> AppResult<Response> {
-    let route = match resolved {
-        Resolved::Found(route) => route,
-        Resolved::NotFound => return Err(AppError::NotFound("API route")),
-        Resolved::MethodNotAllowed(allowed) => return Err(AppError::MethodNotAllowed(allowed)),
-    };
-    if let Route::LiveQr(qr_id) = &route {
+    if let ApiRoute::LiveQr(qr_id) = &route {
         // No device headers and no body: the socket's first message carries the device.
         return api::qr::live(req, &env, qr_id).await;
     }
@@ -118,22 +141,27 @@ async fn handle(
     result
 }
 
-async fn dispatch(ctx: &Ctx, route: Route) -> AppResult<Response> {
+/// The API's router: each route to its handler.
+async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
+    use api::{accounts, authorizations, grants, qr};
     match route {
-        Route::CreateAccount => api::accounts::create_account(ctx).await,
-        Route::Login => api::accounts::login(ctx).await,
-        Route::Logout => api::accounts::logout(ctx).await,
-        Route::Me => api::accounts::me(ctx).await,
-        Route::ListDevices => api::accounts::list_devices(ctx).await,
-        Route::SignIns => api::accounts::sign_ins(ctx).await,
-        Route::RevokeDevice(device_id) => api::accounts::revoke_device(ctx, &device_id).await,
-        Route::CreateQr => api::qr::create(ctx).await,
-        Route::PollQr(qr_id) => api::qr::poll(ctx, &qr_id).await,
-        Route::CancelQr(qr_id) => api::qr::cancel(ctx, &qr_id).await,
-        Route::ScanQr(qr_id) => api::qr::scan(ctx, &qr_id).await,
-        Route::ConfirmQr(qr_id) => api::qr::decide(ctx, &qr_id, Verdict::Confirmed).await,
-        Route::DenyQr(qr_id) => api::qr::decide(ctx, &qr_id, Verdict::Denied).await,
-        Route::LiveQr(_) => Err(AppError::Internal(
+        ApiRoute::CreateAccount => accounts::create_account(ctx).await,
+        ApiRoute::Login => accounts::login(ctx).await,
+        ApiRoute::Logout => accounts::logout(ctx).await,
+        ApiRoute::Me => accounts::me(ctx).await,
+        ApiRoute::ListDevices => accounts::list_devices(ctx).await,
+        ApiRoute::SignIns => accounts::sign_ins(ctx).await,
+        ApiRoute::RevokeDevice(device_id) => accounts::revoke_device(ctx, &device_id).await,
+        ApiRoute::CreateQr => qr::create(ctx).await,
+        ApiRoute::PollQr(qr_id) => qr::poll(ctx, &qr_id).await,
+        ApiRoute::CancelQr(qr_id) => qr::cancel(ctx, &qr_id).await,
+        ApiRoute::ScanQr(qr_id) => qr::scan(ctx, &qr_id).await,
+        ApiRoute::ConfirmQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Confirmed).await,
+        ApiRoute::DenyQr(qr_id) => qr::decide(ctx, &qr_id, Verdict::Denied).await,
+        ApiRoute::ContinueAuthorization => authorizations::continue_authorization(ctx).await,
+        ApiRoute::ListGrants => grants::list(ctx).await,
+        ApiRoute::RevokeGrant(grant_id) => grants::revoke(ctx, &grant_id).await,
+        ApiRoute::LiveQr(_) => Err(AppError::Internal(
             "the live route is served before this".into(),
         )),
     }

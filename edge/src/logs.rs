@@ -5,7 +5,16 @@
 //! header, a body, an id, a name or a secret.
 
 use qrgate_protocol::ErrorCode;
+use qrgate_protocol::oauth::OAuthErrorCode;
 use serde::Serialize;
+
+/// The error code an answer carried: the API's, or the provider's OAuth code.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum Error {
+    Api(ErrorCode),
+    OAuth(OAuthErrorCode),
+}
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -19,7 +28,7 @@ pub enum Line<'a> {
         /// The Cloudflare location that served it (`request.cf.colo`).
         colo: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        error: Option<ErrorCode>,
+        error: Option<Error>,
     },
     LiveClose {
         by: Closer,
@@ -60,7 +69,7 @@ mod tests {
             status: 404,
             duration_ms: 3,
             colo: Some("FRA"),
-            error: Some(ErrorCode::NotFound),
+            error: Some(Error::Api(ErrorCode::NotFound)),
         };
         assert_eq!(
             serde_json::to_string(&request).unwrap(),

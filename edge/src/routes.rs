@@ -1,8 +1,18 @@
-//! The API's route table: a pure function from method and path to a route, so the contract's
-//! first two checks (unknown path `404`, wrong method `405`) are unit-tested on the host.
+//! The edge's route table: a pure function from method and path to a route, so the first two
+//! checks (unknown path `404`, wrong method `405`) are unit-tested on the host. Two families:
+//! `shared/API.md`'s API under `/api/`, and the OpenID Provider's endpoints under `/oauth/` and
+//! `/.well-known/`, which speak OAuth's wire format. (`GET /`, the PC page, is the page's.)
+
+use qrgate_protocol::oauth::paths;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    Api(ApiRoute),
+    Provider(ProviderRoute),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiRoute {
     CreateAccount,
     Login,
     Logout,
@@ -19,6 +29,22 @@ pub enum Route {
     DenyQr(String),
     /// `GET /api/qr/{qr_id}/live`: the WebSocket that pushes the session's status.
     LiveQr(String),
+    /// `POST /api/authorizations`: single sign-on into an app with the browser's token.
+    ContinueAuthorization,
+    ListGrants,
+    RevokeGrant(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderRoute {
+    Discovery,
+    Jwks,
+    Authorize,
+    Token,
+    Userinfo,
+    Revoke,
+    /// A browser's CORS preflight for an endpoint that a single-page app calls.
+    Preflight(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,53 +55,95 @@ pub enum Resolved {
 }
 
 pub fn resolve(method: &str, path: &str) -> Resolved {
-    let Some(rest) = path.strip_prefix("/api/") else {
-        return Resolved::NotFound;
-    };
-    let segments: Vec<&str> = rest.split('/').collect();
-    let param = |s: &str| s.to_owned();
-    // Each path: the methods it allows, and the route for each.
-    let (allowed, route): (&'static [&'static str], Option<Route>) = match (method, &segments[..]) {
-        (m, ["accounts"]) => (&["POST"], (m == "POST").then_some(Route::CreateAccount)),
-        (m, ["sessions"]) => (&["POST"], (m == "POST").then_some(Route::Login)),
-        (m, ["sessions", "current"]) => (&["DELETE"], (m == "DELETE").then_some(Route::Logout)),
-        (m, ["me"]) => (&["GET"], (m == "GET").then_some(Route::Me)),
-        (m, ["devices"]) => (&["GET"], (m == "GET").then_some(Route::ListDevices)),
-        (m, ["sign-ins"]) => (&["GET"], (m == "GET").then_some(Route::SignIns)),
-        (m, ["devices", id]) if !id.is_empty() => (
-            &["DELETE"],
-            (m == "DELETE").then(|| Route::RevokeDevice(param(id))),
-        ),
-        (m, ["qr"]) => (&["POST"], (m == "POST").then_some(Route::CreateQr)),
-        (m, ["qr", id]) if !id.is_empty() => (
-            &["GET", "DELETE"],
-            match m {
-                "GET" => Some(Route::PollQr(param(id))),
-                "DELETE" => Some(Route::CancelQr(param(id))),
-                _ => None,
-            },
-        ),
-        (m, ["qr", id, "live"]) if !id.is_empty() => {
-            (&["GET"], (m == "GET").then(|| Route::LiveQr(param(id))))
-        }
-        (m, ["qr", id, step]) if !id.is_empty() => {
-            let route = match *step {
-                "scan" => Route::ScanQr(param(id)),
-                "confirm" => Route::ConfirmQr(param(id)),
-                "deny" => Route::DenyQr(param(id)),
-                _ => return Resolved::NotFound,
-            };
-            (&["POST"], (m == "POST").then_some(route))
-        }
-        _ => return Resolved::NotFound,
-    };
-    match route {
-        Some(route) => Resolved::Found(route),
-        None => Resolved::MethodNotAllowed(allowed),
+    match path.strip_prefix("/api/") {
+        Some(rest) => api(method, rest),
+        None => provider(method, path),
     }
 }
 
-impl Route {
+/// Of the methods a path allows, `method`'s route; else `405` naming them.
+fn pick(allowed: &'static [&'static str], method: &str, route: Option<Route>) -> Resolved {
+    match route {
+        Some(route) if allowed.contains(&method) => Resolved::Found(route),
+        _ => Resolved::MethodNotAllowed(allowed),
+    }
+}
+
+fn api(method: &str, rest: &str) -> Resolved {
+    use ApiRoute::*;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let param = |s: &str| s.to_owned();
+    // Each path: the methods it allows, and the route for this method.
+    let (allowed, route): (&'static [&'static str], Option<ApiRoute>) =
+        match (method, &segments[..]) {
+            (m, ["accounts"]) => (&["POST"], (m == "POST").then_some(CreateAccount)),
+            (m, ["sessions"]) => (&["POST"], (m == "POST").then_some(Login)),
+            (m, ["sessions", "current"]) => (&["DELETE"], (m == "DELETE").then_some(Logout)),
+            (m, ["me"]) => (&["GET"], (m == "GET").then_some(Me)),
+            (m, ["devices"]) => (&["GET"], (m == "GET").then_some(ListDevices)),
+            (m, ["sign-ins"]) => (&["GET"], (m == "GET").then_some(SignIns)),
+            (m, ["devices", id]) if !id.is_empty() => (
+                &["DELETE"],
+                (m == "DELETE").then(|| RevokeDevice(param(id))),
+            ),
+            (m, ["qr"]) => (&["POST"], (m == "POST").then_some(CreateQr)),
+            (m, ["qr", id]) if !id.is_empty() => (
+                &["GET", "DELETE"],
+                match m {
+                    "GET" => Some(PollQr(param(id))),
+                    "DELETE" => Some(CancelQr(param(id))),
+                    _ => None,
+                },
+            ),
+            (m, ["qr", id, "live"]) if !id.is_empty() => {
+                (&["GET"], (m == "GET").then(|| LiveQr(param(id))))
+            }
+            (m, ["qr", id, step]) if !id.is_empty() => {
+                let route = match *step {
+                    "scan" => ScanQr(param(id)),
+                    "confirm" => ConfirmQr(param(id)),
+                    "deny" => DenyQr(param(id)),
+                    _ => return Resolved::NotFound,
+                };
+                (&["POST"], (m == "POST").then_some(route))
+            }
+            (m, ["authorizations"]) => (&["POST"], (m == "POST").then_some(ContinueAuthorization)),
+            (m, ["grants"]) => (&["GET"], (m == "GET").then_some(ListGrants)),
+            (m, ["grants", id]) if !id.is_empty() => {
+                (&["DELETE"], (m == "DELETE").then(|| RevokeGrant(param(id))))
+            }
+            _ => return Resolved::NotFound,
+        };
+    pick(allowed, method, route.map(Route::Api))
+}
+
+fn provider(method: &str, path: &str) -> Resolved {
+    use ProviderRoute::*;
+    const GET: &[&str] = &["GET", "OPTIONS"];
+    const POST: &[&str] = &["POST", "OPTIONS"];
+    const GET_POST: &[&str] = &["GET", "POST", "OPTIONS"];
+    // Each endpoint, its methods, and whether a browser app may call it across origins (and
+    // so send a preflight).
+    let (route, allowed, cross_origin) = match path {
+        paths::OPENID_CONFIGURATION | paths::AUTHORIZATION_SERVER => (Discovery, GET, true),
+        paths::JWKS => (Jwks, GET, true),
+        paths::AUTHORIZE => (Authorize, &["GET", "POST"][..], false),
+        paths::TOKEN => (Token, POST, true),
+        paths::USERINFO => (Userinfo, GET_POST, true),
+        paths::REVOKE => (Revoke, POST, true),
+        _ => return Resolved::NotFound,
+    };
+    if method == "OPTIONS" && cross_origin {
+        return Resolved::Found(Route::Provider(Preflight(allowed)));
+    }
+    pick(
+        allowed,
+        method,
+        (method != "OPTIONS").then_some(Route::Provider(route)),
+    )
+}
+
+impl ApiRoute {
     /// The route as the contract names it, for the logs: its method and path pattern.
     pub fn pattern(&self) -> &'static str {
         match self {
@@ -93,6 +161,9 @@ impl Route {
             Self::ConfirmQr(_) => "POST /api/qr/{qr_id}/confirm",
             Self::DenyQr(_) => "POST /api/qr/{qr_id}/deny",
             Self::LiveQr(_) => "GET /api/qr/{qr_id}/live",
+            Self::ContinueAuthorization => "POST /api/authorizations",
+            Self::ListGrants => "GET /api/grants",
+            Self::RevokeGrant(_) => "DELETE /api/grants/{grant_id}",
         }
     }
 
@@ -106,7 +177,22 @@ impl Route {
                 | Self::ScanQr(_)
                 | Self::ConfirmQr(_)
                 | Self::DenyQr(_)
+                | Self::ContinueAuthorization
         )
+    }
+}
+
+impl ProviderRoute {
+    pub fn pattern(&self) -> &'static str {
+        match self {
+            Self::Discovery => "GET /.well-known/{metadata}",
+            Self::Jwks => "GET /oauth/jwks",
+            Self::Authorize => "/oauth/authorize",
+            Self::Token => "POST /oauth/token",
+            Self::Userinfo => "/oauth/userinfo",
+            Self::Revoke => "POST /oauth/revoke",
+            Self::Preflight(_) => "OPTIONS /oauth/{endpoint}",
+        }
     }
 }
 
@@ -121,39 +207,67 @@ mod tests {
         }
     }
 
+    fn api(method: &str, path: &str) -> ApiRoute {
+        match found(method, path) {
+            Route::Api(route) => route,
+            other => panic!("{method} {path}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn every_route_of_the_contract() {
-        assert_eq!(found("POST", "/api/accounts"), Route::CreateAccount);
-        assert_eq!(found("POST", "/api/sessions"), Route::Login);
-        assert_eq!(found("DELETE", "/api/sessions/current"), Route::Logout);
-        assert_eq!(found("GET", "/api/me"), Route::Me);
-        assert_eq!(found("GET", "/api/devices"), Route::ListDevices);
-        assert_eq!(found("GET", "/api/sign-ins"), Route::SignIns);
+    fn every_route_of_the_api() {
+        use ApiRoute::*;
+        assert_eq!(api("POST", "/api/accounts"), CreateAccount);
+        assert_eq!(api("POST", "/api/sessions"), Login);
+        assert_eq!(api("DELETE", "/api/sessions/current"), Logout);
+        assert_eq!(api("GET", "/api/me"), Me);
+        assert_eq!(api("GET", "/api/devices"), ListDevices);
+        assert_eq!(api("GET", "/api/sign-ins"), SignIns);
         assert_eq!(
-            found("DELETE", "/api/devices/abc"),
-            Route::RevokeDevice("abc".into())
+            api("DELETE", "/api/devices/abc"),
+            RevokeDevice("abc".into())
         );
-        assert_eq!(found("POST", "/api/qr"), Route::CreateQr);
-        assert_eq!(found("GET", "/api/qr/abc"), Route::PollQr("abc".into()));
+        assert_eq!(api("POST", "/api/qr"), CreateQr);
+        assert_eq!(api("GET", "/api/qr/abc"), PollQr("abc".into()));
+        assert_eq!(api("DELETE", "/api/qr/abc"), CancelQr("abc".into()));
+        assert_eq!(api("POST", "/api/qr/abc/scan"), ScanQr("abc".into()));
+        assert_eq!(api("POST", "/api/qr/abc/confirm"), ConfirmQr("abc".into()));
+        assert_eq!(api("POST", "/api/qr/abc/deny"), DenyQr("abc".into()));
+        assert_eq!(api("GET", "/api/qr/abc/live"), LiveQr("abc".into()));
+        assert_eq!(api("POST", "/api/authorizations"), ContinueAuthorization);
+        assert_eq!(api("GET", "/api/grants"), ListGrants);
+        assert_eq!(api("DELETE", "/api/grants/abc"), RevokeGrant("abc".into()));
+    }
+
+    #[test]
+    fn every_endpoint_of_the_provider() {
+        use ProviderRoute::*;
+        let provider = |method, path| match found(method, path) {
+            Route::Provider(route) => route,
+            other => panic!("{method} {path}: {other:?}"),
+        };
         assert_eq!(
-            found("DELETE", "/api/qr/abc"),
-            Route::CancelQr("abc".into())
+            provider("GET", "/.well-known/openid-configuration"),
+            Discovery
         );
         assert_eq!(
-            found("POST", "/api/qr/abc/scan"),
-            Route::ScanQr("abc".into())
+            provider("GET", "/.well-known/oauth-authorization-server"),
+            Discovery
+        );
+        assert_eq!(provider("GET", "/oauth/jwks"), Jwks);
+        assert_eq!(provider("GET", "/oauth/authorize"), Authorize);
+        assert_eq!(provider("POST", "/oauth/authorize"), Authorize);
+        assert_eq!(provider("POST", "/oauth/token"), Token);
+        assert_eq!(provider("GET", "/oauth/userinfo"), Userinfo);
+        assert_eq!(provider("POST", "/oauth/userinfo"), Userinfo);
+        assert_eq!(provider("POST", "/oauth/revoke"), Revoke);
+        assert_eq!(
+            provider("OPTIONS", "/oauth/token"),
+            Preflight(&["POST", "OPTIONS"])
         );
         assert_eq!(
-            found("POST", "/api/qr/abc/confirm"),
-            Route::ConfirmQr("abc".into())
-        );
-        assert_eq!(
-            found("POST", "/api/qr/abc/deny"),
-            Route::DenyQr("abc".into())
-        );
-        assert_eq!(
-            found("GET", "/api/qr/abc/live"),
-            Route::LiveQr("abc".into())
+            resolve("OPTIONS", "/oauth/authorize"),
+            Resolved::MethodNotAllowed(&["GET", "POST"])
         );
     }
 
@@ -179,6 +293,14 @@ mod tests {
             resolve("POST", "/api/qr/abc/live"),
             Resolved::MethodNotAllowed(&["GET"])
         );
+        assert_eq!(
+            resolve("GET", "/oauth/token"),
+            Resolved::MethodNotAllowed(&["POST", "OPTIONS"])
+        );
+        assert_eq!(
+            resolve("DELETE", "/oauth/userinfo"),
+            Resolved::MethodNotAllowed(&["GET", "POST", "OPTIONS"])
+        );
     }
 
     #[test]
@@ -194,7 +316,13 @@ mod tests {
             "/api/qr/abc/steal",
             "/api/qr/abc/scan/more",
             "/api/devices/",
+            "/api/grants/",
             "/apix/me",
+            "/oauth",
+            "/oauth/",
+            "/oauth/token/x",
+            "/.well-known/",
+            "/.well-known/jwks.json",
         ] {
             assert_eq!(resolve("GET", path), Resolved::NotFound, "{path}");
         }
@@ -206,13 +334,13 @@ mod tests {
     /// against the wire types in `protocol/tests/openapi.rs`.
     #[test]
     fn the_openapi_description_matches_the_route_table() {
-        const METHODS: [&str; 5] = ["GET", "POST", "DELETE", "PUT", "PATCH"];
+        const METHODS: [&str; 6] = ["GET", "POST", "DELETE", "PUT", "PATCH", "OPTIONS"];
         let spec = include_str!("../../openapi.yaml");
         let mut described = std::collections::BTreeSet::new();
         let mut path = None;
         for line in spec.lines() {
-            if let Some(rest) = line.strip_prefix("  /api/") {
-                path = Some(format!("/api/{}", rest.trim_end_matches(':')));
+            if let Some(rest) = line.strip_prefix("  /") {
+                path = Some(format!("/{}", rest.trim_end_matches(':')));
             } else if !line.starts_with("  ") {
                 path = None;
             } else if let (Some(path), Some(method)) = (
@@ -229,6 +357,7 @@ mod tests {
             template
                 .replace("{qr_id}", "abcdefghijklmnop")
                 .replace("{device_id}", "0f8fad5b-d9cb-469f-a165-70867728950e")
+                .replace("{grant_id}", "abcdef")
         };
         let paths: std::collections::BTreeSet<&String> = described.iter().map(|(_, p)| p).collect();
         for path in &paths {
@@ -238,10 +367,15 @@ mod tests {
                 assert_eq!(is_described, resolves, "{method} {path}");
             }
         }
+        let api = described
+            .iter()
+            .filter(|(_, p)| p.starts_with("/api/"))
+            .count();
+        assert_eq!(api, 17, "the seventeen routes of the API: {described:?}");
+        let provider = described.len() - api;
         assert_eq!(
-            described.len(),
-            14,
-            "the fourteen routes of the contract: {described:?}"
+            provider, 15,
+            "the provider's ten methods on its seven paths, and five preflights: {described:?}"
         );
     }
 }

@@ -2,4 +2,6 @@
 //! they share (who a request is, the stores, the objects) lives beside this folder.
 
 pub mod accounts;
+pub mod authorizations;
+pub mod grants;
 pub mod qr;

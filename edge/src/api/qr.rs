@@ -1,20 +1,28 @@
 //! The QR-login steps as the Worker serves them: check the request, authenticate the phone
-//! (KV), let the session's Durable Object decide (`objects/qr_session/`), and shape its outcome into
-//! the contract's answer. No QR state is read from or written to KV; the PC's login token is,
-//! here, at the location that served the pick-up poll, which also renews the account when its
-//! history finds it due (read and written at most once a day).
+//! (KV), let the session's Durable Object decide (`objects/qr_session/`), and shape its outcome
+//! into the contract's answer. No QR state is read from or written to KV; the PC's login token
+//! is, here, at the location that served the pick-up poll, which also renews the account when
+//! its history finds it due (read and written at most once a day). A session made for an app's
+//! authorization request (`oauth/`) hands the PC, in place of a token, the redirect back to the
+//! app: with a code at the pick-up, with `access_denied` after a denial or a cancel.
 
 use crate::auth::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
 use crate::limits;
+use crate::oauth::grants::SignedIn;
+use crate::oauth::grants::refusal;
+use crate::oauth::{self, Registry};
 use crate::objects::qr_session::rpc::{
-    self, Command, NewSession, Outcome, PcProof, PresentedKey, Step,
+    self, Command, NewSession, Outcome, PcProof, PickUp, PresentedKey, Step,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use qrgate_protocol::QrStatus;
 use qrgate_protocol::location::warnings;
+use qrgate_protocol::oauth::{Amr, OAuthErrorCode, RedirectTo};
+use qrgate_protocol::qr::ForApp;
 use qrgate_protocol::qr::{Scanner, Verdict};
 use qrgate_protocol::{
     CreateQrRequest, CreateQrResponse, DecisionRequest, PollResponse, ScanRequest, ScanResponse,
@@ -70,6 +78,16 @@ async fn step(stub: &Stub, step: Step) -> AppResult<Outcome> {
 pub async fn create(ctx: &Ctx) -> AppResult<Response> {
     let request: CreateQrRequest = ctx.json()?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
+    let app = match &request.authorization {
+        None => None,
+        Some(handle) => {
+            let registry = Registry::load(&ctx.env)?;
+            Some(
+                oauth::handle::for_app(&registry, handle, ctx.now_seconds())
+                    .ok_or_else(oauth::handle::stale)?,
+            )
+        }
+    };
     let dpop_jkt = ctx.sign_in_proof().await?;
     limits::check_qr_create(&ctx.env, &ctx.client_address).await?;
     let created = FreshObject::new(&ctx.env, &ctx.origin)?
@@ -81,6 +99,7 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
                 location: ctx.location.clone(),
                 poll_secret_hash,
                 dpop_jkt,
+                app,
             }
         })
         .await?;
@@ -116,7 +135,7 @@ impl FreshObject {
         session: impl FnOnce(String) -> NewSession,
     ) -> AppResult<CreateQrResponse> {
         let poll_secret = random_secret()?;
-        let new_session = session(hash_secret(&poll_secret));
+        let new_session = Box::new(session(hash_secret(&poll_secret)));
         let expires_at = match rpc::call(&self.stub, &Command::Create(new_session)).await? {
             Outcome::Created { expires_at } => expires_at,
             other => return Err(unexpected(&other)),
@@ -132,54 +151,88 @@ impl FreshObject {
 }
 
 /// `GET /api/qr/{qr_id}`: the PC's poll. The one poll the object lets pick up mints the PC's
-/// token here; if it cannot be stored, the pick-up is given back for the next poll.
+/// token here, or for an app's session its code; if it cannot be stored, the pick-up is given
+/// back for the next poll.
 pub async fn poll(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let stub = rpc::existing_session(&ctx.env, checked_qr_id(raw_id)?)?;
-    let (status, expires_at, interval, pick_up) =
+    let (status, expires_at, interval, pick_up, app) =
         match step(&stub, Step::Poll(pc_proof(ctx).await?)).await? {
             Outcome::Polled {
                 status,
                 expires_at,
                 interval,
                 pick_up,
-            } => (status, expires_at, interval, pick_up),
+                app,
+            } => (status, expires_at, interval, pick_up, app),
             other => return Err(unexpected(&other)),
         };
-    let session = match pick_up {
-        None => None,
-        Some(pick_up) => {
-            let signed_in = sign_in(
-                ctx,
-                &pick_up.account,
-                &pick_up.device_name,
-                Via::Qr,
-                pick_up.dpop_jkt,
-            )
-            .await;
-            match signed_in {
-                Ok(signed_in) => {
-                    if signed_in.renewal_due {
-                        renew_in_use(ctx, &pick_up.account).await;
-                    }
-                    Some(signed_in.session)
-                }
-                Err(error) => {
-                    // Best effort: if this fails too, the PC starts over with a new code.
-                    let _ = step(&stub, Step::ReleasePickUp).await;
-                    return Err(error);
-                }
+    let mut answer = PollResponse {
+        status,
+        expires_at,
+        interval,
+        session: None,
+        authorization: None,
+    };
+    let issuer = || oauth::issuer(&ctx.config, &ctx.origin);
+    match (pick_up, app) {
+        (Some(pick_up), app) => {
+            let handed = hand_over(ctx, &pick_up, app.as_ref(), &mut answer).await;
+            if let Err(error) = handed {
+                // Best effort: if this fails too, the PC starts over with a new code.
+                let _ = step(&stub, Step::ReleasePickUp).await;
+                return Err(error);
             }
         }
+        (None, Some(app)) if matches!(status, QrStatus::Denied | QrStatus::Cancelled) => {
+            let redirect_to = refusal(&issuer(), &app.request, OAuthErrorCode::AccessDenied);
+            answer.authorization = Some(RedirectTo { redirect_to });
+        }
+        (None, _) => {}
+    }
+    crate::json_response(200, &answer)
+}
+
+/// What the one pick-up hands the PC: a login token for itself, or for an app's session the
+/// redirect with the app's code.
+async fn hand_over(
+    ctx: &Ctx,
+    pick_up: &PickUp,
+    app: Option<&ForApp>,
+    answer: &mut PollResponse,
+) -> AppResult<()> {
+    let account = &pick_up.account;
+    let renewal_due = match app {
+        None => {
+            let signed_in = sign_in(
+                ctx,
+                account,
+                &pick_up.device_name,
+                Via::Qr,
+                pick_up.dpop_jkt.clone(),
+            )
+            .await?;
+            answer.session = Some(signed_in.session);
+            signed_in.renewal_due
+        }
+        Some(app) => {
+            let signed_in = SignedIn {
+                account,
+                auth_time: pick_up.confirmed_at_ms / 1000,
+                amr: Amr::Mca,
+                device_name: &pick_up.device_name,
+                via: Via::Qr,
+            };
+            let issuer = oauth::issuer(&ctx.config, &ctx.origin);
+            let (redirect_to, renewal_due) =
+                oauth::grants::issue_code(ctx, &issuer, app, signed_in).await?;
+            answer.authorization = Some(RedirectTo { redirect_to });
+            renewal_due
+        }
     };
-    crate::json_response(
-        200,
-        &PollResponse {
-            status,
-            expires_at,
-            interval,
-            session,
-        },
-    )
+    if renewal_due {
+        renew_in_use(ctx, account).await;
+    }
+    Ok(())
 }
 
 /// `DELETE /api/qr/{qr_id}`: the PC withdraws its session.
@@ -203,8 +256,12 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         scanner: scanner(auth),
         scan_token_hash: hash_secret(&scan_token),
     };
-    let (expires_at, pc) = match step(&stub, scan).await? {
-        Outcome::Scanned { expires_at, pc } => (expires_at, pc),
+    let (expires_at, pc, app) = match step(&stub, scan).await? {
+        Outcome::Scanned {
+            expires_at,
+            pc,
+            app,
+        } => (expires_at, pc, app),
         other => return Err(unexpected(&other)),
     };
     crate::json_response(
@@ -214,6 +271,8 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
             expires_at,
             warnings: warnings(&pc.location(), &ctx.location),
             pc,
+            client: app.as_ref().map(ForApp::client_info),
+            scope: app.map(|app| app.request.scope),
         },
     )
 }

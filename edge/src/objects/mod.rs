@@ -4,6 +4,7 @@
 //! needed, so that the object ceases to exist.
 
 pub mod attempt_counter;
+pub mod grant;
 pub mod qr_session;
 pub mod sign_in_history;
 pub mod username_claim;

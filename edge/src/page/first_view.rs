@@ -16,9 +16,10 @@
 use qrgate_protocol::text::{Lang, Localized, PcText, Text};
 use qrgate_protocol::{FIRST_VIEW_ELEMENT_ID, qr_image::qr_svg};
 
-/// The view for `qr_url` in `lang`, with `seconds_left` on the countdown; `None` if the URL
-/// cannot be drawn as a code.
-pub fn first_view(lang: Lang, qr_url: &str, seconds_left: u64) -> Option<String> {
+/// The view for `qr_url` in `lang`, under `title` (the page's own, or in authorization mode
+/// the app's), with `seconds_left` on the countdown; `None` if the URL cannot be drawn as a
+/// code.
+pub fn first_view(lang: Lang, title: &str, qr_url: &str, seconds_left: u64) -> Option<String> {
     let svg = qr_svg(qr_url)?;
     let shared = |key: Text| escape(key.get(lang));
     let own = |key: PcText| escape(key.get(lang));
@@ -44,7 +45,7 @@ pub fn first_view(lang: Lang, qr_url: &str, seconds_left: u64) -> Option<String>
         switch = shared(Text::SwitchLanguage),
         other_code = other.code(),
         other_name = other.name(),
-        title = own(PcText::PcTitle),
+        title = escape(title),
         waiting = own(PcText::Waiting),
         instructions = own(PcText::PcInstructions),
         expires_in = own(PcText::ExpiresIn),
@@ -76,7 +77,8 @@ mod tests {
 
     #[test]
     fn the_view_holds_the_code_and_its_link_in_the_language_asked() {
-        let view = first_view(Lang::Zh, URL, 120).unwrap_or_default();
+        let view =
+            first_view(Lang::Zh, PcText::PcTitle.get(Lang::Zh), URL, 120).unwrap_or_default();
         assert!(view.starts_with("<div id=\"qrgate-first-view\">"));
         assert!(view.contains(qr_svg(URL).unwrap_or_default().as_str()));
         assert!(view.contains(&format!("<code class=\"qr-link\">{URL}</code>")));
@@ -88,13 +90,15 @@ mod tests {
     #[test]
     fn nothing_from_the_request_can_become_markup() {
         // The URL's origin is the request's own.
-        let view = first_view(Lang::En, "https://x\"><script>/m/qr/1", 1).unwrap_or_default();
-        assert!(!view.contains("<script>"));
+        let view = first_view(Lang::En, "<b>App</b>", "https://x\"><script>/m/qr/1", 1)
+            .unwrap_or_default();
+        assert!(!view.contains("<script>") && !view.contains("<b>"));
+        assert!(view.contains("<h1>&lt;b&gt;App&lt;/b&gt;</h1>"));
         assert!(view.contains("https://x&quot;&gt;&lt;script&gt;/m/qr/1"));
     }
 
     #[test]
     fn a_url_too_long_for_a_code_has_no_view() {
-        assert_eq!(first_view(Lang::En, &"x".repeat(3000), 1), None);
+        assert_eq!(first_view(Lang::En, "Title", &"x".repeat(3000), 1), None);
     }
 }

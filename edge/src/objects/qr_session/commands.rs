@@ -11,7 +11,7 @@ impl QrSessionObject {
     /// Decides one command: load, ask the state machine, store, tell the sockets.
     pub(super) async fn run(&self, command: Command, now_ms: u64) -> Result<Reply> {
         let step = match command {
-            Command::Create(new_session) => return self.create(new_session, now_ms).await,
+            Command::Create(new_session) => return self.create(*new_session, now_ms).await,
             Command::Step(step) => step,
         };
         let Some(mut session) = self.session.load(&self.state).await? else {
@@ -45,6 +45,7 @@ impl QrSessionObject {
             location,
             poll_secret_hash,
             dpop_jkt,
+            app,
         } = new_session;
         let created_at = now_ms / 1000;
         let session = QrSession::new(
@@ -55,6 +56,7 @@ impl QrSessionObject {
                 info: PcInfo::new(device_type, device_name, created_at, location),
             },
             expires_at(now_ms, self.config()?.qr_ttl_seconds),
+            app,
         );
         // The alarm first: should storing the session fail, the alarm finds nothing and sets
         // none, where the other order could leave a session that no alarm ever collects.

@@ -166,6 +166,7 @@ fn status_message(session: &QrSession, status: QrStatus, config: &Config) -> Res
         expires_at: session.expires_at,
         interval: config.poll_interval_seconds,
         session: None,
+        authorization: None,
     })?)
 }
 

@@ -10,7 +10,7 @@
 use crate::context::DeviceHeaders;
 use crate::error::{AppError, AppResult};
 use qrgate_protocol::location::Location;
-use qrgate_protocol::qr::{Scanner, StepError, Verdict};
+use qrgate_protocol::qr::{ForApp, Scanner, StepError, Verdict};
 use qrgate_protocol::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Stub};
@@ -21,7 +21,7 @@ pub const QR_SESSIONS_BINDING: &str = "QR_SESSIONS";
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Command {
     /// Sent once, to the fresh object of a new id.
-    Create(NewSession),
+    Create(Box<NewSession>),
     /// Sent to the object of an existing session.
     Step(Step),
 }
@@ -37,6 +37,8 @@ pub struct NewSession {
     pub poll_secret_hash: String,
     /// The thumbprint of the key whose proof came with the creation, if one did.
     pub dpop_jkt: Option<String>,
+    /// The app the session signs the person in to, if it was made for an authorization.
+    pub app: Option<ForApp>,
 }
 
 /// What a request presents as the creating PC: its device headers, the SHA-256 of the poll
@@ -90,10 +92,13 @@ pub enum Outcome {
         interval: u64,
         /// Present in exactly one poll: the confirming account and the name the PC gave itself.
         pick_up: Option<PickUp>,
+        /// The app, for a session made for one: the pick-up is then its code's.
+        app: Option<ForApp>,
     },
     Scanned {
         expires_at: u64,
         pc: PcInfo,
+        app: Option<ForApp>,
     },
     Done,
 }
@@ -101,6 +106,8 @@ pub enum Outcome {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PickUp {
     pub account: Account,
+    /// When the phone confirmed (Unix milliseconds): an app's `auth_time`.
+    pub confirmed_at_ms: u64,
     pub device_name: String,
     /// The key the PC's token is to be bound to: the one that created the session.
     pub dpop_jkt: Option<String>,

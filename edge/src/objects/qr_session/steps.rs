@@ -52,8 +52,9 @@ pub(super) fn apply(
         Step::Poll(proof) => {
             let claimed = check_creator(session, &proof, rules.require_key)?;
             let status = session.status(now_ms);
-            let pick_up = session.pick_up(now_ms).map(|account| PickUp {
-                account,
+            let pick_up = session.pick_up(now_ms).map(|confirmation| PickUp {
+                account: confirmation.account,
+                confirmed_at_ms: confirmation.at_ms,
                 device_name: session.pc.info.device_name.clone(),
                 dpop_jkt: session.pc.dpop_jkt.clone(),
             });
@@ -63,6 +64,7 @@ pub(super) fn apply(
                 expires_at: session.expires_at,
                 interval: rules.interval,
                 pick_up,
+                app: session.app.clone(),
             };
             if picked_up || claimed {
                 Applied::changed(outcome, false)
@@ -88,6 +90,7 @@ pub(super) fn apply(
             let outcome = Outcome::Scanned {
                 expires_at: session.expires_at,
                 pc: session.pc.info.clone(),
+                app: session.app.clone(),
             };
             Applied::changed(outcome, status_changed)
         }
@@ -206,6 +209,7 @@ mod tests {
                 ),
             },
             NOW / 1000 + 120,
+            None,
         )
     }
 

@@ -1,0 +1,96 @@
+//! The runtime's WebCrypto, for what it does natively that the bundle would otherwise have to
+//! carry in Rust: PBKDF2 for passwords (`crypto.rs`), and ECDSA P-256 and RSASSA-PKCS1-v1_5
+//! signatures, checked for DPoP proofs (`dpop.rs`) and made and checked for the provider's
+//! tokens (`oauth/keys.rs`). Natively they cost the request a fraction of what curve or RSA
+//! arithmetic compiled to wasm would (`README.md`, the benchmark's signing figures).
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// The signature algorithms used here, as JOSE names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// ECDSA on P-256 with SHA-256: signatures are `r || s`, 64 bytes, as JWS wants them.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+}
+
+impl Algorithm {
+    /// What `importKey` is told of a key of this algorithm.
+    fn import_params(self) -> Result<js_sys::Object, JsValue> {
+        match self {
+            Self::Es256 => object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+            Self::Rs256 => object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")]),
+        }
+    }
+
+    /// What `sign` and `verify` are told.
+    fn signature_params(self) -> Result<js_sys::Object, JsValue> {
+        match self {
+            Self::Es256 => object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+            Self::Rs256 => object(&[("name", "RSASSA-PKCS1-v1_5")]),
+        }
+    }
+}
+
+/// A plain object of string members.
+pub fn object(pairs: &[(&str, &str)]) -> Result<js_sys::Object, JsValue> {
+    let object = js_sys::Object::new();
+    for (name, value) in pairs {
+        js_sys::Reflect::set(&object, &(*name).into(), &(*value).into())?;
+    }
+    Ok(object)
+}
+
+pub fn subtle() -> Result<web_sys::SubtleCrypto, JsValue> {
+    let crypto: web_sys::Crypto =
+        js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?.unchecked_into();
+    Ok(crypto.subtle())
+}
+
+/// Imports a JSON Web Key, given as JSON text, for `usage` (`"sign"` or `"verify"`); the key
+/// cannot be exported again.
+pub async fn import_jwk(
+    jwk_json: &str,
+    algorithm: Algorithm,
+    usage: &str,
+) -> Result<web_sys::CryptoKey, JsValue> {
+    let jwk: js_sys::Object = js_sys::JSON::parse(jwk_json)?.unchecked_into();
+    let usages = js_sys::Array::of1(&usage.into());
+    let key = subtle()?.import_key_with_object(
+        "jwk",
+        &jwk,
+        &algorithm.import_params()?,
+        false,
+        &usages,
+    )?;
+    Ok(JsFuture::from(key).await?.unchecked_into())
+}
+
+/// The signature of `data` by `key`.
+pub async fn sign(
+    algorithm: Algorithm,
+    key: &web_sys::CryptoKey,
+    data: &[u8],
+) -> Result<Vec<u8>, JsValue> {
+    let signed =
+        subtle()?.sign_with_object_and_u8_array(&algorithm.signature_params()?, key, data)?;
+    Ok(js_sys::Uint8Array::new(&JsFuture::from(signed).await?).to_vec())
+}
+
+/// Whether `signature` is `key`'s over `data`.
+pub async fn verify(
+    algorithm: Algorithm,
+    key: &web_sys::CryptoKey,
+    signature: &[u8],
+    data: &[u8],
+) -> Result<bool, JsValue> {
+    let verified = subtle()?.verify_with_object_and_u8_array_and_u8_array(
+        &algorithm.signature_params()?,
+        key,
+        signature,
+        data,
+    )?;
+    Ok(JsFuture::from(verified).await?.as_bool() == Some(true))
+}
