@@ -4,6 +4,7 @@
 use crate::device::{HeldToken, device, token};
 use crate::dpop;
 use crate::role::Role;
+use qrgate_protocol::oauth::{ContinueRequest, GrantsResponse, RedirectTo};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,
@@ -229,15 +230,38 @@ pub async fn sign_ins() -> ApiResult<SignInsResponse> {
     json(with_token("GET", "/api/sign-ins", Role::Phone, NO_BODY).await?)
 }
 
+/// Single sign-on into the app of an authorization request, with the role's token.
+pub async fn continue_authorization(role: Role, handle: &str) -> ApiResult<RedirectTo> {
+    let body = ContinueRequest {
+        authorization: handle.to_owned(),
+    };
+    json(with_token("POST", "/api/authorizations", role, Some(&body)).await?)
+}
+
+pub async fn grants() -> ApiResult<GrantsResponse> {
+    json(with_token("GET", "/api/grants", Role::Phone, NO_BODY).await?)
+}
+
+pub async fn revoke_grant(grant_id: &str) -> ApiResult<()> {
+    let path = format!("/api/grants/{grant_id}");
+    with_token("DELETE", &path, Role::Phone, NO_BODY).await?;
+    Ok(())
+}
+
 pub async fn revoke_device(device_id: &str) -> ApiResult<()> {
     let path = format!("/api/devices/{device_id}");
     with_token("DELETE", &path, Role::Phone, NO_BODY).await?;
     Ok(())
 }
 
-pub async fn create_qr(device_name: String) -> ApiResult<CreateQrResponse> {
+/// A code for this PC; for an app's authorization request, given its handle.
+pub async fn create_qr(
+    device_name: String,
+    authorization: Option<String>,
+) -> ApiResult<CreateQrResponse> {
     let request = CreateQrRequest {
         device_name: Some(device_name),
+        authorization,
     };
     let proven = Credential::Proven(None);
     json(send("POST", "/api/qr", Role::Pc, proven, Some(&request)).await?)

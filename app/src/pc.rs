@@ -2,6 +2,11 @@
 //! (polling only while the channel is down), and then shows who is signed in. A code that
 //! expires is replaced a few times; after that it is blurred under a button, so an unattended
 //! tab does not create sessions forever.
+//!
+//! In authorization mode (`/oauth/authorize`, `shared/API.md`, "Sign in to other apps") the
+//! same page signs the person in to an app: its codes are made for the app's request, and what
+//! the phone's decision hands over is the redirect back to the app, which the page follows. A
+//! browser that holds a token already is offered "Continue as" beside the code.
 
 use crate::api;
 use crate::device::{self, SignedInAs, clear_token, keep_sign_in, user_agent};
@@ -12,12 +17,14 @@ use crate::role::Role;
 type Msg = Message<PcText>;
 use crate::live::{LiveChannel, LiveEvent};
 use crate::qr_code::QrCodeView;
-use crate::{Frame, NotFound, current_path, go, is_page_hidden, now_seconds, sleep_ms};
+use crate::{Frame, NotFound, current_path, go, is_page_hidden, now_seconds, redirect, sleep_ms};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use qrgate_protocol::oauth::{AUTHORIZATION_ELEMENT_ID, AuthorizationData, paths};
 use qrgate_protocol::qr::PICKUP_WINDOW_MS;
+use qrgate_protocol::text::fill;
 use qrgate_protocol::{
     CreateQrResponse, ErrorCode, FIRST_CODE_ELEMENT_ID, FIRST_VIEW_ELEMENT_ID, LoginSession,
     PollResponse, QrStatus, Via, browser_name,
@@ -51,10 +58,24 @@ enum Event {
     Reconnect,
 }
 
+/// What a poll handed over, once: the PC's token, or for an app the redirect back to it.
+enum Handed {
+    Session(LoginSession),
+    Redirect(String),
+}
+
+fn handed(polled: PollResponse) -> Option<Handed> {
+    match (polled.session, polled.authorization) {
+        (Some(session), _) => Some(Handed::Session(session)),
+        (None, Some(authorization)) => Some(Handed::Redirect(authorization.redirect_to)),
+        (None, None) => None,
+    }
+}
+
 /// What a followed code came to.
 enum Followed {
-    /// A poll picked the token up.
-    SignedIn(LoginSession),
+    /// A poll picked the token up, or the redirect.
+    Handed(Handed),
     /// Pushed `confirmed`: one poll picks the token up.
     Confirmed,
     /// Expired, or gone from the edge.
@@ -78,6 +99,10 @@ pub enum PcState {
     Ended(QrStatus),
     Failed,
     SignedIn(SignedInAs),
+    /// Going back to the app (authorization mode).
+    Redirecting,
+    /// The app's request is too old for new codes (authorization mode).
+    AuthorizationExpired,
 }
 
 /// The words for each state, announced through the page's live region.
@@ -94,7 +119,17 @@ pub fn status_text(state: &PcState) -> Msg {
         PcState::Ended(_) => PcText::Cancelled.into(),
         PcState::Failed => Text::CouldNotReach.into(),
         PcState::SignedIn(_) => PcText::SignedInAs.into(),
+        PcState::Redirecting => PcText::ReturningToApp.into(),
+        PcState::AuthorizationExpired => PcText::AuthorizationExpired.into(),
     }
+}
+
+/// The app the page signs the person in to, in authorization mode: its request's data block,
+/// and the role whose token may sign in at once ("Continue as"), with its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForApp {
+    pub data: AuthorizationData,
+    pub continue_as: RwSignal<Option<(Role, String)>>,
 }
 
 /// Drives the page: each new code or sign-in starts a new generation, and every loop of an
@@ -103,6 +138,7 @@ pub fn status_text(state: &PcState) -> Msg {
 struct Controller {
     state: RwSignal<PcState>,
     generation: Rc<Cell<u64>>,
+    app: Option<ForApp>,
 }
 
 impl Controller {
@@ -121,7 +157,8 @@ impl Controller {
         let generation = self.next_generation();
         self.state.set(PcState::Starting);
         spawn_local(async move {
-            let created = api::create_qr(browser_name(&user_agent())).await;
+            let handle = this.app.as_ref().map(|app| app.data.handle.clone());
+            let created = api::create_qr(browser_name(&user_agent()), handle).await;
             if !this.is_current(generation) {
                 return;
             }
@@ -135,6 +172,10 @@ impl Controller {
                         this.new_code(renewals + 1);
                     }
                     return;
+                }
+                // The app's request is older than its handle's ten minutes.
+                Err(error) if this.app.is_some() && error.is(ErrorCode::InvalidRequest) => {
+                    return this.state.set(PcState::AuthorizationExpired);
                 }
                 Err(_) => return this.state.set(PcState::Failed),
             };
@@ -163,14 +204,13 @@ impl Controller {
                 return;
             }
             match claimed {
-                // Confirmed before this first poll (a person is rarely so quick): picked up.
-                Ok(PollResponse {
-                    session: Some(session),
-                    ..
-                }) => this.signed_in_with(&session).await,
                 // A failure that may pass leaves the claim to the polls `follow` makes while
                 // the channel refuses an unclaimed code.
-                Ok(_) => this.show(qr, generation, 0).await,
+                Ok(polled) => match handed(polled) {
+                    // Confirmed before this first poll (a person is rarely so quick).
+                    Some(handed) => this.hand_over(handed).await,
+                    None => this.show(qr, generation, 0).await,
+                },
                 Err(error) if error.is_transient() => this.show(qr, generation, 0).await,
                 // Claimed by another device, or gone: a code of this browser's own.
                 Err(_) => this.new_code(1),
@@ -186,10 +226,12 @@ impl Controller {
         });
         // Acted on once `follow` has returned: its socket, timer and queue are gone by then.
         match self.follow(&qr, generation).await {
-            Followed::SignedIn(session) => self.signed_in_with(&session).await,
+            Followed::Handed(handed) => self.hand_over(handed).await,
             Followed::Confirmed => self.pick_up(&qr, generation).await,
             Followed::Expired if renewals < MAX_AUTO_RENEWALS => self.new_code(renewals + 1),
             Followed::Expired => self.state.set(PcState::Stale(qr)),
+            // An app is told of the denial or cancel: the poll after it carries its redirect.
+            Followed::Ended(_) if self.app.is_some() => self.pick_up(&qr, generation).await,
             Followed::Ended(status) => self.state.set(PcState::Ended(status)),
             Followed::Superseded => {}
         }
@@ -273,12 +315,15 @@ impl Controller {
                     let polled = api::poll_qr(qr).await;
                     next_poll_at = js_sys::Date::now() + f64::from(interval_ms) / 2.0;
                     match polled {
-                        Ok(polled) => match polled.session {
-                            Some(session) if self.is_current(generation) => {
-                                return Followed::SignedIn(session);
+                        Ok(polled) => {
+                            let status = polled.status;
+                            match handed(polled) {
+                                Some(handed) if self.is_current(generation) => {
+                                    return Followed::Handed(handed);
+                                }
+                                _ => status,
                             }
-                            _ => polled.status,
-                        },
+                        }
                         // The network or the edge hiccuped: keep the code, poll again later.
                         Err(error) if error.is_transient() => {
                             next_poll_at = js_sys::Date::now() + f64::from(error.retry_in_ms(0));
@@ -306,11 +351,12 @@ impl Controller {
         Followed::Superseded
     }
 
-    /// The one poll that picks the token up after `confirmed`. While the edge still holds the
-    /// token for this PC (its pick-up window), a failure that may pass (no answer, `429`,
-    /// `503`, `500`) is tried again after its `Retry-After`, so one throttled request does not
-    /// cost the person a new scan. Confirmed without a token means another tab took it; any
-    /// other refusal, that the code is gone: start again.
+    /// The one poll that picks the token (or an app's redirect) up after `confirmed`, or an
+    /// app's redirect after a denial or a cancel. While the edge still holds the token for this
+    /// PC (its pick-up window), a failure that may pass (no answer, `429`, `503`, `500`) is
+    /// tried again after its `Retry-After`, so one throttled request does not cost the person a
+    /// new scan. Confirmed without a token means another tab took it; any other refusal, that
+    /// the code is gone: start again.
     async fn pick_up(&self, qr: &CreateQrResponse, generation: u64) {
         let interval_ms = (qr.interval.max(1) * 1000) as u32;
         let give_up_at = js_sys::Date::now() + PICKUP_WINDOW_MS as f64;
@@ -320,8 +366,8 @@ impl Controller {
                 return;
             }
             match polled {
-                Ok(polled) => match polled.session {
-                    Some(session) => return self.signed_in_with(&session).await,
+                Ok(polled) => match handed(polled) {
+                    Some(handed) => return self.hand_over(handed).await,
                     None => return self.new_code(0),
                 },
                 Err(error) if !error.is_transient() => return self.new_code(0),
@@ -331,6 +377,64 @@ impl Controller {
                 Err(error) => sleep_ms(error.retry_in_ms(interval_ms)).await,
             }
         }
+    }
+
+    async fn hand_over(&self, handed: Handed) {
+        match handed {
+            Handed::Session(session) => self.signed_in_with(&session).await,
+            Handed::Redirect(url) => self.leave_for(&url),
+        }
+    }
+
+    /// Back to the app: a top-level navigation of this tab, which leaves no entry in the
+    /// history (Back goes to the app's page that sent the person here).
+    fn leave_for(&self, url: &str) {
+        self.next_generation();
+        self.state.set(PcState::Redirecting);
+        redirect(url);
+    }
+
+    /// "Continue as": single sign-on with the token this browser holds. A sign-in that the app
+    /// finds too old, or a token no longer valid, leaves the code to scan. With `prompt=none`
+    /// (`or_else`), any failure goes back to the app with `login_required`.
+    fn continue_as(&self, or_else: Option<String>) {
+        let Some(app) = self.app.clone() else { return };
+        let Some((role, _)) = app.continue_as.get_untracked() else {
+            return or_else.iter().for_each(|url| self.leave_for(url));
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            match api::continue_authorization(role, &app.data.handle).await {
+                Ok(answer) => this.leave_for(&answer.redirect_to),
+                Err(_) if or_else.is_some() => or_else.iter().for_each(|url| this.leave_for(url)),
+                Err(error) => {
+                    if error.is(ErrorCode::Unauthorized) {
+                        clear_token(role);
+                    }
+                    if error.is(ErrorCode::InvalidRequest) {
+                        this.next_generation();
+                        this.state.set(PcState::AuthorizationExpired);
+                    }
+                    app.continue_as.set(None);
+                }
+            }
+        });
+    }
+
+    /// "Cancel": the code is withdrawn, and the poll after it carries the app's redirect with
+    /// `access_denied`; a code decided meanwhile hands over what it was decided to.
+    fn cancel(&self) {
+        let PcState::Showing { qr, .. } = self.state.get_untracked() else {
+            return;
+        };
+        let this = self.clone();
+        let generation = self.next_generation();
+        spawn_local(async move {
+            let _ = api::cancel_qr(&qr).await;
+            if this.is_current(generation) {
+                this.pick_up(&qr, generation).await;
+            }
+        });
     }
 
     async fn signed_in_with(&self, session: &LoginSession) {
@@ -412,6 +516,10 @@ impl Controller {
                     return this.signed_in_with(&session).await;
                 }
             }
+            // The password page signs in to the app too, with the handle this tab keeps.
+            device::keep_pending_authorization(
+                this.app.as_ref().map(|app| app.data.handle.as_str()),
+            );
             go(PASSWORD_PAGE);
         });
     }
@@ -419,7 +527,16 @@ impl Controller {
     fn start(&self) {
         let first_code = take_first_code(FIRST_CODE_ELEMENT_ID, FIRST_VIEW_ELEMENT_ID)
             .and_then(|json| crate::json::from_json::<CreateQrResponse>(&json));
-        if device::token(Role::Pc).is_some() {
+        if let Some(app) = &self.app {
+            // `prompt=none` shows nothing: a code at once if signed in, else `login_required`.
+            if let Some(login_required) = app.data.login_required_redirect.clone() {
+                return self.continue_as(Some(login_required));
+            }
+            match first_code {
+                Some(qr) => self.show_first_code(qr),
+                None => self.new_code(0),
+            }
+        } else if device::token(Role::Pc).is_some() {
             let this = self.clone();
             spawn_local(async move { this.show_signed_in().await });
         } else if let Some(qr) = first_code {
@@ -432,6 +549,7 @@ impl Controller {
 
 #[wasm_bindgen(inline_js = "export function reload_when_restored() { \
     addEventListener('pageshow', (event) => event.persisted && location.reload()); } \
+  export function data_block(id) { return document.getElementById(id)?.textContent; } \
   export function take_first_code(code_id, view_id) { \
     document.getElementById(view_id)?.remove(); \
     const element = document.getElementById(code_id); element?.remove(); return element?.textContent; } \
@@ -453,6 +571,9 @@ extern "C" {
     /// once. The edge's drawing of it, `view_id`, is removed too: this page draws itself now,
     /// in this same task, so no frame goes without it.
     fn take_first_code(code_id: &str, view_id: &str) -> Option<String>;
+
+    /// The text of the data block `id` that the edge served the page with, if it has one.
+    fn data_block(id: &str) -> Option<String>;
 
     /// A state change can remove the control that has the focus (a denial pushed while "use
     /// password" is focused), which leaves it on the document's body, where a keyboard starts
@@ -477,15 +598,17 @@ async fn send_after(events: mpsc::UnboundedSender<Event>, delay_ms: u32, event: 
     let _ = events.unbounded_send(event);
 }
 
-/// The PC bundle's root: the sign-in page at `/`; any other path that reaches it (the assets'
-/// fallback page) is not found.
+/// The PC bundle's root: the sign-in page at `/`, and in authorization mode at the
+/// authorization endpoint; any other path that reaches it (the assets' fallback page) is not
+/// found.
 #[component]
 pub fn PcApp() -> impl IntoView {
     // Made inside the frame, as its children: a page made before would not see the language
     // the frame provides, and would stay in English.
+    let path = current_path();
     view! {
         <Frame>
-            {if current_path() == "/" {
+            {if path == "/" || path == paths::AUTHORIZE {
                 view! { <PcPage /> }.into_any()
             } else {
                 view! { <NotFound /> }.into_any()
@@ -498,9 +621,28 @@ pub fn PcApp() -> impl IntoView {
 /// navigation away is a full page load, so its loops need no cleanup.
 #[component]
 pub fn PcPage() -> impl IntoView {
+    let app = data_block(AUTHORIZATION_ELEMENT_ID)
+        .and_then(|json| crate::json::from_json::<AuthorizationData>(&json))
+        .map(|data| {
+            // A token of either role this browser holds: the phone's too, for a person who
+            // authorizes an app on the phone itself (it cannot scan its own screen).
+            let held = [Role::Pc, Role::Phone].into_iter().find_map(|role| {
+                device::token(role)?;
+                Some((role, device::signed_in_as(role)?.account.display_name))
+            });
+            ForApp {
+                data,
+                continue_as: RwSignal::new(held),
+            }
+        });
+    if app.is_none() {
+        // A password sign-in started here signs in to qrgate, not to an app left earlier.
+        device::keep_pending_authorization(None);
+    }
     let controller = Controller {
         state: RwSignal::new(PcState::Starting),
         generation: Rc::new(Cell::new(0)),
+        app: app.clone(),
     };
     let now = RwSignal::new(now_seconds());
     spawn_local(async move {
@@ -524,6 +666,9 @@ pub fn PcPage() -> impl IntoView {
             on_new_code=on(|c| c.new_code(0))
             on_use_password=on(Controller::use_password)
             on_sign_out=on(Controller::sign_out)
+            app=app
+            on_continue=on(|c| c.continue_as(None))
+            on_cancel=on(Controller::cancel)
         />
     }
 }
@@ -536,16 +681,52 @@ pub fn PcView(
     on_new_code: UnsyncCallback<()>,
     on_use_password: UnsyncCallback<()>,
     on_sign_out: UnsyncCallback<()>,
+    /// Authorization mode: the app, and what "Continue as" and "Cancel" do.
+    #[prop(default = None)]
+    app: Option<ForApp>,
+    #[prop(optional)] on_continue: Option<UnsyncCallback<()>>,
+    #[prop(optional)] on_cancel: Option<UnsyncCallback<()>>,
 ) -> impl IntoView {
     let lang = use_lang();
-    let status = move || {
-        let state = state.get();
-        let text = status_text(&state).get(lang.get());
-        match state {
-            // With the name, so that a screen reader says who is signed in.
-            PcState::SignedIn(who) => format!("{text} {}", who.account.display_name),
-            _ => text.to_owned(),
+    let app_name = app.as_ref().map(|app| app.data.client_name.clone());
+    let named = {
+        let app_name = app_name.clone();
+        move |text: &str| match &app_name {
+            Some(name) => fill(text, "app", name),
+            None => text.to_owned(),
         }
+    };
+    let status = {
+        let named = named.clone();
+        move || {
+            let state = state.get();
+            let text = status_text(&state).get(lang.get());
+            match state {
+                // With the name, so that a screen reader says who is signed in.
+                PcState::SignedIn(who) => format!("{text} {}", who.account.display_name),
+                _ => named(text),
+            }
+        }
+    };
+    let title = move || match &app_name {
+        Some(name) => fill(PcText::AppTitle.get(lang.get()), "app", name),
+        None => PcText::PcTitle.get(lang.get()).to_owned(),
+    };
+    // Beside the code in authorization mode: single sign-on, and back to the app.
+    let continue_as = app.as_ref().map(|app| app.continue_as);
+    let app_actions = move || {
+        let offer = continue_as.and_then(|offer| offer.get()).map(|(_, name)| {
+            let label = move || fill(PcText::ContinueAs.get(lang.get()), "name", &name);
+            view! {
+                <button class="primary continue" on:click=move |_| {
+                    if let Some(on_continue) = on_continue { on_continue.run(()) }
+                }>{label}</button>
+            }
+        });
+        let cancel = on_cancel.map(|on_cancel| {
+            view! { <button class="link cancel" on:click=move |_| on_cancel.run(())>{tr(PcText::Cancel)}</button> }
+        });
+        view! { {offer} {cancel} }
     };
     // Beside a code, and wherever none can be scanned.
     let use_password = move || {
@@ -561,6 +742,7 @@ pub fn PcView(
                 <p>{tr(PcText::PcInstructions)}</p>
                 <QrCodeView url=qr.qr_url.clone() />
                 <p class="countdown">{tr(PcText::ExpiresIn)}" " <strong>{left}</strong> " " {tr(PcText::Seconds)}</p>
+                {app_actions}
                 {use_password()}
             }
             .into_any()
@@ -580,11 +762,12 @@ pub fn PcView(
         }
         .into_any(),
         PcState::SignedIn(who) => view! { <SignedIn who=who on_sign_out=move || on_sign_out.run(()) /> }.into_any(),
+        PcState::Redirecting | PcState::AuthorizationExpired => ().into_any(),
     }
     };
     view! {
         <main class="pc">
-            <h1>{tr(PcText::PcTitle)}</h1>
+            <h1>{title}</h1>
             <p class="status" role="status" aria-live="polite">{status}</p>
             {body}
         </main>

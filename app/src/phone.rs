@@ -14,6 +14,8 @@ use crate::scanner::Scanner;
 use crate::{Frame, NotFound, current_path, go, redirect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use qrgate_protocol::oauth::{ClientInfo, GrantEntry, OPENID, PROFILE};
+use qrgate_protocol::text::fill;
 use qrgate_protocol::{
     CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, SignInEntry,
     Via, Warning, browser_name,
@@ -156,10 +158,25 @@ pub fn PcPassword() -> impl IntoView {
     view! {
         <main class="pc">
             <h1>{tr(PhoneText::PcPasswordTitle)}</h1>
-            <PasswordForm role=Role::Pc on_signed_in=|| redirect("/") allow_create=false />
+            <PasswordForm role=Role::Pc on_signed_in=back_to_pc_page allow_create=false />
             <a class="button link" href="/">{tr(PhoneText::UseQr)}</a>
         </main>
     }
+}
+
+/// After the PC's password sign-in: back to the PC page, or, if the sign-in started on the PC
+/// page in authorization mode, on into the app (single sign-on with the new token).
+fn back_to_pc_page() {
+    let Some(handle) = device::take_pending_authorization() else {
+        return redirect("/");
+    };
+    spawn_local(async move {
+        match api::continue_authorization(Role::Pc, &handle).await {
+            Ok(answer) => redirect(&answer.redirect_to),
+            // The app's request is too old, or wants a fresh phone scan: signed in here anyway.
+            Err(_) => redirect("/"),
+        }
+    });
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -216,6 +233,9 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         let here = here.clone();
         spawn_local(async move {
             let outcome = match api::decide_qr(&qr_id, step, &scan.scan_token).await {
+                Ok(()) if step == "confirm" && scan.client.is_some() => {
+                    ConfirmState::Done(PhoneText::AppConfirmedOutcome.into())
+                }
                 Ok(()) if step == "confirm" => {
                     ConfirmState::Done(PhoneText::ConfirmedOutcome.into())
                 }
@@ -237,11 +257,28 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         });
     };
     let lang = use_lang();
+    // The app a code signs the person in to, once the scan has said so: named first.
+    let app_name = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let ConfirmState::Review(scan) = state.get() {
+            app_name.set(scan.client.map(|client| client.client_name));
+        }
+    });
+    let named = move |text: &str| match app_name.get() {
+        Some(name) => fill(text, "app", &name),
+        None => text.to_owned(),
+    };
     let announce = move || match state.get() {
-        ConfirmState::Checking => PhoneText::Checking.get(lang.get()),
-        ConfirmState::Review(_) | ConfirmState::Busy(_) => PhoneText::CheckDetails.get(lang.get()),
-        ConfirmState::Unsent(_) => Text::CouldNotReach.get(lang.get()),
-        ConfirmState::Done(text) | ConfirmState::Problem(text) => text.get(lang.get()),
+        ConfirmState::Checking => PhoneText::Checking.get(lang.get()).to_owned(),
+        ConfirmState::Review(_) | ConfirmState::Busy(_) => {
+            PhoneText::CheckDetails.get(lang.get()).to_owned()
+        }
+        ConfirmState::Unsent(_) => Text::CouldNotReach.get(lang.get()).to_owned(),
+        ConfirmState::Done(text) | ConfirmState::Problem(text) => named(text.get(lang.get())),
+    };
+    let title = move || match app_name.get() {
+        Some(name) => fill(PhoneText::AppConfirmTitle.get(lang.get()), "app", &name),
+        None => PhoneText::ConfirmTitle.get(lang.get()).to_owned(),
     };
     let body = move || match state.get() {
         ConfirmState::Review(scan) | ConfirmState::Busy(scan) | ConfirmState::Unsent(scan) => {
@@ -249,6 +286,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
             let decide_confirm = decide.clone();
             let decide_deny = decide.clone();
             view! {
+                {scan.client.clone().map(|client| view! { <AppDetails client=client scope=scan.scope.clone().unwrap_or_default() /> })}
                 <PcDetails scan=scan />
                 <div class="decision">
                     <button class="primary" disabled=busy on:click=move |_| decide_confirm("confirm")>{tr(PhoneText::Confirm)}</button>
@@ -268,10 +306,37 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     view! {
         <main class="phone">
             <HomeLink />
-            <h1>{tr(PhoneText::ConfirmTitle)}</h1>
+            <h1>{title}</h1>
             <p class="status" role="status" aria-live="polite">{announce}</p>
             {body}
         </main>
+    }
+}
+
+/// The app a code signs the person in to, before anything else: where it sends them (what the
+/// edge knows of it, not what it says of itself) and what it will know.
+#[component]
+fn AppDetails(client: ClientInfo, scope: Vec<String>) -> impl IntoView {
+    let asked: Vec<PhoneText> = scope
+        .iter()
+        .filter_map(|value| match value.as_str() {
+            OPENID => Some(PhoneText::ScopeOpenid),
+            PROFILE => Some(PhoneText::ScopeProfile),
+            _ => None,
+        })
+        .collect();
+    let asked = if asked.is_empty() {
+        vec![PhoneText::ScopeNothing]
+    } else {
+        asked
+    };
+    view! {
+        <dl class="app-details">
+            <dt>{tr(PhoneText::AppSendsTo)}</dt>
+            <dd class="app-origin"><bdi>{client.redirect_origin}</bdi></dd>
+            <dt>{tr(PhoneText::AppAsks)}</dt>
+            <dd><ul class="app-scope">{asked.into_iter().map(|text| view! { <li>{tr(text)}</li> }).collect_view()}</ul></dd>
+        </dl>
     }
 }
 
@@ -383,6 +448,7 @@ fn ScanCode() -> impl IntoView {
 pub fn PhoneDevices() -> impl IntoView {
     let devices = RwSignal::new(None::<Vec<DeviceEntry>>);
     let history = RwSignal::new(None::<Vec<SignInEntry>>);
+    let apps = RwSignal::new(None::<Vec<GrantEntry>>);
     let problem = RwSignal::new(None::<Msg>);
     // This phone's token no longer counts (signed out elsewhere, or expired): sign in again.
     let explain = move |error: api::ApiError| {
@@ -395,15 +461,14 @@ pub fn PhoneDevices() -> impl IntoView {
     };
     let load = move || {
         spawn_local(async move {
-            let loaded = match api::devices().await {
-                Ok(list) => api::sign_ins().await.map(|h| (list.devices, h.sign_ins)),
-                Err(error) => Err(error),
-            };
+            let loaded =
+                futures::future::try_join3(api::devices(), api::sign_ins(), api::grants()).await;
             match loaded {
-                Ok((list, sign_ins)) => {
+                Ok((list, sign_ins, grants)) => {
                     problem.set(None);
-                    devices.set(Some(list));
-                    history.set(Some(sign_ins));
+                    devices.set(Some(list.devices));
+                    history.set(Some(sign_ins.sign_ins));
+                    apps.set(Some(grants.grants));
                 }
                 Err(error) => explain(error),
             }
@@ -424,6 +489,16 @@ pub fn PhoneDevices() -> impl IntoView {
                 Ok(()) => load(),
                 // Signed out already (from another page, or its sign-in expired): the list
                 // shown was old.
+                Err(error) if error.is(ErrorCode::NotFound) => load(),
+                Err(error) => explain(error),
+            }
+        });
+    };
+    let remove_app = move |grant: GrantEntry| {
+        spawn_local(async move {
+            match api::revoke_grant(&grant.grant_id).await {
+                // Removed, or gone already (expired, or removed from another page).
+                Ok(()) => load(),
                 Err(error) if error.is(ErrorCode::NotFound) => load(),
                 Err(error) => explain(error),
             }
@@ -461,8 +536,53 @@ pub fn PhoneDevices() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="devices">{rows}</ul> }.into_any()
             })}
+            <ConnectedApps apps=apps remove=remove_app />
             <SignInHistory history=history devices=devices sign_out=sign_out />
         </main>
+    }
+}
+
+/// The apps the account signed in to, each with "Remove access", which takes the app's access
+/// away at once, wherever it asks.
+#[component]
+fn ConnectedApps(
+    apps: RwSignal<Option<Vec<GrantEntry>>>,
+    remove: impl Fn(GrantEntry) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_lang();
+    let rows = move || {
+        let apps = apps.get()?;
+        if apps.is_empty() {
+            return Some(view! { <p>{tr(PhoneText::NoApps)}</p> }.into_any());
+        }
+        let rows = apps
+            .into_iter()
+            .map(|grant| {
+                let name = grant.client_name.clone();
+                let label = move || format!("{}: {name}", PhoneText::RemoveAccess.get(lang.get()));
+                let this = grant.clone();
+                view! {
+                    <li class="app">
+                        <p><strong class="app-name">{grant.client_name}</strong></p>
+                        <p class="meta">
+                            {tr(PhoneText::ConnectedSince)} " " {format_time(grant.created_at)} " · "
+                            {tr(PhoneText::LastUsed)} " " {format_time(grant.last_used_at)}
+                        </p>
+                        <button aria-label=label on:click=move |_| remove(this.clone())>
+                            {tr(PhoneText::RemoveAccess)}
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view();
+        Some(view! { <ul class="apps">{rows}</ul> }.into_any())
+    };
+    view! {
+        <section class="connected-apps" aria-labelledby="apps-title">
+            <h2 id="apps-title">{tr(PhoneText::AppsTitle)}</h2>
+            <p class="meta">{tr(PhoneText::AppsExplained)}</p>
+            {rows}
+        </section>
     }
 }
 
@@ -497,6 +617,7 @@ fn SignInHistory(
                         <p>
                             <strong class="device-name">{entry.device_name}</strong>
                             " (" {entry.device_type.as_str()} ") · " {tr(via_text(entry.via))}
+                            {entry.client_name.map(|app| view! { " · " {tr(PhoneText::ToApp)} " " <strong class="app-name">{app}</strong> })}
                         </p>
                         <p class="meta">{format_time(entry.at)} " · " {seen}</p>
                         {still_signed_in.map(|device| view! { <SignOutButton device=device sign_out=sign_out /> })}
