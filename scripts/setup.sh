@@ -86,6 +86,10 @@ if ! npm ls --depth=0 >/dev/null 2>&1; then
         npm install --no-audit --no-fund --loglevel=error
 fi
 
+# 3b. The OpenID Provider's local settings: `wrangler dev` reads a signing key set and the local
+#     clients (the example web client, the qrgate CLI) from .dev.vars, made here once.
+[ -f .dev.vars ] || node scripts/oidc.mjs dev-vars
+
 # 4. For the tests only (`setup.sh --tests`): Debian's Chromium and ChromeDriver (never a
 #    downloaded browser), zbarimg to read the QR code off a screenshot, brotli for sizes, and
 #    a CJK font so the Chinese pages render in screenshots.
