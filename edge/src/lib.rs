@@ -30,7 +30,7 @@ mod fuzz_tests;
 use context::Ctx;
 use error::{AppError, AppResult};
 use qrgate_protocol::qr::Verdict;
-use routes::{ApiRoute, Resolved, Route};
+use routes::{ApiRoute, ProviderRoute, Resolved, Route};
 use serde::Serialize;
 use worker::{Context, Date, Env, Request, Response, event};
 
@@ -48,12 +48,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let now_ms = Date::now().as_millis();
     let colo = req.cf().map(|cf| cf.colo());
     let mut kv_counts = None;
+    // The provider's metadata may be kept a few minutes; nothing else may be kept at all.
+    let mut cacheable = false;
     let (route, response, error) = if req.path() == "/" {
         let (response, error) = api_answer(page::serve(req, env, page::Mode::SignIn).await);
         (Some(page::ROUTE), response, error)
     } else {
         match routes::resolve(req.method().as_ref(), &req.path()) {
             Resolved::Found(Route::Provider(route)) => {
+                cacheable = matches!(route, ProviderRoute::Discovery | ProviderRoute::Jwks);
                 let (response, error) = oauth::serve(req, env, route, now_ms).await;
                 (
                     Some(route.pattern()),
@@ -89,9 +92,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return Ok(response);
     }
     let headers = response.headers();
-    // Tokens, poll answers and the page with its first code must never be kept by a browser or
-    // an intermediary; only an answer that says otherwise (the provider's metadata) may be.
-    if !headers.has("Cache-Control")? {
+    // Tokens, poll answers and the pages with their first code or an authorization's handle
+    // must never be kept by a browser or an intermediary.
+    if !cacheable {
         headers.set("Cache-Control", "no-store")?;
     }
     headers.set("X-Content-Type-Options", "nosniff")?;

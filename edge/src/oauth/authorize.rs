@@ -6,9 +6,10 @@
 
 use super::error::{OAuthError, OAuthResult};
 use super::grants::refusal;
+use super::token::is_form;
 use super::{Registry, handle, issuer};
 use crate::config::Config;
-use crate::context::origin_of;
+use crate::context::{origin_of, read_limited_body};
 use crate::page::{self, ForAuthorization, Mode};
 use qrgate_protocol::oauth::authorize::{NoRedirect, Prompt, Refused, check};
 use qrgate_protocol::oauth::form::{Params, with_query};
@@ -19,7 +20,12 @@ use worker::{Env, Method, Request, Response};
 
 pub async fn serve(mut req: Request, env: Env, now_ms: u64) -> OAuthResult<Response> {
     let params = match req.method() {
-        Method::Post => super::token::form(&mut req).await?,
+        // A body that is no form of at most 8 KiB holds no parameters: it is answered as a
+        // request without them (the error page), as `GET` would be.
+        Method::Post => match read_limited_body(&mut req).await {
+            Ok(body) if is_form(&req) => Params::parse(&body),
+            _ => Params::default(),
+        },
         _ => {
             let url = req.inner().url();
             let query = url.split_once('?').map_or("", |(_, query)| query);

@@ -89,6 +89,15 @@ impl OAuthError {
         }
     }
 
+    /// A resource refuses with `401` whatever the reason (RFC 6750 §3.1, RFC 9449 §7.1); the
+    /// token endpoint's codes have their own statuses.
+    fn status(&self) -> u16 {
+        match self {
+            Self::Refused { .. } => 401,
+            other => other.code().status(),
+        }
+    }
+
     /// The answer. Cannot fail: a response is always produced.
     pub fn into_response(self) -> Response {
         match &self {
@@ -104,6 +113,9 @@ impl OAuthError {
         let headers = Headers::new();
         // Names and values here are constants: setting them cannot fail.
         let _ = headers.set("Content-Type", "application/json");
+        // As every token answer (RFC 6749 §5.1): never kept by anyone on the way.
+        let _ = headers.set("Cache-Control", "no-store");
+        let _ = headers.set("Pragma", "no-cache");
         match &self {
             Self::InvalidClient { basic: true } => {
                 let _ = headers.set("WWW-Authenticate", "Basic realm=\"qrgate\"");
@@ -125,7 +137,7 @@ impl OAuthError {
         let json =
             serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"error":"server_error"}"#.to_vec());
         Response::builder()
-            .with_status(code.status())
+            .with_status(self.status())
             .with_headers(headers)
             .fixed(json)
     }

@@ -30,14 +30,7 @@ use worker::{Request, Response};
 /// `invalid_request` (`shared/API.md`).
 pub async fn form(req: &mut Request) -> OAuthResult<Params> {
     let body = read_limited_body(req).await?;
-    let is_form = req
-        .headers()
-        .get("Content-Type")
-        .ok()
-        .flatten()
-        .and_then(|value| value.split(';').next().map(str::trim).map(str::to_owned))
-        .is_some_and(|media| media.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form(req) {
         return Err(OAuthError::InvalidRequest(
             "The body must be application/x-www-form-urlencoded.",
         ));
@@ -49,6 +42,16 @@ pub async fn form(req: &mut Request) -> OAuthResult<Params> {
         ));
     }
     Ok(params)
+}
+
+/// Whether the request's body is `application/x-www-form-urlencoded` (with any parameters).
+pub fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .and_then(|value| value.split(';').next().map(str::trim).map(str::to_owned))
+        .is_some_and(|media| media.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// The key of the request's DPoP proof, if it carries one; `invalid_dpop_proof` for a proof
@@ -243,7 +246,7 @@ async fn answer(
 ) -> OAuthResult<Response> {
     let (access_token, id_token) = futures_util::future::try_join(
         tokens::access_token(provider, grant_id, client, issued, scope, key.as_deref()),
-        tokens::id_token(provider, client, issued),
+        tokens::id_token(provider, client, issued, scope),
     )
     .await?;
     json(&TokenResponse {

@@ -63,14 +63,16 @@ pub async fn access_token(
     sign(key, ACCESS_TOKEN_TYP, &claims).await
 }
 
-/// The ID token, when the grant's scope has `openid`: signed by the algorithm the client
-/// registered, with the names only under `profile`.
+/// The ID token, when `scope` (the grant's, or the narrower one a refresh asked) has
+/// `openid`: signed by the algorithm the client registered, with the names only under
+/// `profile`.
 pub async fn id_token(
     provider: &Provider,
     client: &Client,
     issued: &Issued,
+    scope: &[String],
 ) -> OAuthResult<Option<String>> {
-    if !issued.scope.iter().any(|s| s == OPENID) {
+    if !scope.iter().any(|s| s == OPENID) {
         return Ok(None);
     }
     let key = provider
@@ -79,7 +81,7 @@ pub async fn id_token(
         .signer(client.id_token_alg)
         .ok_or_else(|| OAuthError::ServerError("no key for the client's algorithm".into()))?;
     let iat = provider.now_seconds();
-    let names = UserInfo::of(&issued.account, &issued.scope);
+    let names = UserInfo::of(&issued.account, scope);
     let claims = IdTokenClaims {
         iss: provider.issuer.clone(),
         sub: names.sub,
