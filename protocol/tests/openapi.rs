@@ -4,15 +4,21 @@
 //! ones (barest form); every value must have the described type, enum member, pattern, length
 //! and minimum; and each described enum must list exactly the variants of its Rust enum.
 //! (The route table and error codes are checked in `edge/src/routes.rs`; schemathesis checks
-//! the live answers of `wrangler dev` against the same file.)
+//! the live answers of `wrangler dev` against the same file.) The OpenID Provider's answers are
+//! here too, but for the JWKS, which the edge builds (`edge/src/oauth/keys.rs`): its shape is
+//! written out below, and schemathesis checks the live one.
 
 mod common;
 
 use common::{object_keys, string_set};
 use qrgate_protocol::location::Location;
+use qrgate_protocol::oauth::{
+    self, ClientInfo, ContinueRequest, Discovery, GrantEntry, GrantsResponse, OAuthErrorBody,
+    OAuthErrorCode, RedirectTo, TokenResponse, UserInfo,
+};
 use qrgate_protocol::*;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn spec() -> Value {
@@ -174,7 +180,8 @@ fn pc_info(location: Location) -> PcInfo {
     }
 }
 
-fn sign_in(via: Via, location: Location) -> SignInEntry {
+/// A sign-in, to qrgate or (with `client`: its id and name) to another app.
+fn sign_in(via: Via, location: Location, client: Option<(&str, &str)>) -> SignInEntry {
     SignInEntry {
         at: 1_700_000_000,
         device_id: DEVICE_ID.into(),
@@ -184,8 +191,27 @@ fn sign_in(via: Via, location: Location) -> SignInEntry {
         country: location.country,
         city: location.city,
         network: location.network,
-        client_id: None,
-        client_name: None,
+        client_id: client.map(|(id, _)| id.into()),
+        client_name: client.map(|(_, name)| name.into()),
+    }
+}
+
+const CLIENT_ID: &str = "example-web";
+const CLIENT_NAME: &str = "Example web app";
+const GRANT_ID: &str = "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000";
+
+fn scope(values: &str) -> Vec<String> {
+    oauth::known_scope(values)
+}
+
+/// A compact JWS's form: what an ID token and an access token look like on the wire.
+fn jws() -> Secret {
+    Secret::new("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl")
+}
+
+fn redirect_to(query: &str) -> RedirectTo {
+    RedirectTo {
+        redirect_to: format!("https://client.example/cb?{query}&iss=https%3A%2F%2Fqrgate.example"),
     }
 }
 
@@ -196,20 +222,38 @@ fn answers() -> Vec<(&'static str, Value)> {
         city: Some("Berlin".into()),
         network: Some("Example ISP".into()),
     };
-    let scan = |pc: PcInfo, warnings: Vec<Warning>| ScanResponse {
+    let scan = |pc: PcInfo, warnings: Vec<Warning>, client: Option<ClientInfo>| ScanResponse {
         scan_token: Secret::new("B".repeat(43)),
         expires_at: 1_700_000_120,
         pc,
         warnings,
-        client: None,
-        scope: None,
+        scope: client.as_ref().map(|_| scope("openid profile")),
+        client,
     };
-    let poll = |status, session| PollResponse {
+    let app = ClientInfo {
+        client_id: CLIENT_ID.into(),
+        client_name: CLIENT_NAME.into(),
+        redirect_origin: "https://client.example:8443".into(),
+    };
+    let poll = |status, session, authorization| PollResponse {
         status,
         expires_at: 1_700_000_120,
         interval: 1,
         session,
-        authorization: None,
+        authorization,
+    };
+    let tokens = |id_token, refresh_token| TokenResponse {
+        access_token: jws(),
+        token_type: TokenType::DPoP,
+        expires_in: oauth::TOKEN_TTL_SECONDS,
+        scope: oauth::scope_string(&scope("openid profile")),
+        id_token,
+        refresh_token,
+    };
+    let ann = account();
+    let oauth_error = |error, error_description| OAuthErrorBody {
+        error,
+        error_description,
     };
     vec![
         ("Account", json(&account())),
@@ -248,13 +292,17 @@ fn answers() -> Vec<(&'static str, Value)> {
         (
             "SignInsResponse",
             json(&SignInsResponse {
-                sign_ins: vec![sign_in(Via::Qr, somewhere.clone())],
+                sign_ins: vec![sign_in(
+                    Via::Qr,
+                    somewhere.clone(),
+                    Some((CLIENT_ID, CLIENT_NAME)),
+                )],
             }),
         ),
         (
             "SignInsResponse",
             json(&SignInsResponse {
-                sign_ins: vec![sign_in(Via::Password, Location::default())],
+                sign_ins: vec![sign_in(Via::Password, Location::default(), None)],
             }),
         ),
         (
@@ -269,19 +317,100 @@ fn answers() -> Vec<(&'static str, Value)> {
         ),
         (
             "PollResponse",
-            json(&poll(QrStatus::Confirmed, Some(login_session()))),
+            json(&poll(QrStatus::Confirmed, Some(login_session()), None)),
         ),
-        ("PollResponse", json(&poll(QrStatus::Pending, None))),
+        (
+            "PollResponse",
+            json(&poll(
+                QrStatus::Confirmed,
+                None,
+                Some(redirect_to(&format!(
+                    "code={GRANT_ID}.{}&state=s",
+                    "D".repeat(43)
+                ))),
+            )),
+        ),
+        (
+            "PollResponse",
+            json(&poll(
+                QrStatus::Denied,
+                None,
+                Some(redirect_to("error=access_denied&state=s")),
+            )),
+        ),
+        ("PollResponse", json(&poll(QrStatus::Pending, None, None))),
         (
             "ScanResponse",
             json(&scan(
                 pc_info(somewhere),
                 vec![Warning::DifferentCountry, Warning::DifferentNetwork],
+                Some(app),
             )),
         ),
         (
             "ScanResponse",
-            json(&scan(pc_info(Location::default()), vec![])),
+            json(&scan(pc_info(Location::default()), vec![], None)),
+        ),
+        (
+            "RedirectTo",
+            json(&redirect_to(&format!("code={GRANT_ID}.{}", "D".repeat(43)))),
+        ),
+        (
+            "GrantsResponse",
+            json(&GrantsResponse {
+                grants: vec![GrantEntry {
+                    grant_id: GRANT_ID.into(),
+                    client_id: CLIENT_ID.into(),
+                    client_name: CLIENT_NAME.into(),
+                    scope: scope("openid profile"),
+                    created_at: 1_700_000_000,
+                    last_used_at: 1_700_000_300,
+                }],
+            }),
+        ),
+        ("GrantsResponse", json(&GrantsResponse { grants: vec![] })),
+        ("Discovery", json(&Discovery::at("https://qrgate.example"))),
+        (
+            "TokenResponse",
+            json(&tokens(
+                Some(jws()),
+                Some(Secret::new(format!("{GRANT_ID}.{}", "R".repeat(43)))),
+            )),
+        ),
+        ("TokenResponse", json(&tokens(None, None))),
+        (
+            "UserInfo",
+            json(&UserInfo::of(&ann, &scope("openid profile"))),
+        ),
+        ("UserInfo", json(&UserInfo::of(&ann, &scope("openid")))),
+        (
+            "OAuthError",
+            json(&oauth_error(
+                OAuthErrorCode::InvalidGrant,
+                Some("The code is unknown, expired, already used, or not this client's.".into()),
+            )),
+        ),
+        (
+            "OAuthError",
+            json(&oauth_error(OAuthErrorCode::ServerError, None)),
+        ),
+        // As `edge/src/oauth/keys.rs` publishes its keys: one set per key type, so that each
+        // member shows once at `keys[0]`.
+        (
+            "Jwks",
+            json!({"keys": [{
+                "kty": "EC", "crv": "P-256",
+                "x": "11o9z99wDxAff2QcTBcI1n4xVZ431dsxK5GAVebkG-8",
+                "y": "CoSUoq2mKavfFLgajQEl9SilhywDemEQR1SwxrhHolY",
+                "kid": "es256-1", "alg": "ES256", "use": "sig",
+            }]}),
+        ),
+        (
+            "Jwks",
+            json!({"keys": [{
+                "kty": "RSA", "n": "i-Noz5afzJNpFr2-jUY11QQAdI31gZknReV1kF9XKZHQ", "e": "AQAB",
+                "kid": "rs256-1", "alg": "RS256", "use": "sig",
+            }]}),
         ),
         (
             "Error",
@@ -344,9 +473,18 @@ fn every_request_body_has_exactly_the_described_fields() {
             "/components/schemas/CreateQrRequest",
             json(&CreateQrRequest {
                 device_name: Some("Chromium on Linux".into()),
-                authorization: None,
+                authorization: Some("eyJyZXF1ZXN0Ijp7fX0.bWFj".into()),
             }),
             json(&CreateQrRequest::default()),
+        ),
+        (
+            "/components/schemas/ContinueRequest",
+            json(&ContinueRequest {
+                authorization: "eyJyZXF1ZXN0Ijp7fX0.bWFj".into(),
+            }),
+            json(&ContinueRequest {
+                authorization: "eyJyZXF1ZXN0Ijp7fX0.bWFj".into(),
+            }),
         ),
         (
             "/components/requestBodies/Decision/content/application~1json/schema",
@@ -439,6 +577,49 @@ fn every_enum_lists_exactly_the_variants() {
             | E::Unavailable => {}
         }
     }
+    use OAuthErrorCode as O;
+    let oauth_codes = [
+        O::InvalidRequest,
+        O::InvalidClient,
+        O::InvalidGrant,
+        O::UnauthorizedClient,
+        O::UnsupportedGrantType,
+        O::InvalidScope,
+        O::AccessDenied,
+        O::UnsupportedResponseType,
+        O::LoginRequired,
+        O::RequestNotSupported,
+        O::RequestUriNotSupported,
+        O::InvalidDpopProof,
+        O::InvalidToken,
+        O::AuthorizationPending,
+        O::SlowDown,
+        O::ExpiredToken,
+        O::ServerError,
+        O::TemporarilyUnavailable,
+    ];
+    for code in oauth_codes {
+        match code {
+            O::InvalidRequest
+            | O::InvalidClient
+            | O::InvalidGrant
+            | O::UnauthorizedClient
+            | O::UnsupportedGrantType
+            | O::InvalidScope
+            | O::AccessDenied
+            | O::UnsupportedResponseType
+            | O::LoginRequired
+            | O::RequestNotSupported
+            | O::RequestUriNotSupported
+            | O::InvalidDpopProof
+            | O::InvalidToken
+            | O::AuthorizationPending
+            | O::SlowDown
+            | O::ExpiredToken
+            | O::ServerError
+            | O::TemporarilyUnavailable => {}
+        }
+    }
     let spec = spec();
     let cases = [
         (
@@ -459,8 +640,42 @@ fn every_enum_lists_exactly_the_variants() {
             "/components/schemas/Error/properties/error",
             serialised(&codes),
         ),
+        (
+            "/components/schemas/OAuthError/properties/error",
+            serialised(&oauth_codes),
+        ),
+        (
+            "/components/schemas/Scope",
+            serialised(&oauth::SCOPES_SUPPORTED),
+        ),
+        (
+            "/components/schemas/TokenRequest/properties/grant_type",
+            serialised(&[oauth::AUTHORIZATION_CODE, oauth::REFRESH_TOKEN]),
+        ),
     ];
     for (pointer, variants) in cases {
         assert_eq!(described_enum(&spec, pointer), variants, "{pointer}");
     }
+}
+
+/// Each list of the provider's metadata is described by exactly the values it holds: a value
+/// added to `Discovery::at` fails here until openapi.yaml lists it.
+#[test]
+fn the_metadata_lists_are_described_exactly() {
+    let spec = spec();
+    let metadata = json(&Discovery::at("https://qrgate.example"));
+    let described = schema(&spec, "/components/schemas/Discovery");
+    let mut lists = 0;
+    for (name, value) in metadata.as_object().expect("an object") {
+        let Some(values) = value.as_array() else {
+            continue;
+        };
+        let pointer = format!("/components/schemas/Discovery/properties/{name}/items");
+        let sent: BTreeSet<String> = string_set(value);
+        assert_eq!(sent.len(), values.len(), "{name}: a value listed twice");
+        assert!(described["properties"][name].is_object(), "{name}");
+        assert_eq!(described_enum(&spec, &pointer), sent, "{pointer}");
+        lists += 1;
+    }
+    assert!(lists > 0, "the metadata has lists");
 }
