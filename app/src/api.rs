@@ -83,7 +83,7 @@ async fn send(
     path: &str,
     role: Role,
     credential: Credential<'_>,
-    body: Option<&impl Serialize>,
+    body: Option<&str>,
 ) -> ApiResult<String> {
     let (mut response, clock_moved) = fetch(method, path, role, credential, body).await?;
     if clock_moved && proof_refused(&response) {
@@ -130,7 +130,7 @@ async fn fetch(
     path: &str,
     role: Role,
     credential: Credential<'_>,
-    body: Option<&impl Serialize>,
+    body: Option<&str>,
 ) -> ApiResult<(Response, bool)> {
     let device = device(role);
     let headers = Headers::new().map_err(network)?;
@@ -161,12 +161,11 @@ async fn fetch(
     }
     let init = RequestInit::new();
     init.set_method(method);
-    if let Some(body) = body {
-        let json = crate::json::to_json(body).ok_or(ApiError::NETWORK)?;
+    if let Some(json) = body {
         headers
             .set("Content-Type", "application/json")
             .map_err(network)?;
-        init.set_body(&JsValue::from_str(&json));
+        init.set_body(&JsValue::from_str(json));
     }
     init.set_headers(&headers);
     let window = web_sys::window().ok_or(ApiError::NETWORK)?;
@@ -184,26 +183,35 @@ fn json<T: DeserializeOwned>(text: String) -> ApiResult<T> {
     crate::json::from_json(&text).ok_or(ApiError::NETWORK)
 }
 
-const NO_BODY: Option<&()> = None;
+const NO_BODY: Option<&str> = None;
+
+/// A request body as JSON text. Serialised by the caller, so that the request code is one
+/// function, not one per body type: each copy weighs on the PC page's bundle.
+fn body(value: &impl Serialize) -> ApiResult<String> {
+    crate::json::to_json(value).ok_or(ApiError::NETWORK)
+}
 
 pub async fn create_account(request: &CreateAccountRequest) -> ApiResult<()> {
-    let body = Some(request);
-    send("POST", "/api/accounts", Role::Phone, Credential::None, body).await?;
+    let json = body(request)?;
+    send(
+        "POST",
+        "/api/accounts",
+        Role::Phone,
+        Credential::None,
+        Some(&json),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn login(role: Role, request: &LoginRequest) -> ApiResult<LoginSession> {
     let proven = Credential::Proven(None);
-    json(send("POST", "/api/sessions", role, proven, Some(request)).await?)
+    let request = body(request)?;
+    json(send("POST", "/api/sessions", role, proven, Some(&request)).await?)
 }
 
 /// A request with the role's login token.
-async fn with_token(
-    method: &str,
-    path: &str,
-    role: Role,
-    body: Option<&impl Serialize>,
-) -> ApiResult<String> {
+async fn with_token(method: &str, path: &str, role: Role, body: Option<&str>) -> ApiResult<String> {
     let held = token(role).ok_or(ApiError::SIGNED_OUT)?;
     send(method, path, role, Credential::Token(&held), body).await
 }
@@ -235,7 +243,15 @@ pub async fn continue_authorization(role: Role, handle: &str) -> ApiResult<Redir
     let body = ContinueRequest {
         authorization: handle.to_owned(),
     };
-    json(with_token("POST", "/api/authorizations", role, Some(&body)).await?)
+    json(
+        with_token(
+            "POST",
+            "/api/authorizations",
+            role,
+            Some(&self::body(&body)?),
+        )
+        .await?,
+    )
 }
 
 pub async fn grants() -> ApiResult<GrantsResponse> {
@@ -264,7 +280,7 @@ pub async fn create_qr(
         authorization,
     };
     let proven = Credential::Proven(None);
-    json(send("POST", "/api/qr", Role::Pc, proven, Some(&request)).await?)
+    json(send("POST", "/api/qr", Role::Pc, proven, Some(&body(&request)?)).await?)
 }
 
 pub async fn poll_qr(qr: &CreateQrResponse) -> ApiResult<PollResponse> {
@@ -291,6 +307,6 @@ pub async fn decide_qr(qr_id: &str, step: &str, scan_token: &Secret) -> ApiResul
     let body = DecisionRequest {
         scan_token: scan_token.clone(),
     };
-    with_token("POST", &path, Role::Phone, Some(&body)).await?;
+    with_token("POST", &path, Role::Phone, Some(&self::body(&body)?)).await?;
     Ok(())
 }

@@ -162,33 +162,6 @@ pub fn clear_token(role: Role) {
     hint_signed_in(role, false);
 }
 
-/// The tab's session storage: what lasts across this tab's pages, and no longer.
-fn tab_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
-}
-
-const PENDING_AUTHORIZATION: &str = "qrgate.pc.authorization";
-
-/// Keeps (or with `None` forgets) the handle of an app's authorization request for this tab's
-/// next page: the PC page in authorization mode hands it to the password page, which signs in
-/// to the app once the person has signed in.
-pub fn keep_pending_authorization(handle: Option<&str>) {
-    if let Some(storage) = tab_storage() {
-        let _ = match handle {
-            Some(handle) => storage.set_item(PENDING_AUTHORIZATION, handle),
-            None => storage.remove_item(PENDING_AUTHORIZATION),
-        };
-    }
-}
-
-/// The handle kept by [`keep_pending_authorization`], taken: it is used once.
-pub fn take_pending_authorization() -> Option<String> {
-    let storage = tab_storage()?;
-    let handle = storage.get_item(PENDING_AUTHORIZATION).ok().flatten();
-    let _ = storage.remove_item(PENDING_AUTHORIZATION);
-    handle
-}
-
 pub fn stored_language() -> Option<String> {
     stored("qrgate.lang")
 }

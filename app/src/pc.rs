@@ -126,7 +126,7 @@ pub fn status_text(state: &PcState) -> Msg {
 
 /// The app the page signs the person in to, in authorization mode: its request's data block,
 /// and the role whose token may sign in at once ("Continue as"), with its name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct ForApp {
     pub data: AuthorizationData,
     pub continue_as: RwSignal<Option<(Role, String)>>,
@@ -394,29 +394,23 @@ impl Controller {
         redirect(url);
     }
 
-    /// "Continue as": single sign-on with the token this browser holds. A sign-in that the app
-    /// finds too old, or a token no longer valid, leaves the code to scan. With `prompt=none`
-    /// (`or_else`), any failure goes back to the app with `login_required`.
+    /// "Continue as": single sign-on with the token this browser holds. Refused (a sign-in the
+    /// app finds too old, a token no longer valid, a request past its ten minutes), the offer
+    /// goes and the code stays to scan; with `prompt=none` (`or_else`), any refusal goes back
+    /// to the app with `login_required`.
     fn continue_as(&self, or_else: Option<String>) {
         let Some(app) = self.app.clone() else { return };
-        let Some((role, _)) = app.continue_as.get_untracked() else {
-            return or_else.iter().for_each(|url| self.leave_for(url));
-        };
         let this = self.clone();
         spawn_local(async move {
-            match api::continue_authorization(role, &app.data.handle).await {
-                Ok(answer) => this.leave_for(&answer.redirect_to),
-                Err(_) if or_else.is_some() => or_else.iter().for_each(|url| this.leave_for(url)),
-                Err(error) => {
-                    if error.is(ErrorCode::Unauthorized) {
-                        clear_token(role);
-                    }
-                    if error.is(ErrorCode::InvalidRequest) {
-                        this.next_generation();
-                        this.state.set(PcState::AuthorizationExpired);
-                    }
-                    app.continue_as.set(None);
-                }
+            let answer = match app.continue_as.get_untracked() {
+                Some((role, _)) => api::continue_authorization(role, &app.data.handle)
+                    .await
+                    .ok(),
+                None => None,
+            };
+            match answer.map(|answer| answer.redirect_to).or(or_else) {
+                Some(url) => this.leave_for(&url),
+                None => app.continue_as.set(None),
             }
         });
     }
@@ -517,10 +511,13 @@ impl Controller {
                 }
             }
             // The password page signs in to the app too, with the handle this tab keeps.
-            device::keep_pending_authorization(
-                this.app.as_ref().map(|app| app.data.handle.as_str()),
-            );
-            go(PASSWORD_PAGE);
+            // In authorization mode, the password page goes on into the app once the person
+            // has signed in: it is handed the request's handle (nothing secret: the page's own
+            // URL held the request).
+            match &this.app {
+                Some(app) => go(&[PASSWORD_PAGE, "?authorization=", &app.data.handle].concat()),
+                None => go(PASSWORD_PAGE),
+            }
         });
     }
 
@@ -635,10 +632,6 @@ pub fn PcPage() -> impl IntoView {
                 continue_as: RwSignal::new(held),
             }
         });
-    if app.is_none() {
-        // A password sign-in started here signs in to qrgate, not to an app left earlier.
-        device::keep_pending_authorization(None);
-    }
     let controller = Controller {
         state: RwSignal::new(PcState::Starting),
         generation: Rc::new(Cell::new(0)),
@@ -692,7 +685,7 @@ pub fn PcView(
     let named = {
         let app_name = app_name.clone();
         move |text: &str| match &app_name {
-            Some(name) => fill(text, "app", name),
+            Some(name) => fill(text, name),
             None => text.to_owned(),
         }
     };
@@ -709,24 +702,26 @@ pub fn PcView(
         }
     };
     let title = move || match &app_name {
-        Some(name) => fill(PcText::AppTitle.get(lang.get()), "app", name),
+        Some(name) => fill(PcText::AppTitle.get(lang.get()), name),
         None => PcText::PcTitle.get(lang.get()).to_owned(),
     };
     // Beside the code in authorization mode: single sign-on, and back to the app.
     let continue_as = app.as_ref().map(|app| app.continue_as);
+    // Beside the code in authorization mode: single sign-on (while a token is held), and back
+    // to the app. Drawn with the code, whose view already follows the state and the language.
     let app_actions = move || {
         let offer = continue_as.and_then(|offer| offer.get()).map(|(_, name)| {
-            let label = move || fill(PcText::ContinueAs.get(lang.get()), "name", &name);
+            let label = fill(PcText::ContinueAs.get(lang.get()), &name);
             view! {
                 <button class="primary continue" on:click=move |_| {
                     if let Some(on_continue) = on_continue { on_continue.run(()) }
                 }>{label}</button>
             }
         });
-        let cancel = on_cancel.map(|on_cancel| {
-            view! { <button class="link cancel" on:click=move |_| on_cancel.run(())>{tr(PcText::Cancel)}</button> }
+        let cancel = on_cancel.filter(|_| continue_as.is_some()).map(|on_cancel| {
+            view! { <button class="link cancel" on:click=move |_| on_cancel.run(())>{PcText::Cancel.get(lang.get())}</button> }
         });
-        view! { {offer} {cancel} }
+        (offer, cancel)
     };
     // Beside a code, and wherever none can be scanned.
     let use_password = move || {
@@ -742,7 +737,7 @@ pub fn PcView(
                 <p>{tr(PcText::PcInstructions)}</p>
                 <QrCodeView url=qr.qr_url.clone() />
                 <p class="countdown">{tr(PcText::ExpiresIn)}" " <strong>{left}</strong> " " {tr(PcText::Seconds)}</p>
-                {app_actions}
+                {app_actions()}
                 {use_password()}
             }
             .into_any()

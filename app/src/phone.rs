@@ -165,9 +165,10 @@ pub fn PcPassword() -> impl IntoView {
 }
 
 /// After the PC's password sign-in: back to the PC page, or, if the sign-in started on the PC
-/// page in authorization mode, on into the app (single sign-on with the new token).
+/// page in authorization mode (which hands the request's handle over in the URL), on into the
+/// app: single sign-on with the new token.
 fn back_to_pc_page() {
-    let Some(handle) = device::take_pending_authorization() else {
+    let Some(handle) = query_param("authorization") else {
         return redirect("/");
     };
     spawn_local(async move {
@@ -265,7 +266,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         }
     });
     let named = move |text: &str| match app_name.get() {
-        Some(name) => fill(text, "app", &name),
+        Some(name) => fill(text, &name),
         None => text.to_owned(),
     };
     let announce = move || match state.get() {
@@ -277,7 +278,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         ConfirmState::Done(text) | ConfirmState::Problem(text) => named(text.get(lang.get())),
     };
     let title = move || match app_name.get() {
-        Some(name) => fill(PhoneText::AppConfirmTitle.get(lang.get()), "app", &name),
+        Some(name) => fill(PhoneText::AppConfirmTitle.get(lang.get()), &name),
         None => PhoneText::ConfirmTitle.get(lang.get()).to_owned(),
     };
     let body = move || match state.get() {
