@@ -5,8 +5,9 @@
 #   unit tests (wasm-bindgen-test in headless Chromium) → against four real `wrangler dev`s,
 #   each behind a recording proxy (two edge locations sharing session objects, one for the
 #   flows, one that requires DPoP): integration tests, live-channel tests, races across
-#   locations, the request log, 10,000 random requests, 1,000 flows under load, races at
-#   scale, end-to-end tests in headless Chromium,
+#   locations, the request log, 10,000 random requests, the OpenID Provider driven by stock
+#   clients (openid-client, authlib), 1,000 flows under load, races at scale, end-to-end tests
+#   in headless Chromium,
 #   schemathesis → no panic in the worker logs, and no secret of the run in any URL, error
 #   body, pushed message, log line or KV or object storage → sizes (with a
 #   `wrangler deploy --dry-run`).
@@ -59,6 +60,13 @@ step "start wrangler dev four times, each behind a recording proxy for the secre
 # workers by name machine-wide.
 mkdir -p target/audit
 rm -f target/audit/*.jsonl
+# The OpenID Provider's settings of this run (tests/oidc/config.mjs): a fresh key set and the
+# test clients, the same at every instance (location B checks tokens that A signed). The
+# clients' secrets stay in target/oidc for the tests and the audit.
+export QRGATE_OIDC_DIR="$PWD/target/oidc"
+node tests/oidc/config.mjs "$QRGATE_OIDC_DIR"
+oidc_vars=(--var "OIDC_SIGNING_KEYS:$(cat "$QRGATE_OIDC_DIR/keys.json")"
+    --var "OAUTH_CLIENTS:$(cat "$QRGATE_OIDC_DIR/clients.json")")
 states=$(mktemp -d)
 trap 'stop_background; rm -rf "$states"' EXIT
 short_port=${QRGATE_TEST_PORT:-8790}
@@ -66,15 +74,33 @@ flow_port=$((short_port + 1))
 short_b_port=$((short_port + 2))
 strict_port=$((short_port + 3))
 backend_offset=100
-short_vars=(--var QR_TTL_SECONDS:3 --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1)
+# Locations A and B are one issuer, as every Cloudflare location of one deployment is: the same
+# origin. Here their ports differ, so ISSUER says it (A's, as the tests reach it).
+short_vars=(--var QR_TTL_SECONDS:3 --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1
+    --var "ISSUER:http://127.0.0.1:$short_port")
 start_wrangler "$((flow_port + backend_offset))" "$states/flow" target/wrangler-flow.log \
-    --name qrgate-flow
+    --name qrgate-flow "${oidc_vars[@]}"
 start_wrangler "$((short_port + backend_offset))" "$states/short" target/wrangler-short.log \
-    --name qrgate-short "${short_vars[@]}"
+    --name qrgate-short "${short_vars[@]}" "${oidc_vars[@]}"
 start_wrangler "$((short_b_port + backend_offset))" "$states/short-b" target/wrangler-short-b.log \
-    -c tests/location-b/wrangler.jsonc "${short_vars[@]}"
+    -c tests/location-b/wrangler.jsonc "${short_vars[@]}" "${oidc_vars[@]}"
 start_wrangler "$((strict_port + backend_offset))" "$states/strict" target/wrangler-strict.log \
-    -c tests/strict/wrangler.jsonc
+    -c tests/strict/wrangler.jsonc "${oidc_vars[@]}"
+# Two edges whose provider settings are broken, one way each: they must fail loudly, with a log
+# line that says which entry and why (tests/tests/oidc.rs). No secret passes through them.
+bad_clients_port=$((short_port + 4))
+bad_keys_port=$((short_port + 5))
+start_wrangler "$bad_clients_port" "$states/bad-clients" target/wrangler-bad-clients.log \
+    -c tests/strict/wrangler.jsonc --name qrgate-bad-clients \
+    --var 'OAUTH_CLIENTS:[{"client_id": "broken", "client_name": "Broken"}]' \
+    --var "OIDC_SIGNING_KEYS:$(cat "$QRGATE_OIDC_DIR/keys.json")"
+start_wrangler "$bad_keys_port" "$states/bad-keys" target/wrangler-bad-keys.log \
+    -c tests/strict/wrangler.jsonc --name qrgate-bad-keys \
+    --var 'OIDC_SIGNING_KEYS:{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k", "alg": "ES256"}]}'
+export QRGATE_URL_BAD_CLIENTS="http://127.0.0.1:$bad_clients_port"
+export QRGATE_LOG_BAD_CLIENTS="$PWD/target/wrangler-bad-clients.log"
+export QRGATE_URL_BAD_KEYS="http://127.0.0.1:$bad_keys_port"
+export QRGATE_LOG_BAD_KEYS="$PWD/target/wrangler-bad-keys.log"
 start_recorder "$flow_port" "$((flow_port + backend_offset))" target/audit/flow.jsonl \
     target/audit/flow-proxy.log
 start_recorder "$short_port" "$((short_port + backend_offset))" target/audit/short.jsonl \
@@ -94,7 +120,11 @@ step "integration tests against wrangler dev (two locations, real Durable Object
 # two minutes for its session to be collected while the others run.
 cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
     --test live --test races --test limits --test history --test hostile --test dpop \
-    --test logs --test first_code -- --nocapture --test-threads 16
+    --test logs --test first_code --test oidc -- --nocapture --test-threads 16
+
+step "the OpenID Provider driven by stock clients: openid-client (Node) and authlib (Python)"
+node --test --test-concurrency=1 tests/oidc/*.test.mjs
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/oidc
 
 step "load and races at scale (1,000 flows, 50 at a time)"
 QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --test load \
@@ -121,7 +151,7 @@ stop_background
 
 step "the worker logs hold no panic"
 logs=(target/wrangler-flow.log target/wrangler-short.log target/wrangler-short-b.log
-    target/wrangler-strict.log)
+    target/wrangler-strict.log target/wrangler-bad-clients.log target/wrangler-bad-keys.log)
 if grep -n -i -E "panicked|RuntimeError|unreachable executed" "${logs[@]}"; then
     echo "the worker panicked during the tests (logs: ${logs[*]})" >&2
     exit 1
@@ -144,6 +174,7 @@ echo "none found"
 
 step "secret audit: every secret of the run, searched in URLs, answers, logs and KV storage"
 target/debug/secret-audit target/audit/*.jsonl -- "${logs[@]}" "$states"
+rm -rf "$QRGATE_OIDC_DIR"
 rm -f target/audit/*.jsonl
 
 step "sizes: the worker bundle (the pages' were measured against their budgets above)"

@@ -6,9 +6,9 @@
 //
 // Requests and answers pass unchanged (the Host header too, so the worker builds its QR URLs
 // for this port). Each exchange is appended to RECORD_FILE as one JSON line: {method, url,
-// request_body, status, location, response_body}; bodies only for /api/ and the PC page at `/`,
-// which holds the first code the edge made for it (the static app's files are not worth
-// keeping). A WebSocket upgrade (the live channel) is tunnelled whole: its
+// request_body, status, location, response_body}; bodies only for /api/, the provider's
+// /oauth/ and /.well-known/, and the PC page at `/`, which holds the first code the edge made
+// for it (the static app's files are not worth keeping). A WebSocket upgrade (the live channel) is tunnelled whole: its
 // handshake is one record, and each text message the edge sends on it another, with method
 // "WS", so the audit sees every push too. scripts/test.sh runs `secret-audit` over these lines
 // afterwards. The file holds the run's secrets: it lives under target/ and is deleted once the
@@ -77,7 +77,7 @@ function forward(req, body) {
 }
 
 function record(req, requestBody, status, location, responseBody) {
-  const api = req.url.startsWith("/api/");
+  const api = ["/api/", "/oauth/", "/.well-known/"].some((prefix) => req.url.startsWith(prefix));
   const page = new URL(req.url, "http://proxy").pathname === "/";
   const line = JSON.stringify({
     method: req.method,

@@ -842,7 +842,7 @@ test("the phone's home: the camera in one tap, the history in one more, sign out
     await page.getByRole("link", { name: "← Home" }).click();
     await page.waitForURL(BASE + "/m/");
   }
-  await page.getByRole("link", { name: "Devices and sign-in history" }).click();
+  await page.getByRole("link", { name: "Devices, apps and sign-in history" }).click();
   await page.getByRole("heading", { name: "Recent sign-ins" }).waitFor();
   await page.close();
   await pc.close();

@@ -1,10 +1,12 @@
 //! The secret audit of a whole test run. `tests/audit/record-proxy.mjs` records every request
 //! and answer that reaches `wrangler dev` during `scripts/test.sh`; this module gathers every
 //! secret of the run from those records — each login token, poll secret and scan token the
-//! edge handed out, and each password a client sent — and then looks for each of them where no
-//! secret may ever be:
+//! edge handed out, each code, refresh token, access token and ID token of the provider, and
+//! each password a client sent — and the run's client secrets and signing keys
+//! (`tests/oidc/config.mjs`), and then looks for each of them where no secret may ever be:
 //!
-//! - in a URL: a request's path and query, a `Location`, a `qr_url` the edge returned;
+//! - in a URL: a request's path and query, a `Location`, a `qr_url` or `redirect_to` the edge
+//!   returned (but for the code in the `redirect_to` that hands it out);
 //! - in an error body, and in any answer other than the one that handed the secret out (an
 //!   echo, a leak across devices or accounts);
 //! - in the worker's log and in the local KV store's files (where secrets may be kept only as
@@ -36,6 +38,12 @@ pub enum Kind {
     PollSecret,
     ScanToken,
     Password,
+    AuthorizationCode,
+    RefreshToken,
+    AccessToken,
+    IdToken,
+    ClientSecret,
+    SigningKey,
 }
 
 impl fmt::Display for Kind {
@@ -45,6 +53,12 @@ impl fmt::Display for Kind {
             Self::PollSecret => "a poll secret",
             Self::ScanToken => "a scan token",
             Self::Password => "a password",
+            Self::AuthorizationCode => "an authorization code",
+            Self::RefreshToken => "a refresh token",
+            Self::AccessToken => "an access token",
+            Self::IdToken => "an ID token",
+            Self::ClientSecret => "a client secret",
+            Self::SigningKey => "a signing key's private part",
         })
     }
 }
@@ -77,8 +91,38 @@ fn is_searchable_password(password: &str) -> bool {
         && distinct.len() >= MIN_DISTINCT_PASSWORD_CHARACTERS
 }
 
+/// The provider's settings of the run (`tests/oidc/config.mjs`): the clients' secrets and the
+/// signing keys' private members, which no answer, URL, log or storage may ever hold.
+pub fn configured_secrets(oidc_dir: &Path) -> std::io::Result<Vec<(Kind, String)>> {
+    let read = |name: &str| -> std::io::Result<Value> {
+        let text = std::fs::read_to_string(oidc_dir.join(name))?;
+        serde_json::from_str(&text).map_err(std::io::Error::other)
+    };
+    let mut found = Vec::new();
+    if let Value::Object(secrets) = read("secrets.json")? {
+        for secret in secrets.values().filter_map(Value::as_str) {
+            found.push((Kind::ClientSecret, secret.to_owned()));
+        }
+    }
+    let keys = read("keys.json")?;
+    for key in keys["keys"].as_array().into_iter().flatten() {
+        for member in ["d", "p", "q", "dp", "dq", "qi"] {
+            if let Some(private) = key[member].as_str() {
+                found.push((Kind::SigningKey, private.to_owned()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The `code` of a redirect URL, if it has one.
+fn code_in(url: &str) -> Option<&str> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| pair.strip_prefix("code="))
+}
+
 impl Secrets {
-    pub fn collect(exchanges: &[Exchange]) -> Self {
+    pub fn collect(exchanges: &[Exchange], configured: &[(Kind, String)]) -> Self {
         let mut secrets = Vec::new();
         let mut patterns: Vec<String> = Vec::new();
         let mut pattern_owner = Vec::new();
@@ -93,14 +137,24 @@ impl Secrets {
                 pattern_owner.push(secrets.len() - 1);
             }
         };
+        for (kind, secret) in configured {
+            add(*kind, None, vec![secret.clone()]);
+        }
         for (index, exchange) in exchanges.iter().enumerate() {
             if exchange.status < 400 {
                 let answer = answer_json(exchange);
                 for (field, value) in string_fields(&answer) {
-                    let kind = match field {
-                        "token" => Kind::LoginToken,
-                        "poll_secret" => Kind::PollSecret,
-                        "scan_token" => Kind::ScanToken,
+                    let (kind, value) = match field {
+                        "token" => (Kind::LoginToken, value),
+                        "poll_secret" => (Kind::PollSecret, value),
+                        "scan_token" => (Kind::ScanToken, value),
+                        "refresh_token" => (Kind::RefreshToken, value),
+                        "access_token" => (Kind::AccessToken, value),
+                        "id_token" => (Kind::IdToken, value),
+                        "redirect_to" => match code_in(value) {
+                            Some(code) => (Kind::AuthorizationCode, code),
+                            None => continue,
+                        },
                         _ => continue,
                     };
                     let mut forms = vec![value.to_owned()];
@@ -202,17 +256,33 @@ pub fn audit_exchanges(
         let answer = answer_json(exchange);
         let mut urls = vec![exchange.url.as_str()];
         urls.extend(exchange.location.as_deref());
+        let answered = string_fields(&answer);
         urls.extend(
-            string_fields(&answer)
-                .into_iter()
+            answered
+                .iter()
                 .filter(|(field, _)| field.ends_with("url"))
-                .map(|(_, value)| value),
+                .map(|(_, value)| *value),
         );
         let url_bytes: Vec<&[u8]> = urls.iter().map(|url| url.as_bytes()).collect();
         report(secrets.found_in(&url_bytes, None), &|| {
             format!("a URL of {}", name())
         });
-        coverage.urls += urls.len();
+        // A redirect to a client may carry the one code this answer hands out, and nothing else.
+        let redirects: Vec<&[u8]> = answered
+            .iter()
+            .filter(|(field, _)| field.starts_with("redirect") || field.ends_with("redirect"))
+            .map(|(_, value)| value.as_bytes())
+            .collect();
+        let found = secrets
+            .found_in(&redirects, None)
+            .into_iter()
+            .filter(|&secret| {
+                let info = &secrets.secrets[secret];
+                info.kind != Kind::AuthorizationCode || info.issued_in != Some(index)
+            })
+            .collect();
+        report(found, &|| format!("a redirect URL of {}", name()));
+        coverage.urls += urls.len() + redirects.len();
         if exchange.status >= 400 {
             coverage.error_bodies += 1;
             // Raw, and each string decoded from JSON (a password with a quote is escaped).
@@ -332,13 +402,13 @@ mod tests {
     }
 
     fn findings(exchanges: &[Exchange]) -> Vec<Finding> {
-        let secrets = Secrets::collect(exchanges);
+        let secrets = Secrets::collect(exchanges, &[]);
         audit_exchanges(&secrets, exchanges, &mut Coverage::default())
     }
 
     #[test]
     fn collects_what_the_edge_hands_out_and_the_passwords_clients_send() {
-        let secrets = Secrets::collect(&clean_run());
+        let secrets = Secrets::collect(&clean_run(), &[]);
         assert_eq!(secrets.count(Kind::LoginToken), 1);
         assert_eq!(secrets.count(Kind::PollSecret), 1);
         assert_eq!(secrets.count(Kind::Password), 1);
@@ -388,6 +458,53 @@ mod tests {
     }
 
     #[test]
+    fn a_code_may_be_in_the_redirect_that_hands_it_out_and_nowhere_else() {
+        const CODE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC";
+        let redirect = format!("https://app.example/cb?code={CODE}&state=s");
+        let mut run = clean_run();
+        run.push(exchange(
+            "GET",
+            "/api/qr/q",
+            "",
+            200,
+            &format!(r#"{{"status":"confirmed","authorization":{{"redirect_to":"{redirect}"}}}}"#),
+        ));
+        let secrets = Secrets::collect(&run, &[]);
+        assert_eq!(secrets.count(Kind::AuthorizationCode), 1);
+        assert_eq!(findings(&run), vec![]);
+        run.push(exchange(
+            "GET",
+            &format!("/oauth/authorize?x={CODE}"),
+            "",
+            200,
+            "",
+        ));
+        let found = findings(&run);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, Kind::AuthorizationCode);
+    }
+
+    #[test]
+    fn configured_secrets_are_searched_everywhere() {
+        let configured = [(
+            Kind::ClientSecret,
+            "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD".to_owned(),
+        )];
+        let mut run = clean_run();
+        run.push(exchange(
+            "POST",
+            "/oauth/token",
+            "",
+            400,
+            r#"{"error":"invalid_client","error_description":"DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"}"#,
+        ));
+        let secrets = Secrets::collect(&run, &configured);
+        let found = audit_exchanges(&secrets, &run, &mut Coverage::default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, Kind::ClientSecret);
+    }
+
+    #[test]
     fn short_or_uniform_passwords_are_not_searched() {
         assert!(!is_searchable_password("00000000000000"));
         assert!(!is_searchable_password("abc:def1"));
@@ -399,7 +516,7 @@ mod tests {
             201,
             "{}",
         )];
-        assert_eq!(Secrets::collect(&run).count(Kind::Password), 0);
+        assert_eq!(Secrets::collect(&run, &[]).count(Kind::Password), 0);
     }
 
     #[test]
@@ -412,7 +529,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("clean"), "nothing here").unwrap();
-        let secrets = Secrets::collect(&clean_run());
+        let secrets = Secrets::collect(&clean_run(), &[]);
         let mut coverage = Coverage::default();
         let found = audit_files(&secrets, std::slice::from_ref(&dir), &mut coverage).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();

@@ -35,6 +35,16 @@ impl Key {
         }
     }
 
+    /// The key of a private JWK (its `d`): the tests forge tokens with the provider's own key.
+    pub fn from_jwk(jwk: &Value) -> Self {
+        let d = URL_SAFE_NO_PAD
+            .decode(jwk["d"].as_str().expect("a private EC key"))
+            .expect("base64url");
+        Self {
+            signing: SigningKey::from_slice(&d).expect("a P-256 scalar"),
+        }
+    }
+
     /// The public key as a JWK, the only form a proof carries it in.
     pub fn public_jwk(&self) -> Value {
         let point = self.signing.verifying_key().to_encoded_point(false);

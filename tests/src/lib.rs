@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod dpop;
 pub mod live;
+pub mod oidc;
 
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
@@ -73,6 +74,8 @@ fn http() -> &'static reqwest::Client {
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()
             .pool_max_idle_per_host(0)
+            // A redirect is an answer to check, not to follow (the provider's go to clients).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a plain HTTP client builds")
     })

@@ -15,6 +15,15 @@
 //! its own, made ready here, so the load measures real first scans and real confirmations.
 //! `floor-trivial` and `floor-scan` are the same for the floor worker of `scripts/bench.sh`
 //! (`tests/bench/floor/worker.js`), which QRGATE_URL then serves.
+//!
+//! The OpenID Provider (QRGATE_OIDC_DIR names the run's clients, `tests/oidc/config.mjs`):
+//! `bench latency-app FLOWS AT_ONCE`: the time from the phone's confirm answer to the client
+//! holding its ID token, through the PC's push, its pick-up poll (the redirect with the code)
+//! and the client's code exchange. Pool steps: `token-code` (each line a code of its own,
+//! redeemed), `token-refresh` and `refresh-narrow` (each a refresh token of its own, rotated;
+//! the second with `scope=profile`, so without an ID token: one signature fewer), `userinfo`
+//! (verified, its grant asked), `userinfo-forged` (a signature that does not verify) and
+//! `userinfo-garbage` (no JWS at all).
 
 use qrgate_protocol::{
     CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, QrStatus,
@@ -22,6 +31,10 @@ use qrgate_protocol::{
 };
 use qrgate_tests::dpop;
 use qrgate_tests::live::LiveSocket;
+use qrgate_tests::oidc::{
+    CONFIDENTIAL, Pkce, REDIRECT_URI, authorization_data, authorization_query, authorize,
+    code_form, create_app_qr, field, form, query_param, refresh_form, secret_of, token_call,
+};
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
 
@@ -92,19 +105,82 @@ async fn timed_flow(phone: &Device, login: &LoginSession, listening: Listening) 
     }
 }
 
+/// One sign-in to an app; milliseconds from the phone's confirm answer to the client holding
+/// its ID token.
+async fn timed_app_flow(phone: &Device, login: &LoginSession) -> f64 {
+    let pkce = Pkce::new();
+    let query = authorization_query(CONFIDENTIAL, REDIRECT_URI, &pkce, &[]);
+    let data = authorization_data(&authorize(Location::A, &query).await);
+    let pc = Device::pc();
+    let qr = create_app_qr(&pc, &data.handle).await;
+    let mut socket = LiveSocket::watch(&pc, &qr).await;
+    socket.expect_status(QrStatus::Pending).await;
+    let client_side = async {
+        socket.expect_status(QrStatus::Scanned).await;
+        socket.expect_status(QrStatus::Confirmed).await;
+        let picked: qrgate_protocol::PollResponse = poll_call(&pc, &qr).send().await.expect(200);
+        let redirect = picked.authorization.expect("the redirect").redirect_to;
+        let code = query_param(&url::Url::parse(&redirect).expect("a URL"), "code").expect("code");
+        let tokens: serde_json::Value = token_call(
+            Location::A,
+            "/oauth/token",
+            CONFIDENTIAL,
+            &code_form(&code, &pkce, REDIRECT_URI),
+        )
+        .send()
+        .await
+        .expect(200);
+        field(&tokens, "id_token");
+        Instant::now()
+    };
+    let phone_side = async {
+        let scan: ScanResponse = scan(phone, &login.token, &qr.qr_id).await;
+        decide_call(phone, &login.token, &qr.qr_id, "confirm", &scan.scan_token)
+            .send()
+            .await
+            .expect_empty(204);
+        Instant::now()
+    };
+    let (holds_id_token, confirmed) = tokio::join!(client_side, phone_side);
+    holds_id_token.duration_since(confirmed).as_secs_f64() * 1000.0
+}
+
+async fn app_latency(flows: usize, at_once: usize) {
+    use futures::StreamExt;
+    let phones = signed_in_phones(at_once).await;
+    let mut samples: Vec<f64> = futures::stream::iter(0..flows)
+        .map(|i| {
+            let (phone, login) = &phones[i % phones.len()];
+            timed_app_flow(phone, login)
+        })
+        .buffer_unordered(at_once)
+        .collect()
+        .await;
+    samples.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "| the client (push, pick-up poll, code exchange) | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
+        percentile(&samples, 50.0),
+        percentile(&samples, 95.0),
+        percentile(&samples, 99.0)
+    );
+}
+
+async fn signed_in_phones(count: usize) -> Vec<(Device, LoginSession)> {
+    futures::future::join_all((0..count).map(|_| async {
+        let phone = Device::phone();
+        let login = signed_in(&phone).await;
+        (phone, login)
+    }))
+    .await
+}
+
 fn rand_fraction() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
 async fn latency(flows: usize, at_once: usize, listening: Listening) {
     use futures::StreamExt;
-    let phones: Vec<(Device, LoginSession)> =
-        futures::future::join_all((0..at_once).map(|_| async {
-            let phone = Device::phone();
-            let login = signed_in(&phone).await;
-            (phone, login)
-        }))
-        .await;
+    let phones = signed_in_phones(at_once).await;
     let mut samples: Vec<f64> = futures::stream::iter(0..flows)
         .map(|i| {
             let (phone, login) = &phones[i % phones.len()];
@@ -224,12 +300,43 @@ async fn cost() {
 const POOL_CONCURRENCY: usize = 16;
 
 /// What the requests of a pool share: a signed-in phone, one signed in with a DPoP key (for
-/// `me-dpop`), and a username past its limit of failed logins (for `refused`).
+/// `me-dpop`), a username past its limit of failed logins (for `refused`), and an app's access
+/// token (for `userinfo`).
 struct PoolContext {
     phone: Device,
     login: LoginSession,
     bound: (Device, dpop::Key, LoginSession),
     locked_username: String,
+    access_token: String,
+}
+
+/// A code for the confidential test client, approved on `phone`.
+async fn app_code(phone: &Device, login: &LoginSession, pkce: &Pkce) -> String {
+    qrgate_tests::oidc::code_for(CONFIDENTIAL, REDIRECT_URI, pkce, phone, login).await
+}
+
+/// The token answer for a code.
+async fn redeemed(code: &str, pkce: &Pkce) -> serde_json::Value {
+    token_call(
+        Location::A,
+        "/oauth/token",
+        CONFIDENTIAL,
+        &code_form(code, pkce, REDIRECT_URI),
+    )
+    .send()
+    .await
+    .expect(200)
+}
+
+/// The headers of the confidential client's token requests: its Basic credentials.
+fn client_headers() -> Vec<String> {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{CONFIDENTIAL}:{}", secret_of(CONFIDENTIAL)));
+    vec![
+        format!("Authorization: Basic {basic}"),
+        "Content-Type: application/x-www-form-urlencoded".to_owned(),
+    ]
 }
 
 async fn pool(step: &str, count: usize) {
@@ -255,11 +362,19 @@ async fn pool(step: &str, count: usize) {
             .send()
             .await;
     }
+    let access_token = if step.starts_with("userinfo") {
+        let pkce = Pkce::new();
+        let code = app_code(&phone, &login, &pkce).await;
+        field(&redeemed(&code, &pkce).await, "access_token")
+    } else {
+        String::new()
+    };
     let context = &PoolContext {
         phone,
         login,
         bound: (bound_phone, key, bound_login),
         locked_username,
+        access_token,
     };
     let lines: Vec<String> = futures::stream::iter(0..count)
         .map(|_| pool_line(step, context))
@@ -388,6 +503,42 @@ async fn pool_line(step: &str, context: &PoolContext) -> String {
             ));
             ("GET", "/api/me".to_owned(), String::new(), headers)
         }
+        // The provider's: a client authenticated with Basic, each line of its own where a
+        // token is used up.
+        "token-code" | "token-refresh" | "refresh-narrow" => {
+            let pkce = Pkce::new();
+            let code = app_code(phone, login, &pkce).await;
+            let body = if step == "token-code" {
+                code_form(&code, &pkce, REDIRECT_URI)
+            } else {
+                let tokens = redeemed(&code, &pkce).await;
+                let refresh_token = field(&tokens, "refresh_token");
+                match step {
+                    "token-refresh" => refresh_form(&refresh_token),
+                    _ => form(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &refresh_token),
+                        ("scope", "profile"),
+                    ]),
+                }
+            };
+            ("POST", "/oauth/token".to_owned(), body, client_headers())
+        }
+        "userinfo" | "userinfo-forged" | "userinfo-garbage" => {
+            let access_token = context.access_token.clone();
+            let token = match step {
+                "userinfo" => access_token,
+                // The signature's first byte changed: a JWS that parses and does not verify.
+                "userinfo-forged" => {
+                    let (input, signature) = access_token.rsplit_once('.').expect("a JWS");
+                    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+                    format!("{input}.{flipped}{}", &signature[1..])
+                }
+                _ => "not.a.token".to_owned(),
+            };
+            let headers = vec![format!("Authorization: Bearer {token}")];
+            ("GET", "/oauth/userinfo".to_owned(), String::new(), headers)
+        }
         other => panic!("no such step: {other}"),
     };
     format!("{method}\t{path}\t{body}\t{}", headers.join("\t"))
@@ -412,11 +563,19 @@ async fn main() {
             )
             .await
         }
+        ["latency-app", flows, at_once] => {
+            let at_once: usize = at_once.parse().expect("AT_ONCE is a number");
+            app_latency(
+                flows.parse().expect("FLOWS is a number"),
+                at_once.clamp(1, MOST_AT_ONCE),
+            )
+            .await
+        }
         ["cost"] => cost().await,
         ["pool", step, count] => pool(step, count.parse().expect("COUNT is a number")).await,
         _ => {
             eprintln!(
-                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench cost | bench pool STEP COUNT"
+                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench latency-app FLOWS AT_ONCE | bench cost | bench pool STEP COUNT"
             );
             std::process::exit(2);
         }

@@ -1,9 +1,12 @@
 //! `secret-audit RECORDS... -- PATHS...`: the whole-run secret check of `scripts/test.sh`.
 //! RECORDS are the recording proxy's files (one JSON exchange per line); PATHS are the worker
-//! logs and the local KV stores. Prints what it searched and exits 1 on any finding; see
-//! `qrgate_tests::audit`.
+//! logs and the local KV stores. `QRGATE_OIDC_DIR`, when set, names the run's provider settings
+//! (`tests/oidc/config.mjs`), whose client secrets and signing keys are searched for too. Prints
+//! what it searched and exits 1 on any finding; see `qrgate_tests::audit`.
 
-use qrgate_tests::audit::{Coverage, Exchange, Kind, Secrets, audit_exchanges, audit_files};
+use qrgate_tests::audit::{
+    Coverage, Exchange, Kind, Secrets, audit_exchanges, audit_files, configured_secrets,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,20 +26,32 @@ fn main() -> ExitCode {
         }
     }
     let paths: Vec<PathBuf> = args[split + 1..].iter().map(PathBuf::from).collect();
-    let secrets = Secrets::collect(&exchanges);
+    let configured = match std::env::var_os("QRGATE_OIDC_DIR") {
+        Some(dir) => configured_secrets(&PathBuf::from(dir))
+            .unwrap_or_else(|e| panic!("the provider's settings of the run: {e}")),
+        None => Vec::new(),
+    };
+    let secrets = Secrets::collect(&exchanges, &configured);
     let mut coverage = Coverage::default();
     let mut findings = audit_exchanges(&secrets, &exchanges, &mut coverage);
     findings.extend(
         audit_files(&secrets, &paths, &mut coverage).unwrap_or_else(|e| panic!("reading: {e}")),
     );
     println!(
-        "searched for {} login tokens, {} poll secrets, {} scan tokens and {} passwords from {} \
-         recorded requests: in {} URLs, {} error bodies, {} other answers and {} files of logs \
-         and KV storage ({} bytes)",
+        "searched for {} login tokens, {} poll secrets, {} scan tokens, {} passwords, {} codes, \
+         {} refresh tokens, {} access tokens, {} ID tokens, {} client secrets and {} private \
+         key members from {} recorded requests: in {} URLs, {} error bodies, {} other answers \
+         and {} files of logs and KV storage ({} bytes)",
         secrets.count(Kind::LoginToken),
         secrets.count(Kind::PollSecret),
         secrets.count(Kind::ScanToken),
         secrets.count(Kind::Password),
+        secrets.count(Kind::AuthorizationCode),
+        secrets.count(Kind::RefreshToken),
+        secrets.count(Kind::AccessToken),
+        secrets.count(Kind::IdToken),
+        secrets.count(Kind::ClientSecret),
+        secrets.count(Kind::SigningKey),
         exchanges.len(),
         coverage.urls,
         coverage.error_bodies,
@@ -44,7 +59,12 @@ fn main() -> ExitCode {
         coverage.files,
         coverage.file_bytes,
     );
-    if secrets.count(Kind::LoginToken) == 0 || secrets.count(Kind::PollSecret) == 0 {
+    let provider_unseen = !configured.is_empty()
+        && (secrets.count(Kind::AuthorizationCode) == 0 || secrets.count(Kind::RefreshToken) == 0);
+    if secrets.count(Kind::LoginToken) == 0
+        || secrets.count(Kind::PollSecret) == 0
+        || provider_unseen
+    {
         eprintln!("no secrets were recorded: the proxy saw nothing, so the audit proves nothing");
         return ExitCode::FAILURE;
     }

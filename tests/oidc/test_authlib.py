@@ -1,0 +1,308 @@
+"""qrgate as an OpenID Provider, proved by a client none of us wrote: Python's authlib (its
+requests OAuth2Session, and joserfc, the JOSE library authlib 1.9 itself validates ID tokens
+with) against a real `wrangler dev`. Discovery, the code flow with PKCE, state and nonce, the ID
+token checked against the JWKS with authlib's own OpenID claims class, userinfo, refresh with
+rotation and reuse detection, revocation; for a confidential client (Basic and post), a public
+one and an RS256 one; and a denial. The phone scans and confirms through qrgate's API, as
+tests/oidc/flow.mjs does for the openid-client test.
+
+QRGATE_URL (the base URL, which is the issuer) and QRGATE_OIDC_DIR (the run's clients'
+secrets, tests/oidc/config.mjs) must be set, as scripts/test.sh sets them:
+
+    QRGATE_URL=http://127.0.0.1:8787 QRGATE_OIDC_DIR=/tmp/oidc-test \\
+        .venv/bin/python -m pytest -q tests/oidc/test_authlib.py
+"""
+
+import json
+import os
+import re
+import secrets
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
+
+BASE = os.environ.get("QRGATE_URL")
+OIDC_DIR = os.environ.get("QRGATE_OIDC_DIR")
+if not BASE or not OIDC_DIR:
+    pytest.fail(
+        "set QRGATE_URL (the issuer) and QRGATE_OIDC_DIR (the folder with secrets.json), "
+        "as scripts/test.sh does",
+        pytrace=False,
+    )
+SECRETS = json.loads((Path(OIDC_DIR) / "secrets.json").read_text())
+REDIRECT_URI = "https://client.example/cb"
+PUBLIC_REDIRECT_URI = "http://localhost/spa"
+PASSWORD = "correct horse battery"
+
+
+# --- The person's side (as tests/oidc/flow.mjs): a phone and a PC, through qrgate's API ---------
+
+
+def device(device_type):
+    """A device: its headers, from an address of its own (the limits count per address)."""
+    a, b, c = secrets.token_bytes(3)
+    return {
+        "X-Device-Id": str(uuid.uuid4()),
+        "X-Device-Type": device_type,
+        "CF-Connecting-IP": f"10.{a}.{b}.{c}",
+    }
+
+
+def api(method, path, headers, body=None):
+    response = requests.request(method, BASE + path, headers=headers, json=body, timeout=30)
+    return response.status_code, (response.json() if response.text else None)
+
+
+def signed_in_phone():
+    """A new account, and a phone signed in to it."""
+    phone = device("ios")
+    username = f"oidc-{secrets.token_hex(6)}"
+    account = {"username": username, "password": PASSWORD, "display_name": f"Ann {username}"}
+    status, body = api("POST", "/api/accounts", phone, account)
+    assert status == 201, body
+    status, body = api("POST", "/api/sessions", phone, {"username": username, "password": PASSWORD})
+    assert status == 201, body
+    return {"headers": {**phone, "Authorization": f"Bearer {body['token']}"}, "account": body["account"]}
+
+
+def authorization_page(url):
+    """The authorization data block of the PC page served for `url` (no browser: no first code)."""
+    response = requests.get(url, allow_redirects=False, timeout=30)
+    assert response.status_code == 200, f"the authorization page for {url}: {response.status_code}"
+    match = re.search(
+        r'<script type="application/json" id="qrgate-authorization">(.*?)</script>', response.text, re.S
+    )
+    assert match, "the page carries its authorization data block"
+    return json.loads(match.group(1))
+
+
+def approve(authorization_url, phone, deny=False):
+    """The PC opens `authorization_url`, makes a code for it, the phone scans it and confirms
+    (or, with `deny`, denies); the PC's next poll hands over the redirect back to the client.
+    Answers that redirect and what the phone was shown."""
+    page = authorization_page(authorization_url)
+    pc = device("pc")
+    status, qr = api("POST", "/api/qr", pc, {"authorization": page["handle"], "device_name": "Chromium on Linux"})
+    assert status == 201, qr
+    status, scanned = api("POST", f"/api/qr/{qr['qr_id']}/scan", phone["headers"])
+    assert status == 200, scanned
+    assert scanned["client"]["client_name"] == page["client_name"], "the phone is told which app"
+    step = "deny" if deny else "confirm"
+    status, body = api("POST", f"/api/qr/{qr['qr_id']}/{step}", phone["headers"], {"scan_token": scanned["scan_token"]})
+    assert status == 204, body
+    status, polled = api("GET", f"/api/qr/{qr['qr_id']}", {**pc, "Authorization": f"Bearer {qr['poll_secret']}"})
+    assert status == 200, polled
+    assert "session" not in polled, "the PC is not signed in to qrgate by an authorization"
+    assert polled.get("authorization", {}).get("redirect_to"), polled
+    return polled["authorization"]["redirect_to"], scanned
+
+
+# --- The app's side: authlib ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def metadata():
+    response = requests.get(f"{BASE}/.well-known/openid-configuration", timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def jwks(metadata):
+    response = requests.get(metadata["jwks_uri"], timeout=30)
+    assert response.status_code == 200, response.text
+    return KeySet.import_key_set(response.json())
+
+
+@pytest.fixture(scope="module")
+def phone():
+    return signed_in_phone()
+
+
+def oauth_session(metadata, client_id, auth_method, scope="openid profile", redirect_uri=REDIRECT_URI):
+    """authlib's client as an app configures it from discovery; PKCE with S256."""
+    return OAuth2Session(
+        client_id=client_id,
+        client_secret=SECRETS.get(client_id),
+        token_endpoint_auth_method=auth_method,
+        revocation_endpoint_auth_method=auth_method,
+        scope=scope,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        default_timeout=30,
+    )
+
+
+def sign_in(session, metadata, phone):
+    """The code flow as an app runs it: the authorization URL, the person's approval on the
+    phone, and the code exchanged at the redirect. Answers the token, the nonce sent and what
+    the phone was shown."""
+    verifier = generate_token(64)
+    state = generate_token(32)
+    nonce = generate_token(32)
+    url, _ = session.create_authorization_url(
+        metadata["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce
+    )
+    assert "code_challenge_method=S256" in url
+    redirect_to, shown = approve(url, phone)
+    parts = urlsplit(redirect_to)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == session.redirect_uri
+    # RFC 9207: authlib does not check the response's iss, so the app (this test) does.
+    assert parse_qs(parts.query)["iss"] == [BASE], "RFC 9207's iss"
+    token = session.fetch_token(
+        metadata["token_endpoint"], authorization_response=redirect_to, state=state, code_verifier=verifier
+    )
+    return token, nonce, shown
+
+
+def id_token_claims(token, jwks, client_id, nonce=None, alg="ES256"):
+    """The ID token verified against the JWKS (only `alg` accepted) and validated as authlib's
+    own OpenID client does: its CodeIDToken claims, iss, aud, exp and nonce as claims options."""
+    decoded = jwt.decode(token["id_token"], jwks, registry=JWSRegistry(algorithms=[alg]))
+    assert decoded.header["alg"] == alg
+    assert decoded.header.get("kid"), "the ID token names its key"
+    options = {
+        "iss": {"essential": True, "value": BASE},
+        "aud": {"essential": True, "value": client_id},
+        "exp": {"essential": True},
+    }
+    if nonce is not None:
+        options["nonce"] = {"essential": True, "value": nonce}
+    params = {"nonce": nonce, "client_id": client_id, "access_token": token["access_token"]}
+    claims = CodeIDToken(decoded.claims, decoded.header, options, params)
+    claims.validate()
+    return claims
+
+
+def refresh_error(session, metadata, refresh_token):
+    """The `error` a refresh with `refresh_token` is refused with."""
+    with pytest.raises(OAuthError) as refused:
+        session.refresh_token(metadata["token_endpoint"], refresh_token=refresh_token)
+    return refused.value.error
+
+
+def test_discovery(metadata):
+    assert metadata["issuer"] == BASE, "the issuer, byte for byte"
+    assert "S256" in metadata["code_challenge_methods_supported"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+
+
+def test_confidential_basic_code_userinfo_refresh_rotation(metadata, jwks, phone):
+    session = oauth_session(metadata, "test-confidential", "client_secret_basic")
+    token, nonce, shown = sign_in(session, metadata, phone)
+    assert shown["client"] == {
+        "client_id": "test-confidential",
+        "client_name": "Test app",
+        "redirect_origin": "https://client.example",
+    }
+    assert shown["scope"] == ["openid", "profile"]
+    assert token["token_type"].lower() == "bearer"
+    assert token["expires_in"] == 300
+    assert token["refresh_token"]
+
+    account = phone["account"]
+    claims = id_token_claims(token, jwks, "test-confidential", nonce)
+    assert claims["sub"] == account["account_id"], "signed in as exactly the confirming account"
+    assert claims["amr"] == ["mca"]
+    assert claims["name"] == account["display_name"]
+    assert claims["preferred_username"] == account["username"]
+    assert abs(claims["auth_time"] - time.time()) < 60, "auth_time is the confirmation"
+
+    # The access token is an RFC 9068 JWT the app's own APIs can verify with the JWKS alone.
+    access = jwt.decode(token["access_token"], jwks, registry=JWSRegistry(algorithms=["ES256"]))
+    assert access.header["typ"] == "at+jwt"
+    assert (access.claims["sub"], access.claims["aud"], access.claims["client_id"]) == (
+        account["account_id"],
+        "test-confidential",
+        "test-confidential",
+    )
+
+    userinfo = session.get(metadata["userinfo_endpoint"])
+    assert userinfo.status_code == 200, userinfo.text
+    assert userinfo.json() == {
+        "sub": account["account_id"],
+        "name": account["display_name"],
+        "preferred_username": account["username"],
+    }
+
+    first_refresh_token = token["refresh_token"]
+    refreshed = session.refresh_token(metadata["token_endpoint"], refresh_token=first_refresh_token)
+    assert refreshed["refresh_token"] != first_refresh_token, "rotated"
+    refreshed_claims = id_token_claims(refreshed, jwks, "test-confidential")
+    assert refreshed_claims["sub"] == account["account_id"]
+    assert "nonce" not in refreshed_claims, "a refreshed ID token carries no nonce"
+    assert session.get(metadata["userinfo_endpoint"]).status_code == 200
+
+    # The rotated-away token presented again: refused, and the whole grant revoked.
+    assert refresh_error(session, metadata, first_refresh_token) == "invalid_grant"
+    assert refresh_error(session, metadata, refreshed["refresh_token"]) == "invalid_grant"
+    userinfo = session.get(metadata["userinfo_endpoint"])
+    assert userinfo.status_code == 401, "the refreshed access token went with its grant"
+
+
+def test_confidential_post_then_revocation(metadata, jwks, phone):
+    session = oauth_session(metadata, "test-confidential", "client_secret_post")
+    token, nonce, _ = sign_in(session, metadata, phone)
+    assert id_token_claims(token, jwks, "test-confidential", nonce)["sub"] == phone["account"]["account_id"]
+
+    revoked = session.revoke_token(
+        metadata["revocation_endpoint"], token=token["refresh_token"], token_type_hint="refresh_token"
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert refresh_error(session, metadata, token["refresh_token"]) == "invalid_grant"
+    # session.token still holds the access token: userinfo now refuses it.
+    userinfo = session.get(metadata["userinfo_endpoint"])
+    assert userinfo.status_code == 401, userinfo.text
+    assert 'error="invalid_token"' in userinfo.headers.get("WWW-Authenticate", "")
+    # Revoking again, or revoking nonsense: 200 all the same (RFC 7009).
+    again = session.revoke_token(metadata["revocation_endpoint"], token=token["refresh_token"])
+    assert again.status_code == 200, again.text
+    assert session.revoke_token(metadata["revocation_endpoint"], token="not-a-token").status_code == 200
+
+
+def test_public_client_with_pkce(metadata, jwks, phone):
+    session = oauth_session(metadata, "test-public", "none", redirect_uri=PUBLIC_REDIRECT_URI)
+    assert session.client_secret is None
+    token, nonce, shown = sign_in(session, metadata, phone)
+    assert shown["client"]["redirect_origin"] == "http://localhost"
+    assert token["access_token"] and token["refresh_token"]
+    assert id_token_claims(token, jwks, "test-public", nonce)["sub"] == phone["account"]["account_id"]
+    userinfo = session.get(metadata["userinfo_endpoint"])
+    assert userinfo.status_code == 200, userinfo.text
+    assert userinfo.json()["sub"] == phone["account"]["account_id"]
+
+
+def test_rs256_client(metadata, jwks, phone):
+    session = oauth_session(metadata, "test-rs256", "client_secret_basic")
+    token, nonce, _ = sign_in(session, metadata, phone)
+    claims = id_token_claims(token, jwks, "test-rs256", nonce, alg="RS256")
+    assert claims.header["alg"] == "RS256"
+    assert claims["sub"] == phone["account"]["account_id"]
+
+
+def test_deny_on_the_phone(metadata, phone):
+    session = oauth_session(metadata, "test-confidential", "client_secret_basic", scope="openid")
+    state = generate_token(32)
+    url, _ = session.create_authorization_url(
+        metadata["authorization_endpoint"], state=state, code_verifier=generate_token(64)
+    )
+    redirect_to, _ = approve(url, phone, deny=True)
+    parts = urlsplit(redirect_to)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT_URI
+    # authlib's fetch_token does not read an error response (without a code it would fall back
+    # to another grant), so the app reads error and state itself, as this does.
+    query = parse_qs(parts.query)
+    assert query["error"] == ["access_denied"]
+    assert query["state"] == [state]
+    assert query["iss"] == [BASE]
+    assert "code" not in query
