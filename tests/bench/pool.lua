@@ -39,7 +39,8 @@ local function parse_request(line)
    end
    if body == "" then
       body = nil
-   else
+   elseif not headers["Content-Type"] then
+      -- The API's bodies are JSON; a line that says otherwise (the provider's forms) keeps its own.
       headers["Content-Type"] = "application/json"
    end
    return wrk.format(method, path, headers, body)
