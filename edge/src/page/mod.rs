@@ -103,7 +103,7 @@ pub async fn serve(req: Request, env: Env, mode: Mode) -> AppResult<Response> {
         Mode::SignIn => (PcText::PcTitle.get(lang).to_owned(), None),
         Mode::Authorization(page) => {
             let ForAuthorization { data, app } = *page;
-            let title = fill(PcText::AppTitle.get(lang), "app", &data.client_name);
+            let title = fill(PcText::AppTitle.get(lang), &data.client_name);
             head += &data_block(AUTHORIZATION_ELEMENT_ID, &serde_json::to_string(&data)?);
             (title, app)
         }
