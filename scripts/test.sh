@@ -76,7 +76,8 @@ strict_port=$((short_port + 3))
 backend_offset=100
 # Locations A and B are one issuer, as every Cloudflare location of one deployment is: the same
 # origin. Here their ports differ, so ISSUER says it (A's, as the tests reach it).
-short_vars=(--var QR_TTL_SECONDS:3 --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1
+short_vars=(--var QR_TTL_SECONDS:3 --var DEVICE_CODE_TTL_SECONDS:30
+    --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1
     --var "ISSUER:http://127.0.0.1:$short_port")
 start_wrangler "$((flow_port + backend_offset))" "$states/flow" target/wrangler-flow.log \
     --name qrgate-flow "${oidc_vars[@]}"
@@ -120,7 +121,7 @@ step "integration tests against wrangler dev (two locations, real Durable Object
 # two minutes for its session to be collected while the others run.
 cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
     --test live --test races --test limits --test history --test hostile --test dpop \
-    --test logs --test first_code --test oidc -- --nocapture --test-threads 16
+    --test logs --test first_code --test oidc --test device -- --nocapture --test-threads 16
 
 step "the OpenID Provider driven by stock clients: openid-client (Node) and authlib (Python)"
 node --test --test-concurrency=1 tests/oidc/*.test.mjs

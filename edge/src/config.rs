@@ -7,6 +7,8 @@ use worker::Env;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub qr_ttl_seconds: u64,
+    /// How long a device's authorization (RFC 8628) waits for the phone.
+    pub device_code_ttl_seconds: u64,
     pub session_ttl_seconds: u64,
     pub poll_interval_seconds: u64,
     /// An account not signed in to with its password for this long is collected.
@@ -38,6 +40,7 @@ impl Config {
         };
         Ok(Self {
             qr_ttl_seconds: number("QR_TTL_SECONDS", 120)?,
+            device_code_ttl_seconds: number("DEVICE_CODE_TTL_SECONDS", 600)?,
             session_ttl_seconds: number("SESSION_TTL_SECONDS", 30 * 24 * 3600)?,
             poll_interval_seconds: number("POLL_INTERVAL_SECONDS", 1)?,
             account_ttl_seconds: number("ACCOUNT_TTL_SECONDS", 400 * 24 * 3600)?,

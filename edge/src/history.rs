@@ -21,8 +21,8 @@ fn history(env: &Env, account_id: &str) -> AppResult<Stub> {
         .get_stub()?)
 }
 
-/// A sign-in by this request's device, now, as the edge saw it; to an app if `app` is named.
-fn entry(ctx: &Ctx, device_name: &str, via: Via, app: Option<&GrantEntry>) -> SignInEntry {
+/// A sign-in by this request's device, now, as the edge saw it.
+pub fn entry(ctx: &Ctx, device_name: &str, via: Via) -> SignInEntry {
     let device = &ctx.device;
     SignInEntry {
         at: ctx.now_seconds(),
@@ -33,8 +33,8 @@ fn entry(ctx: &Ctx, device_name: &str, via: Via, app: Option<&GrantEntry>) -> Si
         country: ctx.location.country.clone(),
         city: ctx.location.city.clone(),
         network: ctx.location.network.clone(),
-        client_id: app.map(|app| app.client_id.clone()),
-        client_name: app.map(|app| app.client_name.clone()),
+        client_id: None,
+        client_name: None,
     }
 }
 
@@ -42,25 +42,28 @@ fn entry(ctx: &Ctx, device_name: &str, via: Via, app: Option<&GrantEntry>) -> Si
 /// token out only once it is recorded), and answers whether the account is due a renewal (at
 /// most once a day).
 pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<bool> {
-    let command = HistoryCommand::Record(entry(ctx, device_name, via, None));
+    let command = HistoryCommand::Record(entry(ctx, device_name, via));
     crate::objects::call(&history(&ctx.env, account_id)?, &command).await
 }
 
-/// Records a sign-in to an app by this request's device, and lists the app by its grant
-/// (`oauth/grants.rs` hands the code out only once this is done); answers whether the account
-/// is due a renewal. `409` when the account is connected to too many apps.
+/// Records `sign_in`, to `app`, and lists the app by its grant (`oauth/grants.rs` hands the
+/// grant out only once this is done); answers whether the account is due a renewal. `409` when
+/// the account is connected to too many apps.
 pub async fn record_app(
-    ctx: &Ctx,
+    env: &Env,
     account_id: &str,
-    device_name: &str,
-    via: Via,
+    sign_in: SignInEntry,
     app: ConnectedApp,
 ) -> AppResult<bool> {
     let command = HistoryCommand::RecordApp {
-        entry: entry(ctx, device_name, via, Some(&app.entry)),
+        entry: SignInEntry {
+            client_id: Some(app.entry.client_id.clone()),
+            client_name: Some(app.entry.client_name.clone()),
+            ..sign_in
+        },
         app,
     };
-    match crate::objects::call(&history(&ctx.env, account_id)?, &command).await? {
+    match crate::objects::call(&history(env, account_id)?, &command).await? {
         RecordOutcome::Done { renewal_due } => Ok(renewal_due),
         RecordOutcome::TooManyApps => Err(AppError::Conflict(
             "This account is connected to too many apps: remove one on the phone first.",

@@ -21,6 +21,7 @@ mod objects;
 mod page;
 mod routes;
 mod store;
+mod user_codes;
 mod usernames;
 mod webcrypto;
 
@@ -146,7 +147,7 @@ async fn api(
 
 /// The API's router: each route to its handler.
 async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
-    use api::{accounts, authorizations, grants, qr};
+    use api::{accounts, authorizations, grants, qr, user_codes};
     match route {
         ApiRoute::CreateAccount => accounts::create_account(ctx).await,
         ApiRoute::Login => accounts::login(ctx).await,
@@ -164,6 +165,7 @@ async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
         ApiRoute::ContinueAuthorization => authorizations::continue_authorization(ctx).await,
         ApiRoute::ListGrants => grants::list(ctx).await,
         ApiRoute::RevokeGrant(grant_id) => grants::revoke(ctx, &grant_id).await,
+        ApiRoute::FindUserCode => user_codes::find(ctx).await,
         ApiRoute::LiveQr(_) => Err(AppError::Internal(
             "the live route is served before this".into(),
         )),

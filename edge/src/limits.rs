@@ -1,6 +1,7 @@
 //! Abuse limits (`shared/API.md`): failed password logins per username and per client address,
-//! sign-ups per client address, each counted exactly by one Durable Object per counted key
-//! (`objects/attempt_counter.rs`); QR creation per client address by the Workers rate-limiting binding.
+//! unknown user codes per account and per client address, sign-ups per client address, each
+//! counted exactly by one Durable Object per counted key (`objects/attempt_counter.rs`); QR
+//! creation per client address by the Workers rate-limiting binding.
 //!
 //! A login is admitted by both of its counters before its password is checked: 30 concurrent
 //! guesses for one username are counted one after another, the first ten are judged and the
@@ -58,6 +59,12 @@ pub async fn forgive(attempts: Vec<Counted>) {
     .await;
 }
 
+/// How many unknown user codes one account, and one client address, may look up within
+/// [`USER_CODE_WINDOW_MS`] (`shared/API.md`, "Devices without a browser").
+const USER_CODE_FAILURES_PER_ACCOUNT: usize = 10;
+const USER_CODE_FAILURES_PER_ADDRESS: usize = 100;
+const USER_CODE_WINDOW_MS: u64 = 10 * 60 * 1000;
+
 /// Admits a login attempt for `username` from this client address, or answers `429` (after
 /// taking back whichever of the two counters had admitted it).
 pub async fn admit_login(ctx: &Ctx, username: &str) -> AppResult<Vec<Counted>> {
@@ -70,28 +77,62 @@ pub async fn admit_login(ctx: &Ctx, username: &str) -> AppResult<Vec<Counted>> {
         limit: ctx.config.login_failures_per_address,
         window_ms,
     };
-    let (user, address) = try_join(
-        admit(
-            ctx,
+    admit_both(
+        ctx,
+        (
             format!("login-user:{}", hash_secret(username)),
             per_username,
         ),
-        admit(
-            ctx,
+        (
             format!("login-address:{}", hash_secret(&ctx.client_address)),
             per_address,
         ),
     )
+    .await
+}
+
+/// Admits a look-up of a user code by `account_id` from this client address, or answers `429`;
+/// counted as logins are, and taken back when the code is found.
+pub async fn admit_user_code(ctx: &Ctx, account_id: &str) -> AppResult<Vec<Counted>> {
+    let window = |limit| Window {
+        limit,
+        window_ms: USER_CODE_WINDOW_MS,
+    };
+    admit_both(
+        ctx,
+        (
+            format!("user-code-account:{}", hash_secret(account_id)),
+            window(USER_CODE_FAILURES_PER_ACCOUNT),
+        ),
+        (
+            format!("user-code-address:{}", hash_secret(&ctx.client_address)),
+            window(USER_CODE_FAILURES_PER_ADDRESS),
+        ),
+    )
+    .await
+}
+
+/// Admits an attempt by both of its counters, or answers `429` (after taking back whichever had
+/// admitted it).
+async fn admit_both(
+    ctx: &Ctx,
+    (first_key, first_window): (String, Window),
+    (second_key, second_window): (String, Window),
+) -> AppResult<Vec<Counted>> {
+    let (first, second) = try_join(
+        admit(ctx, first_key, first_window),
+        admit(ctx, second_key, second_window),
+    )
     .await?;
-    match (user, address) {
-        (Ok(user), Ok(address)) => Ok(vec![user, address]),
-        (user, address) => {
-            let retry_after_seconds = [&user, &address]
+    match (first, second) {
+        (Ok(first), Ok(second)) => Ok(vec![first, second]),
+        (first, second) => {
+            let retry_after_seconds = [&first, &second]
                 .iter()
                 .filter_map(|outcome| outcome.as_ref().err().copied())
                 .max()
                 .unwrap_or(1);
-            forgive(user.into_iter().chain(address).collect()).await;
+            forgive(first.into_iter().chain(second).collect()).await;
             Err(AppError::RateLimited {
                 retry_after_seconds,
             })

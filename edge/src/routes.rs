@@ -33,6 +33,8 @@ pub enum ApiRoute {
     ContinueAuthorization,
     ListGrants,
     RevokeGrant(String),
+    /// `POST /api/user-codes`: the device session a typed user code names.
+    FindUserCode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,7 @@ pub enum ProviderRoute {
     Token,
     Userinfo,
     Revoke,
+    DeviceAuthorization,
     /// A browser's CORS preflight for an endpoint that a single-page app calls.
     Preflight(&'static [&'static str]),
 }
@@ -109,6 +112,7 @@ fn api(method: &str, rest: &str) -> Resolved {
             }
             (m, ["authorizations"]) => (&["POST"], (m == "POST").then_some(ContinueAuthorization)),
             (m, ["grants"]) => (&["GET"], (m == "GET").then_some(ListGrants)),
+            (m, ["user-codes"]) => (&["POST"], (m == "POST").then_some(FindUserCode)),
             (m, ["grants", id]) if !id.is_empty() => {
                 (&["DELETE"], (m == "DELETE").then(|| RevokeGrant(param(id))))
             }
@@ -131,6 +135,8 @@ fn provider(method: &str, path: &str) -> Resolved {
         paths::TOKEN => (Token, POST, true),
         paths::USERINFO => (Userinfo, GET_POST, true),
         paths::REVOKE => (Revoke, POST, true),
+        // A device without a browser calls it; no page has a reason to.
+        paths::DEVICE_AUTHORIZATION => (DeviceAuthorization, &["POST"][..], false),
         _ => return Resolved::NotFound,
     };
     if method == "OPTIONS" && cross_origin {
@@ -164,6 +170,7 @@ impl ApiRoute {
             Self::ContinueAuthorization => "POST /api/authorizations",
             Self::ListGrants => "GET /api/grants",
             Self::RevokeGrant(_) => "DELETE /api/grants/{grant_id}",
+            Self::FindUserCode => "POST /api/user-codes",
         }
     }
 
@@ -178,6 +185,7 @@ impl ApiRoute {
                 | Self::ConfirmQr(_)
                 | Self::DenyQr(_)
                 | Self::ContinueAuthorization
+                | Self::FindUserCode
         )
     }
 }
@@ -191,6 +199,7 @@ impl ProviderRoute {
             Self::Token => "POST /oauth/token",
             Self::Userinfo => "/oauth/userinfo",
             Self::Revoke => "POST /oauth/revoke",
+            Self::DeviceAuthorization => "POST /oauth/device_authorization",
             Self::Preflight(_) => "OPTIONS /oauth/{endpoint}",
         }
     }
@@ -237,6 +246,7 @@ mod tests {
         assert_eq!(api("POST", "/api/authorizations"), ContinueAuthorization);
         assert_eq!(api("GET", "/api/grants"), ListGrants);
         assert_eq!(api("DELETE", "/api/grants/abc"), RevokeGrant("abc".into()));
+        assert_eq!(api("POST", "/api/user-codes"), FindUserCode);
     }
 
     #[test]
@@ -261,6 +271,10 @@ mod tests {
         assert_eq!(provider("GET", "/oauth/userinfo"), Userinfo);
         assert_eq!(provider("POST", "/oauth/userinfo"), Userinfo);
         assert_eq!(provider("POST", "/oauth/revoke"), Revoke);
+        assert_eq!(
+            provider("POST", "/oauth/device_authorization"),
+            DeviceAuthorization
+        );
         assert_eq!(
             provider("OPTIONS", "/oauth/token"),
             Preflight(&["POST", "OPTIONS"])

@@ -21,9 +21,13 @@ pub enum DeviceType {
     Web,
     Ios,
     Android,
+    /// A device without a browser (a CLI, a TV) that signs in by the device grant (RFC 8628):
+    /// it sends no device headers, and is known only by what the edge saw of it.
+    Device,
 }
 
 impl DeviceType {
+    /// The types a client names itself by in `X-Device-Type`.
     pub const ALL: [DeviceType; 4] = [Self::Pc, Self::Web, Self::Ios, Self::Android];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +36,7 @@ impl DeviceType {
             Self::Web => "web",
             Self::Ios => "ios",
             Self::Android => "android",
+            Self::Device => "device",
         }
     }
 
@@ -47,6 +52,7 @@ impl DeviceType {
             Self::Web => "Web browser",
             Self::Ios => "iPhone or iPad",
             Self::Android => "Android device",
+            Self::Device => "Device",
         }
     }
 }
@@ -340,9 +346,13 @@ pub struct ScanResponse {
     /// For a session that signs the person in to an app: which, and where it sends them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientInfo>,
-    /// What the app asks for (with `client`).
+    /// What the app asks for (with `client`, or for a device).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Vec<String>>,
+    /// For a device's session: the code its screen shows, to check against it (RFC 8628
+    /// §3.3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_code: Option<String>,
 }
 
 /// `POST /api/qr/{qr_id}/scan` takes no fields: no body, or `{}`.
@@ -378,6 +388,11 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", device_type.as_str()));
         }
         assert_eq!(DeviceType::parse("PC"), None);
+        assert_eq!(
+            DeviceType::parse("device"),
+            None,
+            "no client's header names it"
+        );
         assert_eq!(DeviceType::parse("tv"), None);
     }
 

@@ -29,6 +29,20 @@ pub struct LiveHello {
     pub device_type: DeviceType,
 }
 
+/// A device's first message (RFC 8628, `shared/API.md`, "Devices without a browser"): its
+/// device code, in place of the poll secret and device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceHello {
+    pub device_code: Secret,
+}
+
+/// A first message that holds, either kind.
+#[derive(Debug, Clone)]
+pub enum Hello {
+    Pc(LiveHello),
+    Device(DeviceHello),
+}
+
 /// How the edge ends a live socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseCode {
@@ -93,7 +107,7 @@ pub enum Frame<'a> {
 pub enum Reaction {
     Pong,
     /// A well-formed first message: the edge checks it against the session.
-    Hello(LiveHello),
+    Hello(Hello),
     Close(CloseCode),
 }
 
@@ -115,12 +129,17 @@ pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
     if !crate::validate::is_json_object(text.as_bytes()) {
         return Reaction::Close(CloseCode::BadMessage);
     }
-    let hello = serde_json::from_str::<LiveHello>(text)
+    let pc = serde_json::from_str::<LiveHello>(text)
         .ok()
         .and_then(|hello| {
             let device_id = crate::validate::device_id(&hello.device_id)?;
-            Some(LiveHello { device_id, ..hello })
+            Some(Hello::Pc(LiveHello { device_id, ..hello }))
         });
+    let hello = pc.or_else(|| {
+        serde_json::from_str::<DeviceHello>(text)
+            .ok()
+            .map(Hello::Device)
+    });
     match hello {
         Some(hello) => Reaction::Hello(hello),
         None => Reaction::Close(CloseCode::BadMessage),
@@ -175,8 +194,22 @@ mod tests {
     }
 
     #[test]
+    fn a_device_says_hello_with_its_device_code() {
+        let Reaction::Hello(Hello::Device(hello)) =
+            react(Frame::Text(r#"{"device_code": "abc.def"}"#), false)
+        else {
+            panic!("a device's hello")
+        };
+        assert_eq!(hello.device_code.expose(), "abc.def");
+        assert_eq!(
+            closes_with(react(Frame::Text(r#"{"device_code": 7}"#), false)),
+            Some(CloseCode::BadMessage)
+        );
+    }
+
+    #[test]
     fn the_first_message_is_the_hello() {
-        let Reaction::Hello(hello) = react(Frame::Text(HELLO), false) else {
+        let Reaction::Hello(Hello::Pc(hello)) = react(Frame::Text(HELLO), false) else {
             panic!("a hello")
         };
         assert_eq!(hello.poll_secret.expose(), "s3cret");
@@ -189,7 +222,7 @@ mod tests {
             "0f8fad5b-d9cb-469f-a165-70867728950e",
             "0F8FAD5B-D9CB-469F-A165-70867728950E",
         );
-        let Reaction::Hello(hello) = react(Frame::Text(&upper), false) else {
+        let Reaction::Hello(Hello::Pc(hello)) = react(Frame::Text(&upper), false) else {
             panic!("a hello")
         };
         assert_eq!(hello.device_id, "0f8fad5b-d9cb-469f-a165-70867728950e");

@@ -10,6 +10,7 @@
 use crate::oauth::ClientInfo;
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::clients::RedirectUri;
+use crate::oauth::device::ForDevice;
 use crate::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 
@@ -116,10 +117,31 @@ pub struct QrSession {
     /// Unix seconds; the session is live while `now` is before it.
     pub expires_at: u64,
     pub stage: Stage,
-    /// The app the session signs the person in to, for a session made for an authorization
-    /// request; `None`: a sign-in to qrgate itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app: Option<ForApp>,
+    /// Who the session signs the person in to.
+    #[serde(default)]
+    pub audience: Audience,
+}
+
+/// Who a QR session signs the person in to: the PC itself, into qrgate; or, for a session made
+/// for an app's authorization request, that app (the PC is handed the redirect with its code);
+/// or, for a device without a browser (RFC 8628), that device (which takes its tokens at the
+/// token endpoint).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Audience {
+    #[default]
+    Qrgate,
+    App(ForApp),
+    Device(ForDevice),
+}
+
+impl Audience {
+    /// The app, for a session made for an authorization request.
+    pub fn app(&self) -> Option<&ForApp> {
+        match self {
+            Self::App(app) => Some(app),
+            _ => None,
+        }
+    }
 }
 
 /// An app's authorization request that a session was made for, as checked, and the app's name
@@ -144,8 +166,25 @@ impl ForApp {
     }
 }
 
+/// What a device's poll comes to ([`QrSession::device_poll`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DevicePoll {
+    /// `authorization_pending`.
+    Pending,
+    /// `slow_down`.
+    SlowDown,
+    /// `access_denied`.
+    Denied,
+    /// `expired_token`.
+    Expired,
+    /// `invalid_grant`: handed over already, or no device's session.
+    Gone,
+    /// The tokens, now and once.
+    Confirmed(Confirmation),
+}
+
 /// A confirmation picked up: the account that confirmed, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
     pub account: Account,
     pub at_ms: u64,
@@ -161,12 +200,12 @@ pub enum StepError {
 }
 
 impl QrSession {
-    pub fn new(pc: Creator, expires_at: u64, app: Option<ForApp>) -> Self {
+    pub fn new(pc: Creator, expires_at: u64, audience: Audience) -> Self {
         Self {
             pc,
             expires_at,
             stage: Stage::Pending,
-            app,
+            audience,
         }
     }
 
@@ -269,6 +308,34 @@ impl QrSession {
         }
     }
 
+    /// A device's poll at the token endpoint (RFC 8628 §3.5): too soon after its last (the
+    /// interval then grows), still waiting for the phone, denied, past its lifetime, or, once,
+    /// the confirmation to issue tokens for. A confirmation already handed over is gone
+    /// (`invalid_grant`), and one not taken within the pick-up window has expired.
+    pub fn device_poll(&mut self, now_ms: u64) -> DevicePoll {
+        let Audience::Device(device) = &mut self.audience else {
+            return DevicePoll::Gone;
+        };
+        if device.too_soon(now_ms) {
+            return DevicePoll::SlowDown;
+        }
+        match self.status(now_ms) {
+            QrStatus::Pending | QrStatus::Scanned => DevicePoll::Pending,
+            QrStatus::Denied | QrStatus::Cancelled => DevicePoll::Denied,
+            QrStatus::Expired => DevicePoll::Expired,
+            QrStatus::Confirmed => match &self.stage {
+                Stage::Decided { decided_at_ms, .. }
+                    if now_ms > *decided_at_ms + PICKUP_WINDOW_MS =>
+                {
+                    DevicePoll::Expired
+                }
+                _ => self
+                    .pick_up(now_ms)
+                    .map_or(DevicePoll::Gone, DevicePoll::Confirmed),
+            },
+        }
+    }
+
     /// Undoes [`QrSession::pick_up`] when the token it allowed could not be stored, so that
     /// the PC's next poll can try again. Only the poll that picked up calls this, and no other
     /// poll can pick up in between, so it never undoes a pick-up that handed a token out.
@@ -349,7 +416,7 @@ mod tests {
                 },
             },
             EXPIRES_AT,
-            None,
+            Audience::Qrgate,
         )
     }
 
@@ -696,5 +763,71 @@ mod tests {
         let session = decided(Verdict::Confirmed, LIVE);
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(serde_json::from_str::<QrSession>(&json).unwrap(), session);
+    }
+
+    fn device() -> QrSession {
+        let mut session = pending();
+        session.audience = Audience::Device(ForDevice::new(
+            "cli".into(),
+            "CLI".into(),
+            vec!["openid".into()],
+            "BCDFGHJK",
+        ));
+        session
+    }
+
+    #[test]
+    fn a_device_polls_until_confirmed_and_gets_its_tokens_once() {
+        let created = EXPIRES_AT * 1000 - 120_000;
+        let mut session = device();
+        assert_eq!(session.device_poll(created), DevicePoll::Pending);
+        assert_eq!(session.device_poll(created + 1_000), DevicePoll::SlowDown);
+        session
+            .scan(phone("ann", "phone-1"), "scan-1".into(), created + 2_000)
+            .unwrap();
+        assert_eq!(session.device_poll(created + 11_000), DevicePoll::Pending);
+        session
+            .decide(
+                &phone("ann", "phone-1"),
+                true,
+                Verdict::Confirmed,
+                created + 12_000,
+            )
+            .unwrap();
+        match session.device_poll(created + 21_000) {
+            DevicePoll::Confirmed(confirmation) => {
+                assert_eq!(confirmation.account, phone("ann", "phone-1").account);
+                assert_eq!(confirmation.at_ms, created + 12_000);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(session.device_poll(created + 31_000), DevicePoll::Gone);
+    }
+
+    #[test]
+    fn a_device_is_told_denied_expired_and_a_lapsed_confirmation() {
+        let created = EXPIRES_AT * 1000 - 120_000;
+        let mut denied = device();
+        denied.scan(phone("ann", "p"), "s".into(), created).unwrap();
+        denied
+            .decide(&phone("ann", "p"), true, Verdict::Denied, created)
+            .unwrap();
+        assert_eq!(denied.device_poll(created + 1), DevicePoll::Denied);
+        let mut expired = device();
+        assert_eq!(expired.device_poll(DEAD), DevicePoll::Expired);
+        let mut lapsed = device();
+        lapsed.scan(phone("ann", "p"), "s".into(), created).unwrap();
+        lapsed
+            .decide(&phone("ann", "p"), true, Verdict::Confirmed, created)
+            .unwrap();
+        assert_eq!(
+            lapsed.device_poll(created + PICKUP_WINDOW_MS + 1),
+            DevicePoll::Expired
+        );
+        assert_eq!(
+            pending().device_poll(LIVE),
+            DevicePoll::Gone,
+            "not a device's"
+        );
     }
 }

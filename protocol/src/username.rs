@@ -2,39 +2,50 @@
 //! Workers KV, which carries a write to other locations only after 60 s or more: two sign-ups
 //! for one name at two locations would each find it free there and both succeed, the later
 //! write silently replacing the other account. So one writer per username (its Durable Object)
-//! grants the name to one account at a time, before the account is stored. `now` is passed in.
+//! grants the name to one account at a time, before the account is stored. A device's user code
+//! (RFC 8628) is held the same way, by its QR session, so that a code typed on a phone finds its
+//! device at once from any location. `now` is passed in.
 
 use serde::{Deserialize, Serialize};
 
-/// The account a username is granted to, and until when (Unix seconds).
+/// Who a name is granted to, and until when (Unix seconds): for a username, its account; for a
+/// device's user code (`crate::oauth::device`), the device's QR session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
-    pub account_id: String,
+    /// Stored as `account_id` before user codes were held too.
+    #[serde(alias = "account_id")]
+    pub holder_id: String,
     pub until: u64,
 }
 
 impl Holder {
-    /// Grants the name to `account_id` until `until`, if no other account holds it at `now`:
+    /// Grants the name to `holder_id` until `until`, if no other account holds it at `now`:
     /// the name's holder from then on, or `None` when it is taken. The holder's own claim (a
     /// renewal) never shortens its hold.
-    pub fn claim(held: Option<&Holder>, account_id: &str, until: u64, now: u64) -> Option<Holder> {
+    pub fn claim(held: Option<&Holder>, holder_id: &str, until: u64, now: u64) -> Option<Holder> {
         match held {
-            Some(holder) if holder.account_id == account_id => Some(Holder {
-                account_id: account_id.to_owned(),
+            Some(holder) if holder.holder_id == holder_id => Some(Holder {
+                holder_id: holder_id.to_owned(),
                 until: until.max(holder.until),
             }),
             Some(holder) if now < holder.until => None,
             _ => Some(Holder {
-                account_id: account_id.to_owned(),
+                holder_id: holder_id.to_owned(),
                 until,
             }),
         }
     }
 
-    /// Whether `account_id` holds the name, and so may give it back (its account could not be
+    /// Who holds the name at `now`, if anyone does.
+    pub fn current(held: Option<&Holder>, now: u64) -> Option<&str> {
+        held.filter(|holder| now < holder.until)
+            .map(|holder| holder.holder_id.as_str())
+    }
+
+    /// Whether `holder_id` holds the name, and so may give it back (its account could not be
     /// stored after all).
-    pub fn is_held_by(held: Option<&Holder>, account_id: &str) -> bool {
-        held.is_some_and(|holder| holder.account_id == account_id)
+    pub fn is_held_by(held: Option<&Holder>, holder_id: &str) -> bool {
+        held.is_some_and(|holder| holder.holder_id == holder_id)
     }
 }
 
@@ -42,11 +53,21 @@ impl Holder {
 mod tests {
     use super::*;
 
-    fn held(account_id: &str, until: u64) -> Holder {
+    fn held(holder_id: &str, until: u64) -> Holder {
         Holder {
-            account_id: account_id.to_owned(),
+            holder_id: holder_id.to_owned(),
             until,
         }
+    }
+
+    #[test]
+    fn a_name_is_held_until_its_hold_ends() {
+        let holder = held("a", 500);
+        assert_eq!(Holder::current(Some(&holder), 499), Some("a"));
+        assert_eq!(Holder::current(Some(&holder), 500), None);
+        assert_eq!(Holder::current(None, 0), None);
+        let stored = r#"{"account_id": "a", "until": 500}"#;
+        assert_eq!(serde_json::from_str::<Holder>(stored).unwrap(), holder);
     }
 
     #[test]

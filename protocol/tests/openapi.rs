@@ -229,6 +229,7 @@ fn answers() -> Vec<(&'static str, Value)> {
         warnings,
         scope: client.as_ref().map(|_| scope("openid profile")),
         client,
+        user_code: None,
     };
     let app = ClientInfo {
         client_id: CLIENT_ID.into(),

@@ -21,6 +21,8 @@ const clients = [
   newClient({ id: "test-rs256", name: "Test RS256 app", redirectUris: WEB, rs256: true }),
   newClient({ id: "test-no-refresh", name: "Test app without refresh", redirectUris: WEB, grantTypes: ["authorization_code"] }),
   newClient({ id: "qrgate-cli", name: "qrgate CLI", isPublic: true, device: true }),
+  // A confidential device (a TV app with a secret): it authenticates its device authorizations.
+  newClient({ id: "test-tv", name: "Test TV app", device: true }),
   // A redirect URI, but not the code grant: its authorization requests are unauthorized_client.
   newClient({ id: "test-no-code", name: "Test device app", isPublic: true, redirectUris: WEB, device: true }),
   // The example web client (examples/web-client/), as the end-to-end tests run it.

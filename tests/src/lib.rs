@@ -28,6 +28,8 @@ use std::sync::OnceLock;
 
 /// The QR lifetime `scripts/test.sh` gives `wrangler dev`.
 pub const TEST_QR_TTL_SECONDS: u64 = 3;
+/// The device authorizations' lifetime `scripts/test.sh` gives `wrangler dev`.
+pub const TEST_DEVICE_CODE_TTL_SECONDS: u64 = 30;
 /// The per-address login failure limit `scripts/test.sh` gives `wrangler dev`.
 pub const TEST_LOGIN_FAILURES_PER_ADDRESS: usize = 20;
 pub const PASSWORD: &str = "correct horse battery";

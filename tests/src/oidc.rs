@@ -9,6 +9,7 @@ use crate::{Call, Device, Location, Reply, decide_call, scan};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use qrgate_protocol::oauth::AuthorizationData;
+use qrgate_protocol::oauth::device::DeviceAuthorizationResponse;
 use qrgate_protocol::{CreateQrResponse, LoginSession, PollResponse, ScanResponse, Secret};
 use reqwest::Method;
 use serde_json::Value;
@@ -228,4 +229,44 @@ pub fn field(answer: &Value, name: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no {name} in {answer}"))
         .to_owned()
+}
+
+/// The public device client every local edge registers (the `qrgate` CLI's).
+pub const CLI: &str = "qrgate-cli";
+/// A confidential device client (a TV app with a secret).
+pub const TV: &str = "test-tv";
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// `POST /oauth/device_authorization` at `location` for the public `client_id`, with `scope`.
+pub fn device_authorization_call(location: Location, client_id: &str, scope: &str) -> Call {
+    Call::to(location, Method::POST, "/oauth/device_authorization").raw_body(
+        Some("application/x-www-form-urlencoded"),
+        form(&[("client_id", client_id), ("scope", scope)]),
+    )
+}
+
+/// A device authorization of the CLI at `location`, for `openid profile`.
+pub async fn authorize_device(location: Location) -> DeviceAuthorizationResponse {
+    device_authorization_call(location, CLI, "openid profile")
+        .send()
+        .await
+        .expect(200)
+}
+
+/// The QR id of a device authorization: the last segment of `verification_uri_complete`.
+pub fn device_qr_id(authorization: &DeviceAuthorizationResponse) -> String {
+    let complete = &authorization.verification_uri_complete;
+    complete.rsplit('/').next().expect("a path").to_owned()
+}
+
+/// The device's poll at `location`, as the public `client_id`.
+pub fn device_poll_call(location: Location, client_id: &str, device_code: &str) -> Call {
+    Call::to(location, Method::POST, "/oauth/token").raw_body(
+        Some("application/x-www-form-urlencoded"),
+        form(&[
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", device_code),
+            ("client_id", client_id),
+        ]),
+    )
 }

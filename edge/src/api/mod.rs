@@ -5,3 +5,4 @@ pub mod accounts;
 pub mod authorizations;
 pub mod grants;
 pub mod qr;
+pub mod user_codes;

@@ -23,7 +23,7 @@ use qrgate_protocol::QrStatus;
 use qrgate_protocol::location::warnings;
 use qrgate_protocol::oauth::{Amr, OAuthErrorCode, RedirectTo};
 use qrgate_protocol::qr::ForApp;
-use qrgate_protocol::qr::{Scanner, Verdict};
+use qrgate_protocol::qr::{Audience, Scanner, Verdict};
 use qrgate_protocol::{
     CreateQrRequest, CreateQrResponse, DecisionRequest, PollResponse, ScanRequest, ScanResponse,
     Secret, Via, validate,
@@ -99,18 +99,23 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
                 location: ctx.location.clone(),
                 poll_secret_hash,
                 dpop_jkt,
-                app,
+                audience: app.map_or(Audience::Qrgate, Audience::App),
             }
         })
         .await?;
     crate::json_response(201, &created)
 }
 
+/// The URL the phone opens for the session `qr_id`: its QR's content.
+pub fn qr_url(origin: &str, qr_id: &str) -> String {
+    format!("{origin}/m/qr/{qr_id}")
+}
+
 /// A fresh object for a new session, not yet asked to make it: its id, and so the code's URL,
 /// are known before, so that the edge can draw the page's first code while the session is made
 /// (`page/`).
 pub struct FreshObject {
-    qr_id: String,
+    pub qr_id: String,
     stub: Stub,
     pub qr_url: String,
 }
@@ -118,12 +123,20 @@ pub struct FreshObject {
 impl FreshObject {
     pub fn new(env: &Env, origin: &str) -> AppResult<Self> {
         let (qr_id, stub) = rpc::new_session(env)?;
-        let qr_url = format!("{origin}/m/qr/{qr_id}");
+        let qr_url = qr_url(origin, &qr_id);
         Ok(Self {
             qr_id,
             stub,
             qr_url,
         })
+    }
+
+    /// Makes `session` in this object: answers when it expires.
+    pub async fn create(&self, session: NewSession) -> AppResult<u64> {
+        match rpc::call(&self.stub, &Command::Create(Box::new(session))).await? {
+            Outcome::Created { expires_at } => Ok(expires_at),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// Makes the session in this object, as `session` describes it given the hash of its new
@@ -135,11 +148,7 @@ impl FreshObject {
         session: impl FnOnce(String) -> NewSession,
     ) -> AppResult<CreateQrResponse> {
         let poll_secret = random_secret()?;
-        let new_session = Box::new(session(hash_secret(&poll_secret)));
-        let expires_at = match rpc::call(&self.stub, &Command::Create(new_session)).await? {
-            Outcome::Created { expires_at } => expires_at,
-            other => return Err(unexpected(&other)),
-        };
+        let expires_at = self.create(session(hash_secret(&poll_secret))).await?;
         Ok(CreateQrResponse {
             qr_id: self.qr_id,
             qr_url: self.qr_url,
@@ -256,13 +265,18 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         scanner: scanner(auth),
         scan_token_hash: hash_secret(&scan_token),
     };
-    let (expires_at, pc, app) = match step(&stub, scan).await? {
+    let (expires_at, pc, audience) = match step(&stub, scan).await? {
         Outcome::Scanned {
             expires_at,
             pc,
-            app,
-        } => (expires_at, pc, app),
+            audience,
+        } => (expires_at, pc, audience),
         other => return Err(unexpected(&other)),
+    };
+    let (client, scope, user_code) = match audience {
+        Audience::Qrgate => (None, None, None),
+        Audience::App(app) => (Some(app.client_info()), Some(app.request.scope), None),
+        Audience::Device(device) => (None, Some(device.scope), Some(device.user_code)),
     };
     crate::json_response(
         200,
@@ -271,8 +285,9 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
             expires_at,
             warnings: warnings(&pc.location(), &ctx.location),
             pc,
-            client: app.as_ref().map(ForApp::client_info),
-            scope: app.map(|app| app.request.scope),
+            client,
+            scope,
+            user_code,
         },
     )
 }

@@ -31,6 +31,15 @@ pub enum OAuthError {
     ServerError(String),
     /// A storage service failed; the detail is logged, and the client may try again.
     TemporarilyUnavailable(String),
+    /// The client address asks too often (`429`, with `Retry-After`).
+    RateLimited {
+        retry_after_seconds: u64,
+    },
+    /// The device grant's answers while the device waits or after (RFC 8628 §3.5).
+    AuthorizationPending,
+    SlowDown,
+    AccessDenied,
+    ExpiredToken,
 }
 
 /// Why a resource refuses a request (RFC 6750 §3.1, RFC 9449 §7.1).
@@ -61,7 +70,13 @@ impl OAuthError {
                 ..
             } => OAuthErrorCode::InvalidDpopProof,
             Self::ServerError(_) => OAuthErrorCode::ServerError,
-            Self::TemporarilyUnavailable(_) => OAuthErrorCode::TemporarilyUnavailable,
+            Self::TemporarilyUnavailable(_) | Self::RateLimited { .. } => {
+                OAuthErrorCode::TemporarilyUnavailable
+            }
+            Self::AuthorizationPending => OAuthErrorCode::AuthorizationPending,
+            Self::SlowDown => OAuthErrorCode::SlowDown,
+            Self::AccessDenied => OAuthErrorCode::AccessDenied,
+            Self::ExpiredToken => OAuthErrorCode::ExpiredToken,
         }
     }
 
@@ -86,6 +101,11 @@ impl OAuthError {
             Self::TemporarilyUnavailable(_) => {
                 "A storage service is briefly unavailable; try again."
             }
+            Self::RateLimited { .. } => "Too many requests from this address; try again later.",
+            Self::AuthorizationPending => "The person has not approved on their phone yet.",
+            Self::SlowDown => "Polled sooner than the interval: poll 5 s less often from now on.",
+            Self::AccessDenied => "The person denied the sign-in.",
+            Self::ExpiredToken => "The device code has expired: start again.",
         }
     }
 
@@ -94,6 +114,7 @@ impl OAuthError {
     fn status(&self) -> u16 {
         match self {
             Self::Refused { .. } => 401,
+            Self::RateLimited { .. } => 429,
             other => other.code().status(),
         }
     }
@@ -132,6 +153,11 @@ impl OAuthError {
             Self::TemporarilyUnavailable(_) => {
                 let _ = headers.set("Retry-After", "1");
             }
+            Self::RateLimited {
+                retry_after_seconds,
+            } => {
+                let _ = headers.set("Retry-After", &retry_after_seconds.to_string());
+            }
             _ => {}
         }
         let json =
@@ -154,6 +180,11 @@ impl From<AppError> for OAuthError {
                 Self::InvalidRequest("The request body must be a form of at most 8 KiB.")
             }
             AppError::Internal(detail) => Self::ServerError(detail),
+            AppError::RateLimited {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
             other => Self::ServerError(format!("unexpected: {other:?}")),
         }
     }

@@ -1,7 +1,7 @@
-//! Grants as the Worker drives them: a code handed out for a confirmation (the PC's pick-up of
-//! an app's QR session, or a browser's single sign-on), and the grant's own object
-//! (`objects/grant.rs`), the one writer that decides every redemption, rotation, check and
-//! revocation. A code, like every token of its grant, is `<grant id>.<256 random bits>`: the
+//! Grants as the Worker drives them: made for a confirmation (the PC's pick-up of an app's QR
+//! session or a browser's single sign-on hand out a code; a device's poll, its tokens at once),
+//! and the grant's own object (`objects/grant.rs`), the one writer that decides every
+//! redemption, rotation, check and revocation. A code, like every token of its grant, is `<grant id>.<256 random bits>`: the
 //! id leads any location to the grant's object, and the object keeps only the secret's hash.
 
 use crate::context::Ctx;
@@ -12,10 +12,10 @@ use crate::objects::grant::{GRANTS_BINDING, GrantCommand, Revoker};
 use qrgate_protocol::history::ConnectedApp;
 use qrgate_protocol::oauth::authorize::AuthorizationRequest;
 use qrgate_protocol::oauth::form::with_query;
-use qrgate_protocol::oauth::grant::NewGrant;
+use qrgate_protocol::oauth::grant::{HandedOut, NewGrant};
 use qrgate_protocol::oauth::{Amr, GrantEntry, OAuthErrorCode};
 use qrgate_protocol::qr::ForApp;
-use qrgate_protocol::{Account, Via};
+use qrgate_protocol::{Account, SignInEntry, Via};
 use serde::de::DeserializeOwned;
 use worker::{Env, Stub};
 
@@ -49,10 +49,65 @@ pub struct SignedIn<'a> {
     pub via: Via,
 }
 
-/// A code for `app`'s request, handed out for `signed_in`: the sign-in is recorded in the
-/// account's history and the app listed among its connected apps, then the grant is made, and
-/// only then is the code handed out (as the redirect to the client). Answers the redirect and
-/// whether the account is due its renewal.
+/// The object of a grant not yet made, and its id.
+pub struct NewGrantObject {
+    pub grant_id: String,
+    stub: Stub,
+}
+
+impl NewGrantObject {
+    pub fn new(env: &Env) -> AppResult<Self> {
+        let namespace = env.durable_object(GRANTS_BINDING)?;
+        let id = namespace.unique_id()?;
+        Ok(Self {
+            grant_id: id.to_string(),
+            stub: id.get_stub()?,
+        })
+    }
+
+    /// Makes the grant `new` for `sign_in`, to live `ttl_seconds` from `now_ms`: the sign-in is
+    /// recorded in the account's history and the app listed among its connected apps, then the
+    /// grant's object is made; only then may its code or tokens be handed out. Answers whether
+    /// the account is due its renewal.
+    pub async fn make(
+        self,
+        env: &Env,
+        new: NewGrant,
+        sign_in: SignInEntry,
+        now_ms: u64,
+        ttl_seconds: u64,
+    ) -> AppResult<bool> {
+        let now = now_ms / 1000;
+        let listed = ConnectedApp {
+            entry: GrantEntry {
+                grant_id: self.grant_id.clone(),
+                client_id: new.client_id.clone(),
+                client_name: new.client_name.clone(),
+                scope: new.scope.clone(),
+                created_at: now,
+                last_used_at: now,
+            },
+            expires_at_ms: now_ms + ttl_seconds * 1000,
+        };
+        let account_id = new.account.account_id.clone();
+        let renewal_due = history::record_app(env, &account_id, sign_in, listed).await?;
+        let create = GrantCommand::Create {
+            grant: new,
+            ttl_seconds,
+        };
+        let made: AppResult<()> = crate::objects::call(&self.stub, &create).await;
+        if let Err(error) = made {
+            // Best effort: listed but never made, the grant would show until its expiry.
+            let _ = history::disconnect_app(env, &account_id, &self.grant_id).await;
+            return Err(error);
+        }
+        Ok(renewal_due)
+    }
+}
+
+/// A code for `app`'s request, handed out for `signed_in` once its grant is made
+/// ([`NewGrantObject::make`]), as the redirect to the client. Answers the redirect and whether
+/// the account is due its renewal.
 pub async fn issue_code(
     ctx: &Ctx,
     issuer: &str,
@@ -60,53 +115,27 @@ pub async fn issue_code(
     signed_in: SignedIn<'_>,
 ) -> AppResult<(String, bool)> {
     let request = &app.request;
-    let namespace = ctx.env.durable_object(GRANTS_BINDING)?;
-    let id = namespace.unique_id()?;
-    let grant_id = id.to_string();
-    let code = format!("{grant_id}.{}", random_secret()?);
-    let ttl_seconds = ctx.config.session_ttl_seconds;
-    let now = ctx.now_seconds();
-    let listed = ConnectedApp {
-        entry: GrantEntry {
-            grant_id: grant_id.clone(),
-            client_id: request.client_id.clone(),
-            client_name: app.client_name.clone(),
-            scope: request.scope.clone(),
-            created_at: now,
-            last_used_at: now,
-        },
-        expires_at_ms: ctx.now_ms + ttl_seconds * 1000,
-    };
-    let account_id = &signed_in.account.account_id;
-    let renewal_due = history::record_app(
-        ctx,
-        account_id,
-        signed_in.device_name,
-        signed_in.via,
-        listed,
-    )
-    .await?;
-    let create = GrantCommand::Create {
-        grant: NewGrant {
-            account: signed_in.account.clone(),
-            client_id: request.client_id.clone(),
-            client_name: app.client_name.clone(),
-            scope: request.scope.clone(),
-            auth_time: signed_in.auth_time,
-            amr: signed_in.amr,
-            code_hash: hash_secret(&code),
+    let object = NewGrantObject::new(&ctx.env)?;
+    let code = format!("{}.{}", object.grant_id, random_secret()?);
+    let new = NewGrant {
+        account: signed_in.account.clone(),
+        client_id: request.client_id.clone(),
+        client_name: app.client_name.clone(),
+        scope: request.scope.clone(),
+        auth_time: signed_in.auth_time,
+        amr: signed_in.amr,
+        handed_out: HandedOut::Code {
+            hash: hash_secret(&code),
             redirect_uri: request.redirect_uri.clone(),
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
         },
-        ttl_seconds,
     };
-    let made: AppResult<()> = crate::objects::call(&id.get_stub()?, &create).await;
-    if let Err(error) = made {
-        // Best effort: listed but never made, the grant would show until its expiry.
-        let _ = history::disconnect_app(&ctx.env, account_id, &grant_id).await;
-        return Err(error);
-    }
+    let sign_in = history::entry(ctx, signed_in.device_name, signed_in.via);
+    let ttl_seconds = ctx.config.session_ttl_seconds;
+    let renewal_due = object
+        .make(&ctx.env, new, sign_in, ctx.now_ms, ttl_seconds)
+        .await?;
     let redirect = answer(issuer, request, &[("code", &code)]);
     Ok((redirect, renewal_due))
 }

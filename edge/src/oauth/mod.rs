@@ -6,6 +6,8 @@
 //! - `authorize.rs`: the authorization endpoint, which serves the PC page in authorization
 //!   mode (`page/`); `handle.rs` is the checked request the page carries.
 //! - `token.rs`: the token endpoint (`client_auth.rs` authenticates its clients).
+//! - `device.rs`: devices without a browser (RFC 8628): their authorizations, and their grant
+//!   at the token endpoint.
 //! - `userinfo.rs`, `revoke.rs`.
 //! - `grants.rs`: codes handed out for a confirmation, and the grants' objects
 //!   (`objects/grant.rs`), which decide every redemption and rotation.
@@ -13,6 +15,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod grants;
@@ -149,6 +152,7 @@ pub async fn serve(
                 ProviderRoute::Discovery => discovery::metadata(&provider),
                 ProviderRoute::Jwks => discovery::jwks(&provider),
                 ProviderRoute::Token => token::serve(&provider, req).await,
+                ProviderRoute::DeviceAuthorization => device::authorize(&provider, req).await,
                 ProviderRoute::Userinfo => userinfo::serve(&provider, req).await,
                 ProviderRoute::Revoke => revoke::serve(&provider, req).await,
                 ProviderRoute::Authorize | ProviderRoute::Preflight(_) => {

@@ -7,7 +7,7 @@
 
 use super::error::{OAuthError, OAuthResult};
 use super::grants;
-use super::{Provider, client_auth, json, tokens};
+use super::{Provider, client_auth, device, json, tokens};
 use crate::context::read_limited_body;
 use crate::crypto::{encode, hash_secret, random_secret};
 use crate::dpop;
@@ -20,7 +20,8 @@ use qrgate_protocol::oauth::grant::{
     Issued, NewRefresh, Redemption, Refusal, Rotation, token_grant_id,
 };
 use qrgate_protocol::oauth::{
-    AUTHORIZATION_CODE, REFRESH_TOKEN, TOKEN_TTL_SECONDS, TokenResponse, known_scope, scope_string,
+    AUTHORIZATION_CODE, DEVICE_CODE, REFRESH_TOKEN, TOKEN_TTL_SECONDS, TokenResponse, known_scope,
+    scope_string,
 };
 use qrgate_protocol::{DPOP_HEADER, Secret, TokenType};
 use sha2::{Digest, Sha256};
@@ -85,6 +86,7 @@ pub async fn serve(provider: &Provider, mut req: Request) -> OAuthResult<Respons
         None => Err(OAuthError::InvalidRequest("grant_type is required.")),
         Some(AUTHORIZATION_CODE) => redeem(provider, client, &params, key).await,
         Some(REFRESH_TOKEN) => refresh(provider, client, &params, key).await,
+        Some(DEVICE_CODE) => device::redeem(provider, client, &params, key).await,
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }
 }
@@ -92,7 +94,7 @@ pub async fn serve(provider: &Provider, mut req: Request) -> OAuthResult<Respons
 /// A new refresh token for a client with the refresh grant: the token, and what the grant
 /// keeps of it. A public client's is bound to the key it proved; a confidential client
 /// authenticates each use instead.
-fn new_refresh(
+pub fn new_refresh(
     client: &Client,
     grant_id: &str,
     key: Option<&str>,
@@ -235,7 +237,7 @@ fn decided(decision: Option<Decision>, why: &'static str) -> OAuthResult<Issued>
 
 /// The token answer: an access token bound to `key` if one was proven, an ID token for
 /// `openid`, and the refresh token if the client has that grant.
-async fn answer(
+pub async fn answer(
     provider: &Provider,
     client: &Client,
     grant_id: &str,

@@ -1,7 +1,9 @@
-//! The Durable Object of one username: the one writer that grants the name to one account
-//! (`qrgate_protocol::username`), so two sign-ups for it anywhere, at once, cannot both have it.
-//! Like the other objects it awaits nothing but its own storage between loading and storing.
-//! When the hold ends (the account's lifetime and a margin), its alarm forgets everything.
+//! The Durable Object of one name: the one writer that grants it to one holder
+//! (`qrgate_protocol::username`). A username is held by its account, so two sign-ups for it
+//! anywhere, at once, cannot both have it; a device's user code by its QR session, so that a
+//! phone anywhere finds the device by the code at once. Like the other objects it awaits nothing
+//! but its own storage between loading and storing. When the hold ends (the account's lifetime
+//! and a margin; the device session's), its alarm forgets everything.
 
 use crate::objects::{self, Stored};
 use qrgate_protocol::username::Holder;
@@ -9,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
 
 #[derive(Debug, Serialize, Deserialize)]
-pub enum UsernameCommand {
-    /// Grant the name to `account_id` until `until` (Unix seconds), a sign-up's or a renewal's:
-    /// answers whether it was granted.
-    Claim { account_id: String, until: u64 },
-    /// Give the name back if `account_id` holds it: answers nothing.
-    Release { account_id: String },
+pub enum ClaimCommand {
+    /// Grant the name to `holder_id` until `until` (Unix seconds), a sign-up's or a renewal's,
+    /// or a new device session's: answers whether it was granted.
+    Claim { holder_id: String, until: u64 },
+    /// Give the name back if `holder_id` holds it: answers nothing.
+    Release { holder_id: String },
+    /// Who holds the name now: answers `Option<String>`.
+    Find,
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
@@ -34,11 +38,11 @@ impl DurableObject for UsernameClaim {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let now = Date::now().as_millis() / 1000;
-        let command: UsernameCommand = objects::command(req).await?;
+        let command: ClaimCommand = objects::command(req).await?;
         let held = self.holder.load(&self.state).await?;
         match command {
-            UsernameCommand::Claim { account_id, until } => {
-                match Holder::claim(held.as_ref(), &account_id, until, now) {
+            ClaimCommand::Claim { holder_id, until } => {
+                match Holder::claim(held.as_ref(), &holder_id, until, now) {
                     Some(holder) => {
                         // The alarm first: a hold stored without one would never end.
                         objects::wake_at(&self.state, holder.until.saturating_mul(1000)).await?;
@@ -48,12 +52,13 @@ impl DurableObject for UsernameClaim {
                     None => Response::from_json(&false),
                 }
             }
-            UsernameCommand::Release { account_id } => {
-                if Holder::is_held_by(held.as_ref(), &account_id) {
+            ClaimCommand::Release { holder_id } => {
+                if Holder::is_held_by(held.as_ref(), &holder_id) {
                     self.holder.forget(&self.state).await?;
                 }
                 Response::from_json(&())
             }
+            ClaimCommand::Find => Response::from_json(&Holder::current(held.as_ref(), now)),
         }
     }
 

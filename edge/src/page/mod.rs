@@ -22,7 +22,7 @@ use crate::objects::qr_session::rpc::NewSession;
 use first_view::first_view;
 use futures_util::{StreamExt, stream};
 use qrgate_protocol::oauth::{AUTHORIZATION_ELEMENT_ID, AuthorizationData};
-use qrgate_protocol::qr::ForApp;
+use qrgate_protocol::qr::{Audience, ForApp};
 use qrgate_protocol::text::{Lang, Localized, PcText, fill};
 use qrgate_protocol::{DeviceType, FIRST_CODE_ELEMENT_ID, SIGNED_IN_HINT_COOKIE, browser_name};
 use worker::{Env, Request, Response};
@@ -203,7 +203,7 @@ async fn first_code(
                 location,
                 poll_secret_hash,
                 dpop_jkt: None,
-                app,
+                audience: app.map_or(Audience::Qrgate, Audience::App),
             }
         })
         .await?;

@@ -55,9 +55,10 @@ pub struct Grant {
 pub enum Stage {
     /// Handed to the client as a code, not yet redeemed.
     Code(Code),
-    /// Redeemed: tokens were issued. The code's hash is kept, to know it again.
+    /// Redeemed: tokens were issued. The code's hash is kept, to know it again; a device's
+    /// grant had none (its tokens were issued at once).
     Active {
-        code_hash: String,
+        code_hash: Option<String>,
         refresh: Option<Refresh>,
     },
 }
@@ -81,6 +82,16 @@ pub struct Refresh {
     /// For a public client that proved a key (DPoP) when the token was issued: refreshing
     /// needs a proof by that key.
     pub dpop_jkt: Option<String>,
+}
+
+impl From<NewRefresh> for Refresh {
+    fn from(new: NewRefresh) -> Self {
+        Self {
+            current_hash: new.hash,
+            retired: Vec::new(),
+            dpop_jkt: new.dpop_jkt,
+        }
+    }
 }
 
 /// A new refresh token for a redemption or a rotation: its hash, and the key it is bound to.
@@ -137,7 +148,8 @@ pub struct Issued {
     pub report_use: bool,
 }
 
-/// Everything a new grant is made of, when its code is handed out.
+/// Everything a new grant is made of: when its code is handed out, or for a device, when its
+/// tokens are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewGrant {
     pub account: Account,
@@ -146,15 +158,59 @@ pub struct NewGrant {
     pub scope: Vec<String>,
     pub auth_time: u64,
     pub amr: Amr,
-    pub code_hash: String,
-    pub redirect_uri: String,
-    pub code_challenge: String,
-    pub nonce: Option<String>,
+    pub handed_out: HandedOut,
+}
+
+impl NewGrant {
+    /// What a grant handed out as tokens at once (a device's) issues them for.
+    pub fn issued(&self) -> Issued {
+        Issued {
+            account: self.account.clone(),
+            scope: self.scope.clone(),
+            auth_time: self.auth_time,
+            amr: self.amr,
+            nonce: None,
+            report_use: false,
+        }
+    }
+}
+
+/// How a new grant is handed out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HandedOut {
+    /// As a code, and what it is bound to.
+    Code {
+        hash: String,
+        redirect_uri: String,
+        code_challenge: String,
+        nonce: Option<String>,
+    },
+    /// As tokens at once (a device's grant), with this refresh token if the client has that
+    /// grant.
+    Tokens { refresh: Option<NewRefresh> },
 }
 
 impl Grant {
-    /// A grant whose code was handed out at `now_ms`, to live `ttl_seconds` once redeemed.
+    /// A grant handed out at `now_ms`, to live `ttl_seconds`.
     pub fn new(new: NewGrant, now_ms: u64, ttl_seconds: u64) -> Self {
+        let stage = match new.handed_out {
+            HandedOut::Code {
+                hash,
+                redirect_uri,
+                code_challenge,
+                nonce,
+            } => Stage::Code(Code {
+                hash,
+                redirect_uri,
+                code_challenge,
+                nonce,
+                expires_at_ms: now_ms + CODE_TTL_SECONDS * 1000,
+            }),
+            HandedOut::Tokens { refresh } => Stage::Active {
+                code_hash: None,
+                refresh: refresh.map(Refresh::from),
+            },
+        };
         Self {
             account: new.account,
             client_id: new.client_id,
@@ -164,13 +220,7 @@ impl Grant {
             amr: new.amr,
             created_at_ms: now_ms,
             expires_at_ms: now_ms + ttl_seconds * 1000,
-            stage: Stage::Code(Code {
-                hash: new.code_hash,
-                redirect_uri: new.redirect_uri,
-                code_challenge: new.code_challenge,
-                nonce: new.nonce,
-                expires_at_ms: now_ms + CODE_TTL_SECONDS * 1000,
-            }),
+            stage,
             last_used_at_ms: now_ms,
             use_reported_at_ms: now_ms,
         }
@@ -187,7 +237,10 @@ impl Grant {
     ) -> Result<Issued, Refusal> {
         let code = match &self.stage {
             Stage::Code(code) if same(&code.hash, &redemption.code_hash) => code,
-            Stage::Active { code_hash, .. } if same(code_hash, &redemption.code_hash) => {
+            Stage::Active {
+                code_hash: Some(code_hash),
+                ..
+            } if same(code_hash, &redemption.code_hash) => {
                 return Err(Refusal::Replayed);
             }
             _ => return Err(Refusal::InvalidGrant),
@@ -204,12 +257,8 @@ impl Grant {
         }
         let nonce = code.nonce.clone();
         self.stage = Stage::Active {
-            code_hash: code.hash.clone(),
-            refresh: redemption.refresh.map(|new| Refresh {
-                current_hash: new.hash,
-                retired: Vec::new(),
-                dpop_jkt: new.dpop_jkt,
-            }),
+            code_hash: Some(code.hash.clone()),
+            refresh: redemption.refresh.map(Refresh::from),
         };
         self.last_used_at_ms = now_ms;
         Ok(self.issued(nonce, false))
@@ -335,10 +384,12 @@ mod tests {
                 scope: vec!["openid".into()],
                 auth_time: NOW / 1000,
                 amr: Amr::Mca,
-                code_hash: "code".into(),
-                redirect_uri: "https://app.example/cb".into(),
-                code_challenge: "challenge".into(),
-                nonce: Some("n".into()),
+                handed_out: HandedOut::Code {
+                    hash: "code".into(),
+                    redirect_uri: "https://app.example/cb".into(),
+                    code_challenge: "challenge".into(),
+                    nonce: Some("n".into()),
+                },
             },
             NOW,
             TTL,
@@ -557,5 +608,33 @@ mod tests {
         let grant = grant();
         assert_eq!(grant.collect_at_ms(), NOW + CODE_TTL_SECONDS * 1000);
         assert_eq!(redeemed().collect_at_ms(), NOW + TTL * 1000);
+    }
+
+    #[test]
+    fn a_devices_grant_is_made_with_its_tokens_and_rotates_as_any() {
+        let new = NewGrant {
+            account: grant().account,
+            client_id: "app".into(),
+            client_name: "App".into(),
+            scope: vec!["openid".into()],
+            auth_time: NOW / 1000,
+            amr: Amr::Mca,
+            handed_out: HandedOut::Tokens {
+                refresh: Some(NewRefresh {
+                    hash: "r1".into(),
+                    dpop_jkt: None,
+                }),
+            },
+        };
+        let issued = new.issued();
+        assert_eq!((issued.nonce, issued.report_use), (None, false));
+        let mut grant = Grant::new(new, NOW, TTL);
+        assert!(grant.is_active(NOW));
+        assert_eq!(
+            grant.redeem(redemption(), NOW, same),
+            Err(Refusal::InvalidGrant),
+            "it has no code"
+        );
+        assert!(grant.rotate(rotation("r1", "r2"), NOW, same).is_ok());
     }
 }

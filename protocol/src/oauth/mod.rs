@@ -6,10 +6,12 @@
 //! - [`clients`]: the operator's registry of clients (`OAUTH_CLIENTS`) and redirect URIs.
 //! - [`authorize`]: an authorization request, checked in the contract's order.
 //! - [`grant`]: what a person granted a client, from the code to its last refresh token.
+//! - [`device`]: devices without a browser (RFC 8628): user codes and their polls.
 //! - [`form`]: the form bodies and query strings these endpoints read.
 
 pub mod authorize;
 pub mod clients;
+pub mod device;
 pub mod form;
 pub mod grant;
 

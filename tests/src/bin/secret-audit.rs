@@ -38,13 +38,15 @@ fn main() -> ExitCode {
         audit_files(&secrets, &paths, &mut coverage).unwrap_or_else(|e| panic!("reading: {e}")),
     );
     println!(
-        "searched for {} login tokens, {} poll secrets, {} scan tokens, {} passwords, {} codes, \
+        "searched for {} login tokens, {} poll secrets, {} scan tokens, {} device codes, \
+         {} passwords, {} codes, \
          {} refresh tokens, {} access tokens, {} ID tokens, {} client secrets and {} private \
          key members from {} recorded requests: in {} URLs, {} error bodies, {} other answers \
          and {} files of logs and KV storage ({} bytes)",
         secrets.count(Kind::LoginToken),
         secrets.count(Kind::PollSecret),
         secrets.count(Kind::ScanToken),
+        secrets.count(Kind::DeviceCode),
         secrets.count(Kind::Password),
         secrets.count(Kind::AuthorizationCode),
         secrets.count(Kind::RefreshToken),
@@ -60,7 +62,13 @@ fn main() -> ExitCode {
         coverage.file_bytes,
     );
     let provider_unseen = !configured.is_empty()
-        && (secrets.count(Kind::AuthorizationCode) == 0 || secrets.count(Kind::RefreshToken) == 0);
+        && [
+            Kind::AuthorizationCode,
+            Kind::RefreshToken,
+            Kind::DeviceCode,
+        ]
+        .iter()
+        .any(|kind| secrets.count(*kind) == 0);
     if secrets.count(Kind::LoginToken) == 0
         || secrets.count(Kind::PollSecret) == 0
         || provider_unseen

@@ -4,7 +4,7 @@ use super::QrSessionObject;
 use super::rpc::{Command, NewSession, Outcome, Refusal, Reply};
 use super::steps::{Rules, apply};
 use qrgate_protocol::PcInfo;
-use qrgate_protocol::qr::{Creator, QrSession, expires_at};
+use qrgate_protocol::qr::{Audience, Creator, QrSession, expires_at};
 use worker::Result;
 
 impl QrSessionObject {
@@ -45,9 +45,14 @@ impl QrSessionObject {
             location,
             poll_secret_hash,
             dpop_jkt,
-            app,
+            audience,
         } = new_session;
         let created_at = now_ms / 1000;
+        let config = self.config()?;
+        let ttl_seconds = match audience {
+            Audience::Device(_) => config.device_code_ttl_seconds,
+            Audience::Qrgate | Audience::App(_) => config.qr_ttl_seconds,
+        };
         let session = QrSession::new(
             Creator {
                 device_id,
@@ -55,8 +60,8 @@ impl QrSessionObject {
                 dpop_jkt,
                 info: PcInfo::new(device_type, device_name, created_at, location),
             },
-            expires_at(now_ms, self.config()?.qr_ttl_seconds),
-            app,
+            expires_at(now_ms, ttl_seconds),
+            audience,
         );
         // The alarm first: should storing the session fail, the alarm finds nothing and sets
         // none, where the other order could leave a session that no alarm ever collects.

@@ -4,15 +4,15 @@
 //! hibernation where fields of the object do not.
 
 use super::rpc::{PcProof, PresentedKey};
-use super::steps::is_creator;
+use super::steps::{is_creator, presents_secret};
 use super::{QrSessionObject, now_ms};
 use crate::config::Config;
 use crate::context::DeviceHeaders;
 use crate::crypto::hash_secret;
 use crate::error::AppError;
 use crate::logs;
-use qrgate_protocol::live::{self, CloseCode, Frame, LiveHello, PONG, Reaction};
-use qrgate_protocol::qr::{QrSession, is_final};
+use qrgate_protocol::live::{self, CloseCode, Frame, Hello, PONG, Reaction};
+use qrgate_protocol::qr::{Audience, QrSession, is_final};
 use qrgate_protocol::{PollResponse, QrStatus};
 use serde::{Deserialize, Serialize};
 use worker::{Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
@@ -73,27 +73,38 @@ impl QrSessionObject {
         Response::from_websocket(pair.client)
     }
 
-    /// The first message: the creating PC's poll secret and device, or the socket is closed.
+    /// The first message: the creating PC's poll secret and device, or a device's device code,
+    /// or the socket is closed.
     async fn authenticate(
         &self,
         ws: &WebSocket,
         socket_state: SocketState,
-        hello: &LiveHello,
+        hello: &Hello,
     ) -> Result<()> {
         let Some(session) = self.session.load(&self.state).await? else {
             close(ws, CloseCode::Collected);
             return Ok(());
         };
-        let proof = PcProof {
-            pc: DeviceHeaders {
-                device_id: hello.device_id.clone(),
-                device_type: hello.device_type,
-            },
-            poll_secret_hash: hash_secret(hello.poll_secret.expose()),
-            // The live channel carries no token, so it needs no proof (`shared/API.md`).
-            key: PresentedKey::None,
+        let holds = match hello {
+            Hello::Pc(hello) => {
+                let proof = PcProof {
+                    pc: DeviceHeaders {
+                        device_id: hello.device_id.clone(),
+                        device_type: hello.device_type,
+                    },
+                    poll_secret_hash: hash_secret(hello.poll_secret.expose()),
+                    // The live channel carries no token, so it needs no proof (`shared/API.md`).
+                    key: PresentedKey::None,
+                };
+                is_creator(&session, &proof)
+            }
+            Hello::Device(hello) => {
+                let code_hash = hash_secret(hello.device_code.expose());
+                let is_device = matches!(session.audience, Audience::Device(_));
+                presents_secret(&session, &code_hash) & is_device
+            }
         };
-        if !is_creator(&session, &proof) {
+        if !holds {
             close(ws, CloseCode::Unauthorized);
             return Ok(());
         }

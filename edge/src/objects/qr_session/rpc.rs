@@ -10,7 +10,8 @@
 use crate::context::DeviceHeaders;
 use crate::error::{AppError, AppResult};
 use qrgate_protocol::location::Location;
-use qrgate_protocol::qr::{ForApp, Scanner, StepError, Verdict};
+use qrgate_protocol::oauth::device::ForDevice;
+use qrgate_protocol::qr::{Audience, DevicePoll, ForApp, Scanner, StepError, Verdict};
 use qrgate_protocol::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Stub};
@@ -27,7 +28,8 @@ pub enum Command {
 }
 
 /// A new session for the PC that sends these device headers, or (`device_id: None`) for the
-/// page the edge is serving, to be claimed by its first poll; the object stamps its times.
+/// page the edge is serving, to be claimed by its first poll, or for a device without a
+/// browser (whose poll secret is its device code); the object stamps its times.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct NewSession {
     pub device_id: Option<String>,
@@ -37,8 +39,8 @@ pub struct NewSession {
     pub poll_secret_hash: String,
     /// The thumbprint of the key whose proof came with the creation, if one did.
     pub dpop_jkt: Option<String>,
-    /// The app the session signs the person in to, if it was made for an authorization.
-    pub app: Option<ForApp>,
+    /// Who the session signs the person in to.
+    pub audience: Audience,
 }
 
 /// What a request presents as the creating PC: its device headers, the SHA-256 of the poll
@@ -79,6 +81,11 @@ pub enum Step {
         scan_token_hash: String,
         verdict: Verdict,
     },
+    /// A device's poll at the token endpoint (RFC 8628 §3.4), by its client, with its code.
+    DevicePoll {
+        device_code_hash: String,
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -98,7 +105,13 @@ pub enum Outcome {
     Scanned {
         expires_at: u64,
         pc: PcInfo,
-        app: Option<ForApp>,
+        audience: Audience,
+    },
+    /// A device's poll, with what the tokens of a confirmation are for.
+    DevicePolled {
+        poll: DevicePoll,
+        device: ForDevice,
+        pc: PcInfo,
     },
     Done,
 }
@@ -118,7 +131,8 @@ pub struct PickUp {
 pub enum Refusal {
     /// No such session: never created, or collected.
     NotFound,
-    /// A wrong poll secret, or another device than the creating PC.
+    /// A wrong poll secret or device code, another device than the creating PC, or another
+    /// client than the device's.
     Unauthorized,
     /// The right poll secret, without a proof by the key that created the session.
     InvalidDpopProof,

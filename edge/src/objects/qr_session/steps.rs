@@ -3,7 +3,7 @@
 
 use super::rpc::{Outcome, PcProof, PickUp, PresentedKey, Refusal, Step};
 use crate::crypto::constant_time_eq;
-use qrgate_protocol::qr::QrSession;
+use qrgate_protocol::qr::{Audience, QrSession};
 
 /// What a step did to the session: its answer, whether the session must be stored, and
 /// whether the PC's sockets must be told a new status.
@@ -64,7 +64,7 @@ pub(super) fn apply(
                 expires_at: session.expires_at,
                 interval: rules.interval,
                 pick_up,
-                app: session.app.clone(),
+                app: session.audience.app().cloned(),
             };
             if picked_up || claimed {
                 Applied::changed(outcome, false)
@@ -90,9 +90,31 @@ pub(super) fn apply(
             let outcome = Outcome::Scanned {
                 expires_at: session.expires_at,
                 pc: session.pc.info.clone(),
-                app: session.app.clone(),
+                audience: session.audience.clone(),
             };
             Applied::changed(outcome, status_changed)
+        }
+        Step::DevicePoll {
+            device_code_hash,
+            client_id,
+        } => {
+            let code_matches = presents_secret(session, &device_code_hash);
+            let same_client = matches!(&session.audience,
+                Audience::Device(device) if device.client_id == client_id);
+            if !(code_matches & same_client) {
+                return Err(Refusal::Unauthorized);
+            }
+            let poll = session.device_poll(now_ms);
+            let Audience::Device(device) = &session.audience else {
+                return Err(Refusal::Unauthorized);
+            };
+            let outcome = Outcome::DevicePolled {
+                poll,
+                device: device.clone(),
+                pc: session.pc.info.clone(),
+            };
+            // Every poll is stored: it is the last poll the next one is measured from.
+            Applied::changed(outcome, false)
         }
         Step::Decide {
             scanner,
@@ -108,10 +130,11 @@ pub(super) fn apply(
     })
 }
 
-/// Whether `proof` holds the session's poll secret, compared in constant time.
-fn presents_poll_secret(session: &QrSession, proof: &PcProof) -> bool {
+/// Whether `secret_hash` is the hash of the session's poll secret (a device's: its device code),
+/// compared in constant time.
+pub(super) fn presents_secret(session: &QrSession, secret_hash: &str) -> bool {
     constant_time_eq(
-        proof.poll_secret_hash.as_bytes(),
+        secret_hash.as_bytes(),
         session.pc.poll_secret_hash.as_bytes(),
     )
 }
@@ -119,7 +142,7 @@ fn presents_poll_secret(session: &QrSession, proof: &PcProof) -> bool {
 /// Whether `proof` is the creating PC's. Both halves are always evaluated, and the hash is
 /// compared in constant time.
 pub(super) fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
-    let secret_matches = presents_poll_secret(session, proof);
+    let secret_matches = presents_secret(session, &proof.poll_secret_hash);
     let same_device = session
         .pc
         .is_device(&proof.pc.device_id, proof.pc.device_type);
@@ -129,13 +152,17 @@ pub(super) fn is_creator(session: &QrSession, proof: &PcProof) -> bool {
 /// A poll or a cancel by the creating PC: its poll secret and device, then its proof: never an
 /// invalid one, and for a session created with a DPoP proof, one by the same key. A session
 /// the edge made for a page is first claimed here by the device and key of the first request
-/// that presents its poll secret; whether this one did (the session is then to be stored).
+/// that presents its poll secret; whether this one did (the session is then to be stored). A
+/// device's session is polled only at the token endpoint, by its device code.
 fn check_creator(
     session: &mut QrSession,
     proof: &PcProof,
     require_key: bool,
 ) -> std::result::Result<bool, Refusal> {
-    if session.pc.device_id.is_none() && presents_poll_secret(session, proof) {
+    if matches!(session.audience, Audience::Device(_)) {
+        return Err(Refusal::Unauthorized);
+    }
+    if session.pc.device_id.is_none() && presents_secret(session, &proof.poll_secret_hash) {
         let key = match &proof.key {
             PresentedKey::Invalid => return Err(Refusal::InvalidDpopProof),
             PresentedKey::None if require_key => return Err(Refusal::InvalidDpopProof),
@@ -165,8 +192,9 @@ mod tests {
     use crate::context::DeviceHeaders;
     use crate::crypto::hash_secret;
     use qrgate_protocol::location::Location;
+    use qrgate_protocol::oauth::device::ForDevice;
     use qrgate_protocol::qr::Creator;
-    use qrgate_protocol::qr::{Scanner, StepError, Verdict};
+    use qrgate_protocol::qr::{DevicePoll, Scanner, StepError, Verdict};
     use qrgate_protocol::{Account, DeviceType};
     use qrgate_protocol::{PcInfo, QrStatus};
 
@@ -209,7 +237,7 @@ mod tests {
                 ),
             },
             NOW / 1000 + 120,
-            None,
+            Audience::Qrgate,
         )
     }
 
@@ -431,6 +459,72 @@ mod tests {
         apply(&mut session, Step::ReleasePickUp, NOW, RULES).unwrap();
         let third = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
         assert_eq!(picked_up(&third), Some(&phone("ann").account));
+    }
+
+    /// A device's session (RFC 8628), whose poll secret is its device code.
+    fn device_session() -> QrSession {
+        let mut session = unclaimed();
+        session.pc.poll_secret_hash = hash_secret("qr.device-code");
+        session.audience = Audience::Device(ForDevice::new(
+            "cli".into(),
+            "CLI".into(),
+            vec!["openid".into()],
+            "BCDFGHJK",
+        ));
+        session
+    }
+
+    fn device_poll(code: &str, client_id: &str) -> Step {
+        Step::DevicePoll {
+            device_code_hash: hash_secret(code),
+            client_id: client_id.into(),
+        }
+    }
+
+    #[test]
+    fn a_device_polls_with_its_code_as_its_client_and_every_poll_is_stored() {
+        assert_eq!(
+            apply(
+                &mut session(),
+                device_poll("poll-secret", "cli"),
+                NOW,
+                RULES
+            )
+            .err(),
+            Some(Refusal::Unauthorized),
+            "a PC's session is no device's"
+        );
+        let mut session = device_session();
+        for step in [
+            device_poll("qr.wrong", "cli"),
+            device_poll("qr.device-code", "another-client"),
+        ] {
+            assert_eq!(
+                apply(&mut session, step, NOW, RULES).err(),
+                Some(Refusal::Unauthorized)
+            );
+        }
+        let polled = apply(
+            &mut session,
+            device_poll("qr.device-code", "cli"),
+            NOW,
+            RULES,
+        );
+        let polled = polled.unwrap();
+        assert!(polled.changed && !polled.status_changed);
+        match polled.outcome {
+            Outcome::DevicePolled { poll, device, .. } => {
+                assert_eq!(poll, DevicePoll::Pending);
+                assert_eq!(device.last_poll_ms, Some(NOW));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A QR session's poll is not polled as a device's, nor the other way round.
+        assert_eq!(
+            apply(&mut session, poll("qr.device-code", pc()), NOW, RULES).err(),
+            Some(Refusal::Unauthorized)
+        );
+        assert_eq!(session.pc.device_id, None, "no PC claimed it");
     }
 
     #[test]
