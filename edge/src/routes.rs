@@ -385,11 +385,11 @@ mod tests {
             .iter()
             .filter(|(_, p)| p.starts_with("/api/"))
             .count();
-        assert_eq!(api, 17, "the seventeen routes of the API: {described:?}");
+        assert_eq!(api, 18, "the eighteen routes of the API: {described:?}");
         let provider = described.len() - api;
         assert_eq!(
-            provider, 15,
-            "the provider's ten methods on its seven paths, and five preflights: {described:?}"
+            provider, 16,
+            "the provider's eleven methods on its eight paths, and five preflights: {described:?}"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The QR code's picture, drawn alike on both sides: by the PC page for each code it asks for,
 //! and by the edge for the code it serves with the page (`edge/README.md`, "The first code,
-//! served with the page"), so that the two cannot differ.
+//! served with the page"), so that the two cannot differ. The `qrgate` CLI draws the same code
+//! ([`qr_code`]) in a terminal's half blocks.
 //!
 //! Encoded by `qrcodegen` in byte mode (a code's URL is bytes): of the encoders tried, the one
 //! that weighs least on the Worker's bundle (5.2 KiB gzip; the `qrcode` crate, 14.9 KiB).
@@ -11,7 +12,13 @@ use std::fmt::Write;
 /// The smallest side of the drawn code, in CSS pixels (the page scales it up on big screens).
 const MIN_SIDE_PX: i32 = 288;
 /// The light margin around the code, in modules, that scanners need to find it.
-const QUIET_ZONE: i32 = 4;
+pub const QUIET_ZONE: i32 = 4;
+
+/// The code for `url`, or `None` if it cannot be encoded (longer than a QR code holds). Its
+/// `get_module` answers light outside the code, so the quiet zone can be drawn by asking.
+pub fn qr_code(url: &str) -> Option<QrCode> {
+    QrCode::encode_binary(url.as_bytes(), QrCodeEcc::Medium).ok()
+}
 
 /// The SVG for `url`, black on white with the standard quiet zone, or `None` if it cannot be
 /// encoded (longer than a QR code holds).
@@ -20,7 +27,7 @@ const QUIET_ZONE: i32 = 4;
 /// scaled by the SVG itself: all a scanner needs, a fraction of a generic renderer's code, and
 /// under half the markup of a square per module (the page's HTML carries it).
 pub fn qr_svg(url: &str) -> Option<String> {
-    let code = QrCode::encode_binary(url.as_bytes(), QrCodeEcc::Medium).ok()?;
+    let code = qr_code(url)?;
     let modules = code.size();
     let side = modules + 2 * QUIET_ZONE;
     let pixels = side * ((MIN_SIDE_PX + side - 1) / side);

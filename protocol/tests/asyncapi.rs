@@ -1,5 +1,5 @@
 //! `asyncapi.yaml` describes the live channel as `protocol/src/live.rs` defines it: the hello's
-//! fields, the pushed status's fields and statuses (those of `openapi.yaml`'s poll answer,
+//! fields (a PC's and a device's), the pushed status's fields and statuses (those of `openapi.yaml`'s poll answer,
 //! which `tests/openapi.rs` checks against the code), `ping` and `pong`, the close codes with
 //! their reasons, the first-message deadline, the bound on sockets waiting for it and the message size limit. The test command also
 //! validates the document with `@asyncapi/parser` (`tests/asyncapi/validate.mjs`).
@@ -8,7 +8,8 @@ mod common;
 
 use common::{object_keys as keys, string_set as strings};
 use qrgate_protocol::live::{
-    CloseCode, HELLO_TIMEOUT_MS, LiveHello, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS, PING, PONG,
+    CloseCode, DeviceHello, HELLO_TIMEOUT_MS, LiveHello, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS,
+    PING, PONG,
 };
 use qrgate_protocol::{DeviceType, PollResponse, QrStatus, Secret};
 use serde_json::Value;
@@ -55,6 +56,38 @@ fn the_hello_and_the_status_are_the_wire_types() {
             "/components/schemas/LiveHello/properties/device_type/enum"
         )),
         device_types
+    );
+
+    let device_hello = DeviceHello {
+        device_code: Secret::new("abcdefghijklmnopqrstuvwxyz012345.secret"),
+    };
+    let device_hello = serde_json::to_value(&device_hello).expect("serialises");
+    describes_exactly(
+        &document,
+        "/components/schemas/DeviceHello",
+        &keys(&device_hello),
+    );
+    // Both are first messages: the channel and the operation that sends the hello list both.
+    for pointer in ["/channels/live/messages", "/components/messages"] {
+        for message in ["hello", "deviceHello"] {
+            assert!(
+                at(&document, pointer)[message].is_object(),
+                "{pointer}/{message}"
+            );
+        }
+    }
+    let first_messages: BTreeSet<String> = at(&document, "/operations/sendHello/messages")
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|message| message["$ref"].as_str().expect("a $ref").to_owned())
+        .collect();
+    assert_eq!(
+        first_messages,
+        BTreeSet::from([
+            "#/channels/live/messages/hello".to_owned(),
+            "#/channels/live/messages/deviceHello".to_owned(),
+        ])
     );
 
     let status = PollResponse {

@@ -12,6 +12,9 @@ mod common;
 
 use common::{object_keys, string_set};
 use qrgate_protocol::location::Location;
+use qrgate_protocol::oauth::device::{
+    DeviceAuthorizationResponse, UserCodeRequest, UserCodeResponse,
+};
 use qrgate_protocol::oauth::{
     self, ClientInfo, ContinueRequest, Discovery, GrantEntry, GrantsResponse, OAuthErrorBody,
     OAuthErrorCode, RedirectTo, TokenResponse, UserInfo,
@@ -199,6 +202,30 @@ fn sign_in(via: Via, location: Location, client: Option<(&str, &str)>) -> SignIn
 const CLIENT_ID: &str = "example-web";
 const CLIENT_NAME: &str = "Example web app";
 const GRANT_ID: &str = "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000";
+const CLI_ID: &str = "qrgate-cli";
+const CLI_NAME: &str = "qrgate CLI";
+const QR_ID: &str = "abcdefghijklmnopqrstuvwxyz012345";
+const USER_CODE: &str = "BCDF-GHJK";
+
+/// A device without a browser, as the phone is shown it: the client's name, and what the edge
+/// saw of its device authorization request.
+fn device_info(location: Location) -> PcInfo {
+    PcInfo {
+        device_type: DeviceType::Device,
+        device_name: CLI_NAME.into(),
+        ..pc_info(location)
+    }
+}
+
+/// A device's sign-in: it has no device id, so its grant stands for it.
+fn device_sign_in(location: Location) -> SignInEntry {
+    SignInEntry {
+        device_id: GRANT_ID.into(),
+        device_type: DeviceType::Device,
+        device_name: CLI_NAME.into(),
+        ..sign_in(Via::Qr, location, Some((CLI_ID, CLI_NAME)))
+    }
+}
 
 fn scope(values: &str) -> Vec<String> {
     oauth::known_scope(values)
@@ -307,11 +334,17 @@ fn answers() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "SignInsResponse",
+            json(&SignInsResponse {
+                sign_ins: vec![device_sign_in(somewhere.clone())],
+            }),
+        ),
+        (
             "CreateQrResponse",
             json(&CreateQrResponse {
-                qr_id: "abcdefghijklmnopqrstuvwxyz012345".into(),
+                qr_id: QR_ID.into(),
                 poll_secret: Secret::new("C".repeat(43)),
-                qr_url: "https://qrgate.example/m/qr/abcdefghijklmnopqrstuvwxyz012345".into(),
+                qr_url: format!("https://qrgate.example/m/qr/{QR_ID}"),
                 expires_at: 1_700_000_120,
                 interval: 1,
             }),
@@ -343,7 +376,7 @@ fn answers() -> Vec<(&'static str, Value)> {
         (
             "ScanResponse",
             json(&scan(
-                pc_info(somewhere),
+                pc_info(somewhere.clone()),
                 vec![Warning::DifferentCountry, Warning::DifferentNetwork],
                 Some(app),
             )),
@@ -351,6 +384,45 @@ fn answers() -> Vec<(&'static str, Value)> {
         (
             "ScanResponse",
             json(&scan(pc_info(Location::default()), vec![], None)),
+        ),
+        // A device's session: no client, the device's scope and its user code.
+        (
+            "ScanResponse",
+            json(&ScanResponse {
+                scope: Some(scope("openid profile")),
+                user_code: Some(USER_CODE.into()),
+                ..scan(
+                    device_info(somewhere),
+                    vec![Warning::DifferentNetwork],
+                    None,
+                )
+            }),
+        ),
+        (
+            "ScanResponse",
+            json(&ScanResponse {
+                scope: Some(vec![]),
+                user_code: Some(USER_CODE.into()),
+                ..scan(device_info(Location::default()), vec![], None)
+            }),
+        ),
+        (
+            "DeviceAuthorizationResponse",
+            json(&DeviceAuthorizationResponse {
+                device_code: Secret::new(format!("{QR_ID}.{}", "E".repeat(43))),
+                user_code: USER_CODE.into(),
+                verification_uri: "https://qrgate.example/m/device".into(),
+                verification_uri_complete: format!("https://qrgate.example/m/qr/{QR_ID}"),
+                expires_in: 600,
+                interval: oauth::device::POLL_INTERVAL_SECONDS,
+            }),
+        ),
+        (
+            "UserCodeResponse",
+            json(&UserCodeResponse {
+                qr_id: QR_ID.into(),
+                qr_url: format!("https://qrgate.example/m/qr/{QR_ID}"),
+            }),
         ),
         (
             "RedirectTo",
@@ -488,6 +560,15 @@ fn every_request_body_has_exactly_the_described_fields() {
             }),
         ),
         (
+            "/components/schemas/UserCodeRequest",
+            json(&UserCodeRequest {
+                user_code: USER_CODE.into(),
+            }),
+            json(&UserCodeRequest {
+                user_code: "bcdfghjk".into(),
+            }),
+        ),
+        (
             "/components/requestBodies/Decision/content/application~1json/schema",
             json(&DecisionRequest {
                 scan_token: Secret::new("B".repeat(43)),
@@ -537,6 +618,28 @@ fn every_enum_lists_exactly_the_variants() {
     for via in vias {
         match via {
             Via::Password | Via::Qr => {}
+        }
+    }
+    // What a client names itself by (`DeviceType::ALL`, the header's values), and every type an
+    // answer may report of a signing-in device: those and a device without a browser.
+    let device_types = [
+        DeviceType::Pc,
+        DeviceType::Web,
+        DeviceType::Ios,
+        DeviceType::Android,
+        DeviceType::Device,
+    ];
+    for device_type in device_types {
+        match device_type {
+            DeviceType::Pc | DeviceType::Web | DeviceType::Ios | DeviceType::Android => {
+                assert!(DeviceType::ALL.contains(&device_type), "{device_type:?}");
+            }
+            DeviceType::Device => {
+                assert!(
+                    !DeviceType::ALL.contains(&device_type),
+                    "no header names it"
+                );
+            }
         }
     }
     let warnings = [Warning::DifferentCountry, Warning::DifferentNetwork];
@@ -627,6 +730,10 @@ fn every_enum_lists_exactly_the_variants() {
             "/components/schemas/DeviceType",
             serialised(&DeviceType::ALL),
         ),
+        (
+            "/components/schemas/SessionDeviceType",
+            serialised(&device_types),
+        ),
         ("/components/schemas/Via", serialised(&vias)),
         ("/components/schemas/TokenType", serialised(&token_types)),
         (
@@ -651,7 +758,11 @@ fn every_enum_lists_exactly_the_variants() {
         ),
         (
             "/components/schemas/TokenRequest/properties/grant_type",
-            serialised(&[oauth::AUTHORIZATION_CODE, oauth::REFRESH_TOKEN]),
+            serialised(&[
+                oauth::AUTHORIZATION_CODE,
+                oauth::REFRESH_TOKEN,
+                oauth::DEVICE_CODE,
+            ]),
         ),
     ];
     for (pointer, variants) in cases {
