@@ -4,6 +4,7 @@
 use crate::device::{HeldToken, device, token};
 use crate::dpop;
 use crate::role::Role;
+use qrgate_protocol::oauth::device::{UserCodeRequest, UserCodeResponse};
 use qrgate_protocol::oauth::{ContinueRequest, GrantsResponse, RedirectTo};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
@@ -294,6 +295,15 @@ pub async fn cancel_qr(qr: &CreateQrResponse) -> ApiResult<()> {
     let proven = Credential::Proven(Some(&qr.poll_secret));
     send("DELETE", &path, Role::Pc, proven, NO_BODY).await?;
     Ok(())
+}
+
+/// The device session a typed user code names (RFC 8628).
+pub async fn find_user_code(user_code: &str) -> ApiResult<UserCodeResponse> {
+    let request = UserCodeRequest {
+        user_code: user_code.to_owned(),
+    };
+    let body = self::body(&request)?;
+    json(with_token("POST", "/api/user-codes", Role::Phone, Some(&body)).await?)
 }
 
 pub async fn scan_qr(qr_id: &str) -> ApiResult<ScanResponse> {

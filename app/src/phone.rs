@@ -1,6 +1,6 @@
 //! The phone pages under `/m/`: the home (the sign-in form, or the camera first, then the
-//! account), judge and confirm a scanned code, scan with the camera, and the signed-in devices
-//! with the sign-in history. One bundle serves them all; the page is chosen by the path it was
+//! account), judge and confirm a scanned code, scan with the camera, type a device's user code,
+//! and the signed-in devices with the sign-in history. One bundle serves them all; the page is chosen by the path it was
 //! loaded at, and every page links back to the home.
 
 use crate::api;
@@ -14,7 +14,8 @@ use crate::scanner::Scanner;
 use crate::{Frame, NotFound, current_path, go, redirect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use qrgate_protocol::oauth::{ClientInfo, GrantEntry, OPENID, PROFILE};
+use qrgate_protocol::oauth::device::VERIFICATION_PATH;
+use qrgate_protocol::oauth::{GrantEntry, OPENID, PROFILE};
 use qrgate_protocol::text::fill;
 use qrgate_protocol::{
     CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, SignInEntry,
@@ -30,6 +31,8 @@ pub enum PhoneRoute {
     PcPassword,
     Confirm(String),
     Scan,
+    /// Where a phone that cannot scan a device's QR types its user code (RFC 8628).
+    DeviceCode,
     Devices,
     NotFound,
 }
@@ -40,6 +43,7 @@ pub fn phone_route(path: &str) -> PhoneRoute {
         "/m/login" => PhoneRoute::Login,
         crate::pc::PASSWORD_PAGE => PhoneRoute::PcPassword,
         "/m/scan" => PhoneRoute::Scan,
+        VERIFICATION_PATH => PhoneRoute::DeviceCode,
         "/m/devices" => PhoneRoute::Devices,
         other => match other.strip_prefix("/m/qr/") {
             Some(qr_id) if !qr_id.is_empty() && !qr_id.contains('/') => {
@@ -63,6 +67,7 @@ pub fn PhoneApp() -> impl IntoView {
                 PhoneRoute::PcPassword => view! { <PcPassword /> }.into_any(),
                 PhoneRoute::Confirm(qr_id) => view! { <PhoneConfirm qr_id=qr_id /> }.into_any(),
                 PhoneRoute::Scan => view! { <PhoneScan /> }.into_any(),
+                PhoneRoute::DeviceCode => view! { <PhoneDeviceCode /> }.into_any(),
                 PhoneRoute::Devices => view! { <PhoneDevices /> }.into_any(),
                 PhoneRoute::NotFound => view! { <NotFound /> }.into_any(),
             }}
@@ -125,6 +130,7 @@ pub fn PhoneHome() -> impl IntoView {
                     <strong class="display-name">{who.account.display_name}</strong>
                     " (" {who.account.username} ")"
                 </p>
+                <a class="button" href=VERIFICATION_PATH>{tr(PhoneText::EnterDeviceCode)}</a>
                 <a class="button" href="/m/devices">{tr(PhoneText::DevicesAndHistory)}</a>
                 <button on:click=sign_out>{tr(PhoneText::SignOutPhone)}</button>
             </section>
@@ -234,6 +240,9 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         let here = here.clone();
         spawn_local(async move {
             let outcome = match api::decide_qr(&qr_id, step, &scan.scan_token).await {
+                Ok(()) if step == "confirm" && scan.user_code.is_some() => {
+                    ConfirmState::Done(PhoneText::DeviceConfirmedOutcome.into())
+                }
                 Ok(()) if step == "confirm" && scan.client.is_some() => {
                     ConfirmState::Done(PhoneText::AppConfirmedOutcome.into())
                 }
@@ -258,11 +267,15 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         });
     };
     let lang = use_lang();
-    // The app a code signs the person in to, once the scan has said so: named first.
+    // The app a code signs the person in to, once the scan has said so: named first. A device
+    // (RFC 8628) is named by its client's name, which the edge gives it.
     let app_name = RwSignal::new(None::<String>);
+    let is_device = RwSignal::new(false);
     Effect::new(move |_| {
         if let ConfirmState::Review(scan) = state.get() {
-            app_name.set(scan.client.map(|client| client.client_name));
+            is_device.set(scan.user_code.is_some());
+            let device = scan.user_code.as_ref().map(|_| scan.pc.device_name.clone());
+            app_name.set(device.or(scan.client.map(|client| client.client_name)));
         }
     });
     let named = move |text: &str| match app_name.get() {
@@ -271,6 +284,9 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     };
     let announce = move || match state.get() {
         ConfirmState::Checking => PhoneText::Checking.get(lang.get()).to_owned(),
+        ConfirmState::Review(_) | ConfirmState::Busy(_) if is_device.get() => {
+            PhoneText::DeviceCheckCode.get(lang.get()).to_owned()
+        }
         ConfirmState::Review(_) | ConfirmState::Busy(_) => {
             PhoneText::CheckDetails.get(lang.get()).to_owned()
         }
@@ -278,6 +294,7 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         ConfirmState::Done(text) | ConfirmState::Problem(text) => named(text.get(lang.get())),
     };
     let title = move || match app_name.get() {
+        Some(name) if is_device.get() => fill(PhoneText::DeviceConfirmTitle.get(lang.get()), &name),
         Some(name) => fill(PhoneText::AppConfirmTitle.get(lang.get()), &name),
         None => PhoneText::ConfirmTitle.get(lang.get()).to_owned(),
     };
@@ -286,8 +303,19 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
             let busy = matches!(state.get_untracked(), ConfirmState::Busy(_));
             let decide_confirm = decide.clone();
             let decide_deny = decide.clone();
+            let scope = scan.scope.clone().unwrap_or_default();
+            let asking = match (scan.user_code.clone(), scan.client.clone()) {
+                (Some(user_code), _) => {
+                    Some(view! { <DeviceDetails user_code=user_code scope=scope /> }.into_any())
+                }
+                (None, Some(client)) => Some(
+                    view! { <AppDetails redirect_origin=client.redirect_origin scope=scope /> }
+                        .into_any(),
+                ),
+                (None, None) => None,
+            };
             view! {
-                {scan.client.clone().map(|client| view! { <AppDetails client=client scope=scan.scope.clone().unwrap_or_default() /> })}
+                {asking}
                 <PcDetails scan=scan />
                 <div class="decision">
                     <button class="primary" disabled=busy on:click=move |_| decide_confirm("confirm")>{tr(PhoneText::Confirm)}</button>
@@ -317,7 +345,35 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
 /// The app a code signs the person in to, before anything else: where it sends them (what the
 /// edge knows of it, not what it says of itself) and what it will know.
 #[component]
-fn AppDetails(client: ClientInfo, scope: Vec<String>) -> impl IntoView {
+fn AppDetails(redirect_origin: String, scope: Vec<String>) -> impl IntoView {
+    view! {
+        <dl class="app-details">
+            <dt>{tr(PhoneText::AppSendsTo)}</dt>
+            <dd class="app-origin"><bdi>{redirect_origin}</bdi></dd>
+            <dt>{tr(PhoneText::AppAsks)}</dt>
+            <dd><ScopeList scope=scope /></dd>
+        </dl>
+    }
+}
+
+/// A device's sign-in (RFC 8628), before anything else: the code its screen shows, which the
+/// person checks against it (§3.3.1: a code typed or scanned from someone else's screen would
+/// sign *their* device in), and what it will know.
+#[component]
+fn DeviceDetails(user_code: String, scope: Vec<String>) -> impl IntoView {
+    view! {
+        <dl class="app-details">
+            <dt>{tr(PhoneText::DeviceCheckCode)}</dt>
+            <dd class="user-code"><bdi>{user_code}</bdi></dd>
+            <dt>{tr(PhoneText::AppAsks)}</dt>
+            <dd><ScopeList scope=scope /></dd>
+        </dl>
+    }
+}
+
+/// What an app or a device asks to know, in words.
+#[component]
+fn ScopeList(scope: Vec<String>) -> impl IntoView {
     let asked: Vec<PhoneText> = scope
         .iter()
         .filter_map(|value| match value.as_str() {
@@ -332,12 +388,7 @@ fn AppDetails(client: ClientInfo, scope: Vec<String>) -> impl IntoView {
         asked
     };
     view! {
-        <dl class="app-details">
-            <dt>{tr(PhoneText::AppSendsTo)}</dt>
-            <dd class="app-origin"><bdi>{client.redirect_origin}</bdi></dd>
-            <dt>{tr(PhoneText::AppAsks)}</dt>
-            <dd><ul class="app-scope">{asked.into_iter().map(|text| view! { <li>{tr(text)}</li> }).collect_view()}</ul></dd>
-        </dl>
+        <ul class="app-scope">{asked.into_iter().map(|text| view! { <li>{tr(text)}</li> }).collect_view()}</ul>
     }
 }
 
@@ -441,6 +492,55 @@ fn ScanCode() -> impl IntoView {
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
             </p>
+    }
+}
+
+/// `/m/device`: a device's user code, typed as the person reads it (any case, with or without
+/// the dash and spaces: the edge forgives them), opens the same confirm page as its QR.
+#[component]
+pub fn PhoneDeviceCode() -> impl IntoView {
+    if device::token(Role::Phone).is_none() {
+        redirect(&login_then(VERIFICATION_PATH));
+    }
+    let typed = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<Msg>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        spawn_local(async move {
+            match api::find_user_code(&typed.get_untracked()).await {
+                Ok(found) => return go(&format!("/m/qr/{}", found.qr_id)),
+                Err(error) if error.is(ErrorCode::Unauthorized) => {
+                    clear_token(Role::Phone);
+                    return redirect(&login_then(VERIFICATION_PATH));
+                }
+                Err(error) => problem.set(Some(match error.code {
+                    Some(ErrorCode::NotFound | ErrorCode::InvalidRequest) => {
+                        PhoneText::DeviceCodeUnknown.into()
+                    }
+                    Some(ErrorCode::RateLimited) => PhoneText::TooManyAttempts.into(),
+                    _ => Text::CouldNotReach.into(),
+                })),
+            }
+            busy.set(false);
+        });
+    };
+    let lang = use_lang();
+    view! {
+        <main class="phone">
+            <HomeLink />
+            <h1>{tr(PhoneText::DeviceCodeTitle)}</h1>
+            <form on:submit=submit>
+                <label for="user-code">{tr(PhoneText::DeviceCodeLabel)}</label>
+                <input id="user-code" type="text" autocomplete="off" autocapitalize="characters"
+                    spellcheck="false" required bind:value=typed />
+                <button class="primary" type="submit" disabled=busy>{tr(PhoneText::Continue)}</button>
+            </form>
+            <p class="status" role="status" aria-live="polite">
+                {move || problem.get().map(|t| t.get(lang.get()))}
+            </p>
+        </main>
     }
 }
 
@@ -856,6 +956,7 @@ mod tests {
         assert_eq!(phone_route("/password"), PhoneRoute::PcPassword);
         assert_eq!(phone_route("/m/scan/"), PhoneRoute::Scan);
         assert_eq!(phone_route("/m/devices"), PhoneRoute::Devices);
+        assert_eq!(phone_route("/m/device"), PhoneRoute::DeviceCode);
         assert_eq!(
             phone_route("/m/qr/abcdefghijklmnop"),
             PhoneRoute::Confirm("abcdefghijklmnop".into())

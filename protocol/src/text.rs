@@ -208,6 +208,14 @@ texts! {
     ConnectedSince => "connected", "连接于";
     LastUsed => "last used", "最近使用";
     ToApp => "to", "登录到";
+    EnterDeviceCode => "Enter a code from a TV or terminal", "输入电视或终端上显示的代码";
+    DeviceCodeTitle => "Enter the code your device shows", "输入设备上显示的代码";
+    DeviceCodeLabel => "Code (8 letters, like BCDF-GHJK)", "代码（8 个字母，如 BCDF-GHJK）";
+    DeviceCodeUnknown => "No device shows this code now. Check it and try again.", "目前没有设备显示此代码。请检查后重试。";
+    Continue => "Continue", "继续";
+    DeviceConfirmTitle => "Sign in on {app}?", "要在 {app} 上登录吗？";
+    DeviceCheckCode => "Check that the device shows this same code:", "请确认设备上显示的是同一个代码：";
+    DeviceConfirmedOutcome => "Done. {app} is now signed in to your account.", "完成，{app} 已登录你的账号。";
     }
 }
 
@@ -243,7 +251,12 @@ mod tests {
                 assert!(filled.contains('X') && !filled.contains('{'), "{text:?}");
             }
         }
-        for text in [PhoneText::AppConfirmTitle, PhoneText::AppConfirmedOutcome] {
+        for text in [
+            PhoneText::AppConfirmTitle,
+            PhoneText::AppConfirmedOutcome,
+            PhoneText::DeviceConfirmTitle,
+            PhoneText::DeviceConfirmedOutcome,
+        ] {
             for lang in [Lang::En, Lang::Zh] {
                 let filled = fill(text.get(lang), "X");
                 assert!(filled.contains('X') && !filled.contains('{'), "{text:?}");

@@ -183,3 +183,61 @@ test("a browser signed in to qrgate continues as its account with one click", as
   assert.equal(claims.sub, account.id);
   assert.deepEqual(claims.amr, ["pwd"], "the phone signed in with its password");
 });
+
+/** A device authorization of the qrgate CLI (RFC 8628), as a device without a browser asks it. */
+async function authorizeDevice() {
+  const answer = await fetch(BASE + "/oauth/device_authorization", {
+    method: "POST",
+    body: new URLSearchParams({ client_id: "qrgate-cli", scope: "openid profile" }),
+  });
+  assert.equal(answer.status, 200);
+  return answer.json();
+}
+
+/** The device's one poll, after the phone decided. */
+async function devicePoll(device) {
+  const answer = await fetch(BASE + "/oauth/token", {
+    method: "POST",
+    body: new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+      device_code: device.device_code,
+      client_id: "qrgate-cli",
+    }),
+  });
+  return { status: answer.status, body: await answer.json() };
+}
+
+test("a device's code typed on the phone: the confirm page shows it, and the device is signed in", async () => {
+  const device = await authorizeDevice();
+  const page = await phone.newPage();
+  await page.goto(BASE + "/m/");
+  await page.getByRole("link", { name: "Enter a code from a TV or terminal" }).click();
+  await page.waitForURL(BASE + "/m/device");
+  // As a person types it off a TV: lower case, a space for the dash.
+  await page.getByLabel(/^Code/).fill(device.user_code.replace("-", " ").toLowerCase());
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForURL(device.verification_uri_complete.replace(/^https?:\/\/[^/]+/, BASE));
+  await page.getByRole("heading", { name: "Sign in on qrgate CLI?" }).waitFor();
+  assert.equal(await page.locator(".user-code").textContent(), device.user_code);
+  assert.match(await page.locator(".pc-device").textContent(), /qrgate CLI \(device\)/);
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await page.getByText("Done. qrgate CLI is now signed in to your account.").waitFor();
+  await page.close();
+  const { status, body } = await devicePoll(device);
+  assert.equal(status, 200, JSON.stringify(body));
+  const me = await fetch(BASE + "/oauth/userinfo", { headers: { Authorization: `Bearer ${body.access_token}` } });
+  assert.equal((await me.json()).preferred_username, account.username);
+});
+
+test("a device's QR opened on the phone and denied: the device is told access_denied", async () => {
+  const device = await authorizeDevice();
+  const page = await phone.newPage();
+  // What the phone's camera opens: verification_uri_complete.
+  await page.goto(device.verification_uri_complete);
+  await page.getByRole("heading", { name: "Sign in on qrgate CLI?" }).waitFor();
+  await page.getByRole("button", { name: "Deny" }).click();
+  await page.getByText("Denied.", { exact: false }).waitFor();
+  await page.close();
+  const { status, body } = await devicePoll(device);
+  assert.deepEqual([status, body.error], [400, "access_denied"]);
+});
