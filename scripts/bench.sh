@@ -228,6 +228,30 @@ step_alone() {
         "$((${cpu_us[userinfo-forged]} - ${cpu_us[userinfo-garbage]})) µs. Both differences" \
         "are of whole requests' CPU, so this machine's noise (about ±0.5 ms per request between" \
         "runs) can exceed them."
+    echo
+    echo "## Devices without a browser (RFC 8628)"
+    echo
+    echo "Goal: the phone's confirm → the device holds its tokens, p50 ≤ 100 ms for the qrgate" \
+        "CLI, which listens on the live channel and asks once when told confirmed. A stock" \
+        "client polls at the RFC's 5 s interval instead: it waits half an interval on average," \
+        "whatever the edge does. The phone confirms at a random phase of that interval."
+    echo
+    echo "| the device | flows | at a time | p50 | p95 | p99 |"
+    echo "|---|---|---|---|---|---|"
+    fresh_wrangler start_bench_wrangler
+    "$bench" latency-device "$flows" 10 live
+    "$bench" latency-device "$flows" 1 live
+    "$bench" latency-device 40 10 poll
+    echo
+    echo "user-code: a phone's look-up of a live device's user code (POST /api/user-codes): both" \
+        "attempt counters admit it, the code's object answers its session, both take it back;" \
+        "by 40 phones, each from an address of its own."
+    echo
+    echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
+    echo "|---|---|---|---|---|---|---|---|"
+    fresh_wrangler start_bench_wrangler
+    load trivial 50
+    load user-code 2000
     # The rest is qrgate's again, on a wrangler dev of its own.
     fresh_wrangler start_bench_wrangler
     echo

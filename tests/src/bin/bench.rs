@@ -24,6 +24,12 @@
 //! the second with `scope=profile`, so without an ID token: one signature fewer), `userinfo`
 //! (verified, its grant asked), `userinfo-forged` (a signature that does not verify) and
 //! `userinfo-garbage` (no JWS at all).
+//!
+//! Devices without a browser (RFC 8628): `bench latency-device FLOWS AT_ONCE poll|live`: the
+//! time from the phone's confirm answer to the device holding its tokens, the device polling at
+//! the RFC's 5 s interval as a stock client does, or listening on the live channel and asking
+//! once when told `confirmed`, as the `qrgate` CLI does. Pool step `user-code`: a phone's look-up
+//! of a live device's user code (counted, found, and taken back from the counts), by 40 phones.
 
 use qrgate_protocol::{
     CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, QrStatus,
@@ -32,8 +38,9 @@ use qrgate_protocol::{
 use qrgate_tests::dpop;
 use qrgate_tests::live::LiveSocket;
 use qrgate_tests::oidc::{
-    CONFIDENTIAL, Pkce, REDIRECT_URI, authorization_data, authorization_query, authorize,
-    code_form, create_app_qr, field, form, query_param, refresh_form, secret_of, token_call,
+    CLI, CONFIDENTIAL, Pkce, REDIRECT_URI, authorization_data, authorization_query, authorize,
+    authorize_device, code_form, create_app_qr, device_poll_call, device_qr_id, field, form,
+    query_param, refresh_form, secret_of, token_call,
 };
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
@@ -165,6 +172,88 @@ async fn app_latency(flows: usize, at_once: usize) {
     );
 }
 
+/// One device's sign-in; milliseconds from the phone's confirm answer to the device holding
+/// its tokens, the device listening on the live channel (`live`) or polling.
+async fn timed_device_flow(phone: &Device, login: &LoginSession, live: bool) -> f64 {
+    /// RFC 8628's default interval, which the edge answers too.
+    const INTERVAL: Duration = Duration::from_secs(5);
+    let authorization = authorize_device(Location::A).await;
+    let qr_id = device_qr_id(&authorization);
+    let device_code = authorization.device_code.expose().to_owned();
+    let mut socket = None;
+    if live {
+        let mut listening = LiveSocket::open(Location::A, &qr_id).await;
+        let hello = serde_json::json!({ "device_code": device_code });
+        listening.send_text(&hello.to_string()).await;
+        listening.expect_status(QrStatus::Pending).await;
+        socket = Some(listening);
+    }
+    let device_side = async {
+        if let Some(socket) = &mut socket {
+            socket.expect_status(QrStatus::Scanned).await;
+            socket.expect_status(QrStatus::Confirmed).await;
+            let tokens: serde_json::Value =
+                device_poll_call(Location::A, CLI, &device_code).send().await.expect(200);
+            field(&tokens, "access_token");
+        } else {
+            let mut interval = INTERVAL;
+            loop {
+                let reply = device_poll_call(Location::A, CLI, &device_code).send().await;
+                if reply.status == 200 {
+                    break;
+                }
+                let error: serde_json::Value = reply.expect(400);
+                match error["error"].as_str() {
+                    Some("authorization_pending") => {}
+                    Some("slow_down") => interval += INTERVAL,
+                    other => panic!("the device was told {other:?}"),
+                }
+                tokio::time::sleep(interval).await;
+            }
+        }
+        Instant::now()
+    };
+    let phone_side = async {
+        let scan: ScanResponse = scan(phone, &login.token, &qr_id).await;
+        if !live {
+            // A person takes a moment: confirm at a random phase of the device's poll cycle.
+            let phase = rand_fraction() * INTERVAL.as_secs_f64();
+            tokio::time::sleep(Duration::from_secs_f64(phase)).await;
+        }
+        decide_call(phone, &login.token, &qr_id, "confirm", &scan.scan_token)
+            .send()
+            .await
+            .expect_empty(204);
+        Instant::now()
+    };
+    let (holds_tokens, confirmed) = tokio::join!(device_side, phone_side);
+    holds_tokens.duration_since(confirmed).as_secs_f64() * 1000.0
+}
+
+async fn device_latency(flows: usize, at_once: usize, live: bool) {
+    use futures::StreamExt;
+    let phones = signed_in_phones(at_once).await;
+    let mut samples: Vec<f64> = futures::stream::iter(0..flows)
+        .map(|i| {
+            let (phone, login) = &phones[i % phones.len()];
+            timed_device_flow(phone, login, live)
+        })
+        .buffer_unordered(at_once)
+        .collect()
+        .await;
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let how = match live {
+        true => "listens on the live channel, then one token request (the CLI)",
+        false => "polls every 5 s (a stock client)",
+    };
+    println!(
+        "| {how} | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
+        percentile(&samples, 50.0),
+        percentile(&samples, 95.0),
+        percentile(&samples, 99.0)
+    );
+}
+
 async fn signed_in_phones(count: usize) -> Vec<(Device, LoginSession)> {
     futures::future::join_all((0..count).map(|_| async {
         let phone = Device::phone();
@@ -176,6 +265,10 @@ async fn signed_in_phones(count: usize) -> Vec<(Device, LoginSession)> {
 
 fn rand_fraction() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
+}
+
+fn rand_index(len: usize) -> usize {
+    (uuid::Uuid::new_v4().as_u128() % len as u128) as usize
 }
 
 async fn latency(flows: usize, at_once: usize, listening: Listening) {
@@ -308,7 +401,13 @@ struct PoolContext {
     bound: (Device, dpop::Key, LoginSession),
     locked_username: String,
     access_token: String,
+    /// For `user-code`: the phones that look it up, and the code.
+    user_code_lookups: (Vec<(Device, LoginSession)>, String),
 }
+
+/// How many phones share the `user-code` pool: each account's look-ups are counted (10 at most
+/// outstanding), so one account under the whole load would be refused, as it should be.
+const USER_CODE_PHONES: usize = 40;
 
 /// A code for the confidential test client, approved on `phone`.
 async fn app_code(phone: &Device, login: &LoginSession, pkce: &Pkce) -> String {
@@ -369,12 +468,19 @@ async fn pool(step: &str, count: usize) {
     } else {
         String::new()
     };
+    let user_code_lookups = if step == "user-code" {
+        let code = authorize_device(Location::A).await.user_code;
+        (signed_in_phones(USER_CODE_PHONES).await, code)
+    } else {
+        (Vec::new(), String::new())
+    };
     let context = &PoolContext {
         phone,
         login,
         bound: (bound_phone, key, bound_login),
         locked_username,
         access_token,
+        user_code_lookups,
     };
     let lines: Vec<String> = futures::stream::iter(0..count)
         .map(|_| pool_line(step, context))
@@ -539,6 +645,15 @@ async fn pool_line(step: &str, context: &PoolContext) -> String {
             let headers = vec![format!("Authorization: Bearer {token}")];
             ("GET", "/oauth/userinfo".to_owned(), String::new(), headers)
         }
+        "user-code" => {
+            let (phones, code) = &context.user_code_lookups;
+            let (phone, login) = &phones[rand_index(phones.len())];
+            let mut headers: Vec<String> = device_headers(phone).into();
+            headers.push(bearer(&login.token));
+            headers.push("Content-Type: application/json".to_owned());
+            let body = serde_json::json!({ "user_code": code }).to_string();
+            ("POST", "/api/user-codes".to_owned(), body, headers)
+        }
         other => panic!("no such step: {other}"),
     };
     format!("{method}\t{path}\t{body}\t{}", headers.join("\t"))
@@ -571,11 +686,25 @@ async fn main() {
             )
             .await
         }
+        ["latency-device", flows, at_once, how] => {
+            let at_once: usize = at_once.parse().expect("AT_ONCE is a number");
+            let live = match how {
+                "live" => true,
+                "poll" => false,
+                other => panic!("poll or live, not {other}"),
+            };
+            device_latency(
+                flows.parse().expect("FLOWS is a number"),
+                at_once.clamp(1, MOST_AT_ONCE),
+                live,
+            )
+            .await
+        }
         ["cost"] => cost().await,
         ["pool", step, count] => pool(step, count.parse().expect("COUNT is a number")).await,
         _ => {
             eprintln!(
-                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench latency-app FLOWS AT_ONCE | bench cost | bench pool STEP COUNT"
+                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench latency-app FLOWS AT_ONCE | bench latency-device FLOWS AT_ONCE poll|live | bench cost | bench pool STEP COUNT"
             );
             std::process::exit(2);
         }
