@@ -18,7 +18,8 @@ export function device(type) {
   };
 }
 
-async function api(base, method, path, headers, body) {
+/** A request to qrgate's API at `base` with `headers`: its status and JSON answer. */
+export async function api(base, method, path, headers, body) {
   const response = await fetch(base + path, {
     method,
     headers: { ...headers, ...(body ? { "Content-Type": "application/json" } : {}) },

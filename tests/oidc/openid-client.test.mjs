@@ -1,21 +1,23 @@
 // qrgate as an OpenID Provider, proved by a client none of us wrote: openid-client v6 (and the
 // oauth4webapi under it) against a real `wrangler dev`. Discovery, the code flow with PKCE,
 // state and nonce, the ID token checked against the JWKS, userinfo, refresh with rotation,
-// revocation; with DPoP; for a confidential client (Basic and post) and a public one. The phone
-// scans and confirms through qrgate's API (flow.mjs).
+// revocation; with DPoP; for a confidential client (Basic and post) and a public one; and the
+// device grant (RFC 8628) for the public qrgate-cli, the QR scanned or the user code typed, at
+// either location. The phone scans and confirms through qrgate's API (flow.mjs).
 //
-// scripts/test.sh sets QRGATE_URL (location A) and QRGATE_OIDC_DIR (the run's clients'
-// secrets, tests/oidc/config.mjs).
+// scripts/test.sh sets QRGATE_URL (location A), QRGATE_URL_B (location B: its own KV, A's
+// session objects) and QRGATE_OIDC_DIR (the run's clients' secrets, tests/oidc/config.mjs).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as client from "openid-client";
-import { approve, signedInPhone } from "./flow.mjs";
+import { api, approve, signedInPhone } from "./flow.mjs";
 
 const BASE = process.env.QRGATE_URL;
+const BASE_B = process.env.QRGATE_URL_B;
 const OIDC_DIR = process.env.QRGATE_OIDC_DIR;
-assert.ok(BASE && OIDC_DIR, "run through scripts/test.sh (QRGATE_URL, QRGATE_OIDC_DIR)");
+assert.ok(BASE && BASE_B && OIDC_DIR, "run through scripts/test.sh (QRGATE_URL, QRGATE_URL_B, QRGATE_OIDC_DIR)");
 const SECRETS = JSON.parse(readFileSync(join(OIDC_DIR, "secrets.json"), "utf8"));
 const REDIRECT_URI = "https://client.example/cb";
 const PUBLIC_REDIRECT_URI = "http://localhost/spa";
@@ -23,9 +25,12 @@ const PUBLIC_REDIRECT_URI = "http://localhost/spa";
 const INSECURE = { execute: [client.allowInsecureRequests] };
 
 let phone;
+// A phone at location B, for a device at A: deployed, the two rarely reach the same location.
+let phoneB;
 
 before(async () => {
   phone = await signedInPhone(BASE);
+  phoneB = await signedInPhone(BASE_B);
 });
 
 async function discover(clientId, auth) {
@@ -179,6 +184,120 @@ test("a denial on the phone comes back as access_denied", async () => {
   assert.equal(redirectTo.searchParams.get("error"), "access_denied");
   await assert.rejects(
     client.authorizationCodeGrant(config, redirectTo, { pkceCodeVerifier: "x".repeat(43), expectedState: state }),
+    { error: "access_denied" },
+  );
+});
+
+// --- Devices without a browser (RFC 8628): qrgate-cli, a public client ---------------------------
+
+const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
+
+/** The device's QR session: the last path segment of the URI it shows as a QR. */
+const qrIdOf = (authorization) => new URL(authorization.verification_uri_complete).pathname.split("/").pop();
+
+/** The phone at `base` scans the QR session `qrId` and confirms (or denies): what it was shown. */
+async function decide(base, phone, qrId, step = "confirm") {
+  const scanned = await api(base, "POST", `/api/qr/${qrId}/scan`, phone.headers);
+  assert.equal(scanned.status, 200, JSON.stringify(scanned.body));
+  const decided = await api(base, "POST", `/api/qr/${qrId}/${step}`, phone.headers, { scan_token: scanned.body.scan_token });
+  assert.equal(decided.status, 204, JSON.stringify(decided.body));
+  return scanned.body;
+}
+
+/**
+ * qrgate-cli's sign-in as openid-client runs it: the device authorization, then the grant
+ * polled, while `phoneSide(authorization)` decides on the phone once the first poll was answered
+ * (openid-client waits `interval` before it), so the grant is seen pending first. Answers the
+ * tokens, what the phone was shown, and every poll's form and answer, read off the wire.
+ */
+async function deviceSignIn(phoneSide) {
+  const config = await client.discovery(new URL(BASE), "qrgate-cli", undefined, client.None(), INSECURE);
+  const tokenEndpoint = config.serverMetadata().token_endpoint;
+  const polls = [];
+  let firstPollAnswered;
+  const answered = new Promise((resolve) => (firstPollAnswered = resolve));
+  config[client.customFetch] = async (url, options) => {
+    const response = await fetch(url, options);
+    if (url === tokenEndpoint) {
+      const { error } = await response.clone().json();
+      polls.push({ form: Object.fromEntries(options.body), status: response.status, error });
+      firstPollAnswered();
+    }
+    return response;
+  };
+  const authorization = await client.initiateDeviceAuthorization(config, { scope: "openid profile" });
+  assert.match(authorization.user_code, USER_CODE);
+  assert.equal(authorization.verification_uri, `${BASE}/m/device`);
+  assert.equal(authorization.verification_uri_complete, `${BASE}/m/qr/${qrIdOf(authorization)}`);
+  assert.equal(authorization.interval, 5);
+  const [tokens, shown] = await Promise.all([
+    client.pollDeviceAuthorizationGrant(config, authorization),
+    answered.then(() => phoneSide(authorization)),
+  ]);
+  return { config, authorization, tokens, shown, polls };
+}
+
+test("a device: the phone at another location scans its QR and confirms; ID token, userinfo, refresh", async () => {
+  const { config, authorization, tokens, shown, polls } = await deviceSignIn((authorization) =>
+    decide(BASE_B, phoneB, qrIdOf(authorization)),
+  );
+  // The phone is told what asks, and the code to check against the device's screen.
+  assert.equal(shown.pc.device_type, "device");
+  assert.equal(shown.pc.device_name, "qrgate CLI");
+  assert.equal(shown.user_code, authorization.user_code);
+  assert.deepEqual(shown.scope, ["openid", "profile"]);
+  assert.equal(shown.client, undefined, "a device has no redirect");
+
+  // A public client's polls: the grant, the code and its client_id, nothing else.
+  assert.deepEqual(
+    polls.map(({ status, error }) => [status, error]),
+    [
+      [400, "authorization_pending"],
+      [200, undefined],
+    ],
+  );
+  for (const { form } of polls) {
+    assert.deepEqual(form, {
+      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+      device_code: authorization.device_code,
+      client_id: "qrgate-cli",
+    });
+  }
+
+  const claims = tokens.claims();
+  assert.equal(claims.sub, phoneB.account.account_id, "signed in as exactly the confirming account");
+  assert.equal(claims.iss, BASE);
+  assert.equal(claims.aud, "qrgate-cli");
+  assert.equal(claims.preferred_username, phoneB.account.username);
+  assert.equal(claims.name, phoneB.account.display_name);
+  assert.equal(tokens.scope, "openid profile");
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+  assert.deepEqual(userinfo, {
+    sub: phoneB.account.account_id,
+    name: phoneB.account.display_name,
+    preferred_username: phoneB.account.username,
+  });
+  // A CLI keeps its refresh token: it refreshes without a secret, rotated as any other.
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  assert.equal(refreshed.claims().sub, claims.sub);
+});
+
+test("a device: the user code typed on the phone, in lower case with a space, finds its QR", async () => {
+  const { tokens } = await deviceSignIn(async (authorization) => {
+    const typed = authorization.user_code.replace("-", " ").toLowerCase();
+    const found = await api(BASE, "POST", "/api/user-codes", phone.headers, { user_code: typed });
+    assert.equal(found.status, 200, JSON.stringify(found.body));
+    assert.equal(found.body.qr_id, qrIdOf(authorization));
+    assert.equal(found.body.qr_url, authorization.verification_uri_complete);
+    return decide(BASE, phone, found.body.qr_id);
+  });
+  assert.equal(tokens.claims().preferred_username, phone.account.username);
+});
+
+test("a device: a denial on the phone comes back as access_denied", async () => {
+  await assert.rejects(
+    deviceSignIn((authorization) => decide(BASE, phone, qrIdOf(authorization), "deny")),
     { error: "access_denied" },
   );
 });

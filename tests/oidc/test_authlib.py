@@ -3,7 +3,10 @@ requests OAuth2Session, and joserfc, the JOSE library authlib 1.9 itself validat
 with) against a real `wrangler dev`. Discovery, the code flow with PKCE, state and nonce, the ID
 token checked against the JWKS with authlib's own OpenID claims class, userinfo, refresh with
 rotation and reuse detection, revocation; for a confidential client (Basic and post), a public
-one and an RS256 one; and a denial. The phone scans and confirms through qrgate's API, as
+one and an RS256 one; and a denial. Then the device grant (RFC 8628) for the public qrgate-cli:
+authlib has no device flow of its own, so the device authorization is a plain POST with authlib's
+client authentication and the polls are its fetch_token with the device-code grant, slowed down
+as RFC 8628 §3.5 asks. The phone scans and confirms through qrgate's API, as
 tests/oidc/flow.mjs does for the openid-client test.
 
 QRGATE_URL (the base URL, which is the issuer) and QRGATE_OIDC_DIR (the run's clients'
@@ -86,6 +89,15 @@ def authorization_page(url):
     return json.loads(match.group(1))
 
 
+def decide(qr_id, phone, step="confirm"):
+    """The phone scans the QR session `qr_id` and confirms (or denies): what it was shown."""
+    status, scanned = api("POST", f"/api/qr/{qr_id}/scan", phone["headers"])
+    assert status == 200, scanned
+    status, body = api("POST", f"/api/qr/{qr_id}/{step}", phone["headers"], {"scan_token": scanned["scan_token"]})
+    assert status == 204, body
+    return scanned
+
+
 def approve(authorization_url, phone, deny=False):
     """The PC opens `authorization_url`, makes a code for it, the phone scans it and confirms
     (or, with `deny`, denies); the PC's next poll hands over the redirect back to the client.
@@ -94,12 +106,8 @@ def approve(authorization_url, phone, deny=False):
     pc = device("pc")
     status, qr = api("POST", "/api/qr", pc, {"authorization": page["handle"], "device_name": "Chromium on Linux"})
     assert status == 201, qr
-    status, scanned = api("POST", f"/api/qr/{qr['qr_id']}/scan", phone["headers"])
-    assert status == 200, scanned
+    scanned = decide(qr["qr_id"], phone, "deny" if deny else "confirm")
     assert scanned["client"]["client_name"] == page["client_name"], "the phone is told which app"
-    step = "deny" if deny else "confirm"
-    status, body = api("POST", f"/api/qr/{qr['qr_id']}/{step}", phone["headers"], {"scan_token": scanned["scan_token"]})
-    assert status == 204, body
     status, polled = api("GET", f"/api/qr/{qr['qr_id']}", {**pc, "Authorization": f"Bearer {qr['poll_secret']}"})
     assert status == 200, polled
     assert "session" not in polled, "the PC is not signed in to qrgate by an authorization"
@@ -306,3 +314,118 @@ def test_deny_on_the_phone(metadata, phone):
     assert query["state"] == [state]
     assert query["iss"] == [BASE]
     assert "code" not in query
+
+
+# --- Devices without a browser (RFC 8628): qrgate-cli, a public client ----------------------------
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_authorization(session, metadata):
+    """The device authorization request (RFC 8628 §3.1), authenticated as authlib authenticates
+    the client at the token endpoint (for a public client: its client_id in the form)."""
+    response = session.post(
+        metadata["device_authorization_endpoint"],
+        data={"scope": session.scope},
+        auth=session.client_auth(session.token_endpoint_auth_method),
+    )
+    assert response.status_code == 200, response.text
+    authorization = response.json()
+    assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", authorization["user_code"])
+    assert authorization["interval"] == 5
+    return authorization
+
+
+def device_qr_id(authorization):
+    """The device's QR session: the last path segment of the URI it shows as a QR."""
+    return urlsplit(authorization["verification_uri_complete"]).path.rsplit("/", 1)[-1]
+
+
+def poll(session, metadata, authorization):
+    """One token request with the device code; authlib raises an error answer as OAuthError."""
+    return session.fetch_token(
+        metadata["token_endpoint"], grant_type=DEVICE_CODE_GRANT, device_code=authorization["device_code"]
+    )
+
+
+def poll_until_decided(session, metadata, authorization, after_first_poll, interval=None):
+    """The device's polls (RFC 8628 §3.5): `interval` seconds apart, 5 s more after each
+    slow_down, until an answer that is neither that nor authorization_pending.
+    `after_first_poll` runs once the first of them is answered: the person deciding on the phone
+    while the device waits. Answers the token, the errors seen on the way and what
+    `after_first_poll` answered."""
+    interval = interval or authorization["interval"]
+    seen, decided = [], None
+    while True:
+        time.sleep(interval)
+        try:
+            return poll(session, metadata, authorization), seen, decided
+        except OAuthError as error:
+            if error.error not in ("authorization_pending", "slow_down"):
+                raise
+            if error.error == "slow_down":
+                interval += 5
+            if not seen:
+                decided = after_first_poll()
+            seen.append(error.error)
+
+
+def test_device_grant_qr_scanned_and_confirmed(metadata, jwks, phone):
+    session = oauth_session(metadata, "qrgate-cli", "none")
+    authorization = device_authorization(session, metadata)
+    qr_id = device_qr_id(authorization)
+    assert authorization["verification_uri_complete"] == f"{BASE}/m/qr/{qr_id}"
+    token, seen, shown = poll_until_decided(session, metadata, authorization, lambda: decide(qr_id, phone))
+    assert seen == ["authorization_pending"]
+    # The phone was told what asks, and the code to check against the device's screen.
+    assert shown["pc"]["device_type"] == "device"
+    assert shown["pc"]["device_name"] == "qrgate CLI"
+    assert shown["user_code"] == authorization["user_code"]
+    assert shown["scope"] == ["openid", "profile"]
+
+    assert token["token_type"].lower() == "bearer"
+    assert token["scope"] == "openid profile"
+    assert token["refresh_token"]
+    account = phone["account"]
+    claims = id_token_claims(token, jwks, "qrgate-cli")
+    assert claims["sub"] == account["account_id"], "signed in as exactly the confirming account"
+    assert claims["preferred_username"] == account["username"]
+    userinfo = session.get(metadata["userinfo_endpoint"])
+    assert userinfo.status_code == 200, userinfo.text
+    assert userinfo.json() == {
+        "sub": account["account_id"],
+        "name": account["display_name"],
+        "preferred_username": account["username"],
+    }
+
+
+def test_device_grant_denied_on_the_phone(metadata, phone):
+    session = oauth_session(metadata, "qrgate-cli", "none")
+    authorization = device_authorization(session, metadata)
+    with pytest.raises(OAuthError) as denied:
+        poll_until_decided(
+            session, metadata, authorization, lambda: decide(device_qr_id(authorization), phone, "deny")
+        )
+    assert denied.value.error == "access_denied"
+
+
+def test_device_grant_polled_too_soon_slows_down(metadata, phone):
+    session = oauth_session(metadata, "qrgate-cli", "none")
+    authorization = device_authorization(session, metadata)
+    # Two polls back to back: the first is never too soon, the second is.
+    errors = []
+    for _ in range(2):
+        with pytest.raises(OAuthError) as refused:
+            poll(session, metadata, authorization)
+        errors.append(refused.value.error)
+    assert errors == ["authorization_pending", "slow_down"]
+    # Polling 5 s less often from then on (10 s), the device is answered again, and signed in.
+    token, seen, _ = poll_until_decided(
+        session,
+        metadata,
+        authorization,
+        lambda: decide(device_qr_id(authorization), phone),
+        interval=authorization["interval"] + 5,
+    )
+    assert seen == ["authorization_pending"]
+    assert token["access_token"]
