@@ -95,11 +95,13 @@ fi
 #    a CJK font so the Chinese pages render in screenshots.
 #    The benchmarks (`setup.sh --bench`) add wrk, the load generator.
 #    And schemathesis (PyPI), in a virtualenv of the project's own, with authlib beside it for
-#    the OpenID Provider's Python client test (tests/oidc/test_authlib.py).
+#    the OpenID Provider's Python client test (tests/oidc/test_authlib.py) and pyte, the
+#    terminal screen of the CLI's test (tests/cli/test_cli.py).
 SCHEMATHESIS_PINS=tests/schemathesis-requirements.txt
 SCHEMATHESIS_VERSION=$(sed -n 's/^schemathesis==//p' "$SCHEMATHESIS_PINS")
 AUTHLIB_PINS=tests/oidc/requirements.txt
 AUTHLIB_VERSION=$(sed -n 's/^Authlib==//p' "$AUTHLIB_PINS")
+PYTE_VERSION=$(sed -n 's/^pyte==//p' "$AUTHLIB_PINS")
 if [ "${1:-}" = --tests ] || [ "${1:-}" = --bench ]; then
     if ! .venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
         log "pip install schemathesis==$SCHEMATHESIS_VERSION (its dependencies pinned too)"
@@ -109,10 +111,13 @@ if [ "${1:-}" = --tests ] || [ "${1:-}" = --bench ]; then
         python3 -m venv --clear .venv
         .venv/bin/pip install --quiet -r "$SCHEMATHESIS_PINS"
     fi
-    # After schemathesis: a virtualenv just made again (--clear) lacks authlib too. Its pins
-    # share requests and pytest with schemathesis' at the same versions, so nothing moves.
-    if ! .venv/bin/python -c "import authlib; assert authlib.__version__ == '$AUTHLIB_VERSION'" 2>/dev/null; then
-        log "pip install authlib==$AUTHLIB_VERSION (its dependencies pinned too)"
+    # After schemathesis: a virtualenv just made again (--clear) lacks authlib and pyte too.
+    # Their pins share requests and pytest with schemathesis' at the same versions, so nothing
+    # moves.
+    pinned="import authlib, importlib.metadata as m
+assert (authlib.__version__, m.version('pyte')) == ('$AUTHLIB_VERSION', '$PYTE_VERSION')"
+    if ! .venv/bin/python -c "$pinned" 2>/dev/null; then
+        log "pip install authlib==$AUTHLIB_VERSION pyte==$PYTE_VERSION (their dependencies pinned too)"
         .venv/bin/pip install --quiet -r "$AUTHLIB_PINS"
     fi
 fi

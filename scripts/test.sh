@@ -6,8 +6,8 @@
 #   each behind a recording proxy (two edge locations sharing session objects, one for the
 #   flows, one that requires DPoP): integration tests, live-channel tests, races across
 #   locations, the request log, 10,000 random requests, the OpenID Provider driven by stock
-#   clients (openid-client, authlib), 1,000 flows under load, races at scale, end-to-end tests
-#   in headless Chromium,
+#   clients (openid-client, authlib), the qrgate CLI in a terminal, 1,000 flows under load,
+#   races at scale, end-to-end tests in headless Chromium,
 #   schemathesis → no panic in the worker logs, and no secret of the run in any URL, error
 #   body, pushed message, log line or KV or object storage → sizes (with a
 #   `wrangler deploy --dry-run`).
@@ -47,9 +47,10 @@ step "browser unit tests (wasm-bindgen-test in headless Chromium)"
 wasm_env wasm-pack test --headless --chrome --mode no-install \
     --chromedriver "$(command -v chromedriver)" app --locked
 
-step "build the integration tests and the secret audit"
+step "build the integration tests, the secret audit and the CLI"
 cargo test -p qrgate-tests --locked --no-run
 cargo build -p qrgate-tests --locked --bin secret-audit
+cargo build -p qrgate-cli --locked
 
 step "start wrangler dev four times, each behind a recording proxy for the secret audit"
 # Location A (short lifetimes, KV operation counting) and location B (its own KV, A's session
@@ -123,9 +124,9 @@ cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr
     --test live --test races --test limits --test history --test hostile --test dpop \
     --test logs --test first_code --test oidc --test device -- --nocapture --test-threads 16
 
-step "the OpenID Provider driven by stock clients: openid-client (Node) and authlib (Python)"
+step "the OpenID Provider driven by stock clients (openid-client, authlib) and the qrgate CLI"
 node --test --test-concurrency=1 tests/oidc/*.test.mjs
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/oidc
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/oidc tests/cli
 
 step "load and races at scale (1,000 flows, 50 at a time)"
 QRGATE_URL="http://127.0.0.1:$flow_port" cargo test -p qrgate-tests --locked --test load \

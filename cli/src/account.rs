@@ -3,6 +3,7 @@
 use crate::credentials::{self, Credentials};
 use crate::error::CliError;
 use crate::provider::{Provider, refusal, request_error};
+use crate::terminal::print;
 use oauth2::{RefreshToken, TokenResponse};
 use qrgate_protocol::oauth::UserInfo;
 use serde_json::json;
@@ -26,14 +27,12 @@ pub fn print_account(issuer: &str, who: &UserInfo, json: bool, lead: &str) -> Re
             "name": who.name,
             "preferred_username": who.preferred_username,
         });
-        println!("{account}");
-        return Ok(());
+        return print(&format!("{account}\n"));
     }
     match (&who.name, &who.preferred_username) {
-        (Some(name), Some(username)) => println!("{lead} {name} ({username}) at {issuer}"),
-        _ => println!("{lead} account {} at {issuer}", who.sub),
+        (Some(name), Some(username)) => print(&format!("{lead} {name} ({username}) at {issuer}\n")),
+        _ => print(&format!("{lead} account {} at {issuer}\n", who.sub)),
     }
-    Ok(())
 }
 
 /// `qrgate whoami`: the account, asked with the kept access token, refreshed first if it has
@@ -89,8 +88,7 @@ pub async fn logout() -> Result<(), CliError> {
             "signed out here, but the issuer could not be told ({error}): the sign-in lapses on its own"
         ))
     })?;
-    println!("Signed out of {}", kept.issuer);
-    Ok(())
+    print(&format!("Signed out of {}\n", kept.issuer))
 }
 
 async fn revoke(kept: &Credentials) -> Result<(), CliError> {

@@ -25,10 +25,7 @@ use std::process::ExitCode;
 /// Runs `command`.
 pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Help => {
-            print!("{}", args::USAGE);
-            Ok(())
-        }
+        Command::Help => terminal::print(args::USAGE),
         Command::Login {
             issuer,
             client_id,
@@ -41,7 +38,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
 
 /// Reports `error` as the one line it is, and answers its exit status.
 pub fn fail(error: &CliError) -> ExitCode {
-    eprintln!("qrgate: {error}");
+    terminal::tell(&format!("qrgate: {error}\n"));
     ExitCode::from(error.exit_status())
 }
 
@@ -54,6 +51,8 @@ pub fn one_line_panics() {
             .copied()
             .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
             .unwrap_or("unknown");
-        eprintln!("qrgate: internal error ({what}); please report it");
+        terminal::tell(&format!(
+            "qrgate: internal error ({what}); please report it\n"
+        ));
     }));
 }

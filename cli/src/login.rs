@@ -8,7 +8,7 @@
 use crate::credentials::{self, Credentials};
 use crate::error::CliError;
 use crate::provider::{OAuthClient, Provider, request_error};
-use crate::terminal::{Spinner, qr_half_blocks, stderr_is_terminal};
+use crate::terminal::{Spinner, qr_half_blocks, stderr_is_terminal, tell};
 use futures_util::{SinkExt, StreamExt};
 use oauth2::DeviceCodeErrorResponseType;
 use oauth2::{Scope, StandardDeviceAuthorizationResponse, TokenResponse};
@@ -16,11 +16,14 @@ use qrgate_protocol::live::{DeviceHello, PING};
 use qrgate_protocol::oauth::{OPENID, PROFILE};
 use qrgate_protocol::qr::is_final;
 use qrgate_protocol::{PollResponse, QrStatus, Secret};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 /// How often the CLI pings the live channel (API.md: about every 20 s).
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How long past the code's lifetime the CLI listens: the edge pushes `expired` when it ends,
+/// by its own clock, which this one does not share.
+const EXPIRY_PUSH_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn login(issuer: &str, client_id: &str, json: bool) -> Result<(), CliError> {
     let provider = Provider::discover(issuer).await?;
@@ -31,10 +34,11 @@ pub async fn login(issuer: &str, client_id: &str, json: bool) -> Result<(), CliE
         .request_async(&provider.http)
         .await
         .map_err(|e| request_error(&provider.issuer, e, |r| CliError::Refused(r.to_string())))?;
+    let asked = Instant::now();
     show(&details)?;
     let spinner = Spinner::start("Waiting for you to confirm on your phone… (Ctrl-C to cancel)");
     let waited = tokio::select! {
-        tokens = wait_for_tokens(&provider, &client, &details, &spinner) => tokens,
+        tokens = wait_for_tokens(&provider, &client, &details, asked, &spinner) => tokens,
         _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
     };
     drop(spinner);
@@ -64,23 +68,25 @@ fn show(details: &StandardDeviceAuthorizationResponse) -> Result<(), CliError> {
         .map(|uri| uri.secret().as_str());
     let qr = qr_half_blocks(complete.unwrap_or(verification_uri), stderr_is_terminal())
         .ok_or_else(|| CliError::Issuer("its verification URI is too long for a QR code".into()))?;
-    eprintln!("Scan this code with the phone you are signed in on, and confirm:\n");
-    eprint!("{qr}");
-    eprintln!(
-        "\nOr open {verification_uri} on the phone and enter the code {}\n",
+    tell(&format!(
+        "Scan this code with the phone you are signed in on, and confirm:\n\n{qr}\n\
+         Or open {verification_uri} on the phone and enter the code {}\n\n",
         details.user_code().secret()
-    );
+    ));
     Ok(())
 }
 
 /// The tokens, once the phone confirms: heard on the live channel if it can be, then asked
-/// for with one request; else polled for.
+/// for with one request; else polled for, until the code's lifetime (counted from `asked`)
+/// ends, so that an issuer gone quiet ends the wait when the code would have.
 async fn wait_for_tokens(
     provider: &Provider,
     client: &OAuthClient,
     details: &StandardDeviceAuthorizationResponse,
+    asked: Instant,
     spinner: &Spinner,
 ) -> Result<oauth2::basic::BasicTokenResponse, CliError> {
+    let lifetime = details.expires_in();
     if let Some(url) = details
         .verification_uri_complete()
         .and_then(|uri| live_url(uri.secret()))
@@ -88,12 +94,17 @@ async fn wait_for_tokens(
         let hello = DeviceHello {
             device_code: Secret::new(details.device_code().secret().clone()),
         };
+        let listening = (lifetime + EXPIRY_PUSH_GRACE).saturating_sub(asked.elapsed());
         // Whatever the channel heard, or if it failed, the token endpoint has the last word.
-        let _ = listen(&url, &hello, details.expires_in(), spinner).await;
+        let _ = listen(&url, &hello, listening, spinner).await;
     }
+    // At least one request, however late: the phone may have confirmed at the last moment.
+    let left = lifetime
+        .saturating_sub(asked.elapsed())
+        .max(Duration::from_secs(1));
     client
         .exchange_device_access_token(details)
-        .request_async(&provider.http, tokio::time::sleep, None)
+        .request_async(&provider.http, tokio::time::sleep, Some(left))
         .await
         .map_err(|e| {
             request_error(&provider.issuer, e, |response| match response.error() {
@@ -129,8 +140,8 @@ enum Heard {
     Nothing,
 }
 
-/// Listens on the live channel until the session's status is final.
-async fn listen(url: &str, hello: &DeviceHello, lifetime: Duration, spinner: &Spinner) -> Heard {
+/// Listens on the live channel until the session's status is final, for at most `within`.
+async fn listen(url: &str, hello: &DeviceHello, within: Duration, spinner: &Spinner) -> Heard {
     let listening = async {
         let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
             return Heard::Nothing;
@@ -169,7 +180,7 @@ async fn listen(url: &str, hello: &DeviceHello, lifetime: Duration, spinner: &Sp
             }
         }
     };
-    tokio::time::timeout(lifetime, listening)
+    tokio::time::timeout(within, listening)
         .await
         .unwrap_or(Heard::Nothing)
 }

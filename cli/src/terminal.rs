@@ -40,6 +40,29 @@ pub fn qr_half_blocks(url: &str, colour: bool) -> Option<String> {
     Some(text)
 }
 
+/// Writes `text` to standard output. A reader that has gone away (`qrgate whoami | head -0`)
+/// is no failure: there is just nobody left to tell.
+pub fn print(text: &str) -> Result<(), crate::CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::CliError::Io(
+            format!("cannot write to standard output: {error}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `text` to standard error, where a failure has nowhere left to be told.
+pub fn tell(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(text.as_bytes())
+        .and_then(|()| stderr.flush());
+}
+
 /// Whether standard error is a terminal: only then are the colours and the spinner drawn.
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()

@@ -192,13 +192,17 @@ async fn timed_device_flow(phone: &Device, login: &LoginSession, live: bool) -> 
         if let Some(socket) = &mut socket {
             socket.expect_status(QrStatus::Scanned).await;
             socket.expect_status(QrStatus::Confirmed).await;
-            let tokens: serde_json::Value =
-                device_poll_call(Location::A, CLI, &device_code).send().await.expect(200);
+            let tokens: serde_json::Value = device_poll_call(Location::A, CLI, &device_code)
+                .send()
+                .await
+                .expect(200);
             field(&tokens, "access_token");
         } else {
             let mut interval = INTERVAL;
             loop {
-                let reply = device_poll_call(Location::A, CLI, &device_code).send().await;
+                let reply = device_poll_call(Location::A, CLI, &device_code)
+                    .send()
+                    .await;
                 if reply.status == 200 {
                     break;
                 }
