@@ -238,30 +238,29 @@ mod tests {
         both_languages(ErrorPageText::ALL);
     }
 
+    fn name_it_in_both_languages<T: Localized + std::fmt::Debug>(texts: &[T]) {
+        for text in texts {
+            for lang in [Lang::En, Lang::Zh] {
+                let filled = fill(text.get(lang), "X");
+                assert!(filled.contains('X') && !filled.contains('{'), "{text:?}");
+            }
+        }
+    }
+
     #[test]
     fn the_texts_that_name_something_name_it_in_both_languages() {
-        for text in [
+        name_it_in_both_languages(&[
             PcText::AppTitle,
             PcText::ContinueAs,
             PcText::AuthorizationExpired,
             PcText::ReturningToApp,
-        ] {
-            for lang in [Lang::En, Lang::Zh] {
-                let filled = fill(text.get(lang), "X");
-                assert!(filled.contains('X') && !filled.contains('{'), "{text:?}");
-            }
-        }
-        for text in [
+        ]);
+        name_it_in_both_languages(&[
             PhoneText::AppConfirmTitle,
             PhoneText::AppConfirmedOutcome,
             PhoneText::DeviceConfirmTitle,
             PhoneText::DeviceConfirmedOutcome,
-        ] {
-            for lang in [Lang::En, Lang::Zh] {
-                let filled = fill(text.get(lang), "X");
-                assert!(filled.contains('X') && !filled.contains('{'), "{text:?}");
-            }
-        }
+        ]);
         assert_eq!(fill("Sign in to {app} now", "Y"), "Sign in to Y now");
         assert_eq!(fill("no placeholder", "Y"), "no placeholder");
     }

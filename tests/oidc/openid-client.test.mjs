@@ -28,6 +28,15 @@ let phone;
 // A phone at location B, for a device at A: deployed, the two rarely reach the same location.
 let phoneB;
 
+/** userinfo, asked with `tokens`' access token, answers exactly `account`'s id and names. */
+async function userinfoIs(config, tokens, sub, account) {
+  assert.deepEqual(await client.fetchUserInfo(config, tokens.access_token, sub), {
+    sub: account.account_id,
+    name: account.display_name,
+    preferred_username: account.username,
+  });
+}
+
 before(async () => {
   phone = await signedInPhone(BASE);
   phoneB = await signedInPhone(BASE_B);
@@ -94,12 +103,7 @@ test("a confidential client (Basic): code, ID token, userinfo, refresh, revocati
   assert.equal(tokens.expires_in, 300);
   assert.ok(tokens.refresh_token);
 
-  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-  assert.deepEqual(userinfo, {
-    sub: phone.account.account_id,
-    name: phone.account.display_name,
-    preferred_username: phone.account.username,
-  });
+  await userinfoIs(config, tokens, claims.sub, phone.account);
 
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token, "rotated");
@@ -271,12 +275,7 @@ test("a device: the phone at another location scans its QR and confirms; ID toke
   assert.equal(claims.preferred_username, phoneB.account.username);
   assert.equal(claims.name, phoneB.account.display_name);
   assert.equal(tokens.scope, "openid profile");
-  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-  assert.deepEqual(userinfo, {
-    sub: phoneB.account.account_id,
-    name: phoneB.account.display_name,
-    preferred_username: phoneB.account.username,
-  });
+  await userinfoIs(config, tokens, claims.sub, phoneB.account);
   // A CLI keeps its refresh token: it refreshes without a secret, rotated as any other.
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token);

@@ -119,6 +119,17 @@ def id_token_claims(token, jwks, client_id, nonce=None, alg="ES256"):
     return claims
 
 
+def assert_userinfo_is(session, metadata, account):
+    """userinfo, asked with the session's access token, answers exactly `account`'s id and names."""
+    userinfo = session.get(metadata["userinfo_endpoint"])
+    assert userinfo.status_code == 200, userinfo.text
+    assert userinfo.json() == {
+        "sub": account["account_id"],
+        "name": account["display_name"],
+        "preferred_username": account["username"],
+    }
+
+
 def refresh_error(session, metadata, refresh_token):
     """The `error` a refresh with `refresh_token` is refused with."""
     with pytest.raises(OAuthError) as refused:
@@ -162,13 +173,7 @@ def test_confidential_basic_code_userinfo_refresh_rotation(metadata, jwks, phone
         "test-confidential",
     )
 
-    userinfo = session.get(metadata["userinfo_endpoint"])
-    assert userinfo.status_code == 200, userinfo.text
-    assert userinfo.json() == {
-        "sub": account["account_id"],
-        "name": account["display_name"],
-        "preferred_username": account["username"],
-    }
+    assert_userinfo_is(session, metadata, account)
 
     first_refresh_token = token["refresh_token"]
     refreshed = session.refresh_token(metadata["token_endpoint"], refresh_token=first_refresh_token)
@@ -317,13 +322,7 @@ def test_device_grant_qr_scanned_and_confirmed(metadata, jwks, phone):
     claims = id_token_claims(token, jwks, "qrgate-cli")
     assert claims["sub"] == account["account_id"], "signed in as exactly the confirming account"
     assert claims["preferred_username"] == account["username"]
-    userinfo = session.get(metadata["userinfo_endpoint"])
-    assert userinfo.status_code == 200, userinfo.text
-    assert userinfo.json() == {
-        "sub": account["account_id"],
-        "name": account["display_name"],
-        "preferred_username": account["username"],
-    }
+    assert_userinfo_is(session, metadata, account)
 
 
 def test_device_grant_denied_on_the_phone(metadata, phone):

@@ -10,7 +10,7 @@
 
 use super::error::{OAuthError, OAuthResult};
 use super::grants::NewGrantObject;
-use super::token::{answer, form, new_refresh};
+use super::token::{answer, form, new_refresh, registered_for};
 use super::{Provider, client_auth, json};
 use crate::api::qr::FreshObject;
 use crate::config::Config;
@@ -32,6 +32,8 @@ use qrgate_protocol::qr::{Audience, DevicePoll};
 use qrgate_protocol::{DeviceType, PcInfo, Secret, SignInEntry, Via};
 use worker::{Request, Response};
 
+const NOT_REGISTERED: &str = "This client is not registered for the device code grant.";
+
 /// How often a new user code may turn out to be held already before the edge gives up: with
 /// 20⁸ codes, a second draw is already rare.
 const USER_CODE_DRAWS: usize = 4;
@@ -41,11 +43,7 @@ pub async fn authorize(provider: &Provider, mut req: Request) -> OAuthResult<Res
     let params = form(&mut req).await?;
     let authorization = req.headers().get("Authorization").ok().flatten();
     let client = client_auth::authenticate(&provider.registry, authorization.as_deref(), &params)?;
-    if !client.grant_types.device_code {
-        return Err(OAuthError::UnauthorizedClient(
-            "This client is not registered for the device code grant.",
-        ));
-    }
+    registered_for(client.grant_types.device_code, NOT_REGISTERED)?;
     let scope = known_scope(params.one("scope").ok().flatten().unwrap_or_default());
     let config = Config::from_env(&provider.env)?;
     limits::check_qr_create(&provider.env, &client_address(&req)).await?;
@@ -109,11 +107,7 @@ pub async fn redeem(
     params: &Params,
     key: Option<String>,
 ) -> OAuthResult<Response> {
-    if !client.grant_types.device_code {
-        return Err(OAuthError::UnauthorizedClient(
-            "This client is not registered for the device code grant.",
-        ));
-    }
+    registered_for(client.grant_types.device_code, NOT_REGISTERED)?;
     let get = |name| params.one(name).ok().flatten();
     let device_code =
         get("device_code").ok_or(OAuthError::InvalidRequest("device_code is required."))?;

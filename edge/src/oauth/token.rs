@@ -110,6 +110,14 @@ pub fn new_refresh(
     Ok(Some((token, kept)))
 }
 
+/// `unauthorized_client` (saying `why`) unless the client is `registered` for the grant.
+pub fn registered_for(registered: bool, why: &'static str) -> OAuthResult<()> {
+    match registered {
+        true => Ok(()),
+        false => Err(OAuthError::UnauthorizedClient(why)),
+    }
+}
+
 /// RFC 7636's S256: base64url of the SHA-256 of the verifier.
 fn s256(verifier: &str) -> String {
     encode(&Sha256::digest(verifier.as_bytes()))
@@ -122,11 +130,10 @@ async fn redeem(
     key: Option<String>,
 ) -> OAuthResult<Response> {
     let get = |name| params.one(name).ok().flatten();
-    if !client.grant_types.authorization_code {
-        return Err(OAuthError::UnauthorizedClient(
-            "This client is not registered for the authorization code grant.",
-        ));
-    }
+    registered_for(
+        client.grant_types.authorization_code,
+        "This client is not registered for the authorization code grant.",
+    )?;
     let code = get("code").ok_or(OAuthError::InvalidRequest("code is required."))?;
     let verifier = get("code_verifier").ok_or(OAuthError::InvalidRequest(
         "code_verifier is required (PKCE).",
@@ -170,11 +177,10 @@ async fn refresh(
     key: Option<String>,
 ) -> OAuthResult<Response> {
     let get = |name| params.one(name).ok().flatten();
-    if !client.grant_types.refresh_token {
-        return Err(OAuthError::UnauthorizedClient(
-            "This client is not registered for the refresh token grant.",
-        ));
-    }
+    registered_for(
+        client.grant_types.refresh_token,
+        "This client is not registered for the refresh token grant.",
+    )?;
     let token =
         get("refresh_token").ok_or(OAuthError::InvalidRequest("refresh_token is required."))?;
     let grant_id = token_grant_id(token).ok_or(OAuthError::InvalidGrant(INVALID_REFRESH))?;
