@@ -154,7 +154,7 @@ async fn timed_app_flow(phone: &Device, login: &LoginSession) -> f64 {
 
 async fn app_latency(flows: usize, at_once: usize) {
     use futures::StreamExt;
-    let phones = signed_in_phones(at_once).await;
+    let phones = signed_in_phones(phones_for(flows, at_once)).await;
     let mut samples: Vec<f64> = futures::stream::iter(0..flows)
         .map(|i| {
             let (phone, login) = &phones[i % phones.len()];
@@ -236,7 +236,7 @@ async fn timed_device_flow(phone: &Device, login: &LoginSession, live: bool) -> 
 
 async fn device_latency(flows: usize, at_once: usize, live: bool) {
     use futures::StreamExt;
-    let phones = signed_in_phones(at_once).await;
+    let phones = signed_in_phones(phones_for(flows, at_once)).await;
     let mut samples: Vec<f64> = futures::stream::iter(0..flows)
         .map(|i| {
             let (phone, login) = &phones[i % phones.len()];
@@ -269,10 +269,6 @@ async fn signed_in_phones(count: usize) -> Vec<(Device, LoginSession)> {
 
 fn rand_fraction() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
-}
-
-fn rand_index(len: usize) -> usize {
-    (uuid::Uuid::new_v4().as_u128() % len as u128) as usize
 }
 
 async fn latency(flows: usize, at_once: usize, listening: Listening) {
@@ -405,13 +401,24 @@ struct PoolContext {
     bound: (Device, dpop::Key, LoginSession),
     locked_username: String,
     access_token: String,
-    /// For `user-code`: the phones that look it up, and the code.
-    user_code_lookups: (Vec<(Device, LoginSession)>, String),
+    /// Phones that share the lines' work where one account may not do it all: the grants of
+    /// `token-*` lines, the look-ups of `user-code`.
+    phones: Vec<(Device, LoginSession)>,
+    /// For `user-code`: the live device's code.
+    user_code: String,
 }
 
 /// How many phones share the `user-code` pool: each account's look-ups are counted (10 at most
 /// outstanding), so one account under the whole load would be refused, as it should be.
 const USER_CODE_PHONES: usize = 40;
+/// How many grants one phone's account is made to hold, within the edge's limit of connected
+/// apps per account (`qrgate_protocol::history::MAX_CONNECTED_APPS`).
+const GRANTS_PER_PHONE: usize = 90;
+
+/// Enough phones for `at_once` flows side by side, and for `flows` grants.
+fn phones_for(flows: usize, at_once: usize) -> usize {
+    at_once.max(flows.div_ceil(GRANTS_PER_PHONE))
+}
 
 /// A code for the confidential test client, approved on `phone`.
 async fn app_code(phone: &Device, login: &LoginSession, pkce: &Pkce) -> String {
@@ -472,11 +479,15 @@ async fn pool(step: &str, count: usize) {
     } else {
         String::new()
     };
-    let user_code_lookups = if step == "user-code" {
-        let code = authorize_device(Location::A).await.user_code;
-        (signed_in_phones(USER_CODE_PHONES).await, code)
-    } else {
-        (Vec::new(), String::new())
+    let (phones, user_code) = match step {
+        "user-code" => (
+            signed_in_phones(USER_CODE_PHONES).await,
+            authorize_device(Location::A).await.user_code,
+        ),
+        _ if step.starts_with("token-") || step == "refresh-narrow" => {
+            (signed_in_phones(phones_for(count, 1)).await, String::new())
+        }
+        _ => (Vec::new(), String::new()),
     };
     let context = &PoolContext {
         phone,
@@ -484,10 +495,11 @@ async fn pool(step: &str, count: usize) {
         bound: (bound_phone, key, bound_login),
         locked_username,
         access_token,
-        user_code_lookups,
+        phones,
+        user_code,
     };
     let lines: Vec<String> = futures::stream::iter(0..count)
-        .map(|_| pool_line(step, context))
+        .map(|index| pool_line(step, context, index))
         .buffer_unordered(POOL_CONCURRENCY)
         .collect()
         .await;
@@ -515,7 +527,7 @@ async fn floor_pool(step: &str, count: usize) {
 }
 
 /// One request of `step` as a line for `tests/bench/pool.lua`.
-async fn pool_line(step: &str, context: &PoolContext) -> String {
+async fn pool_line(step: &str, context: &PoolContext, index: usize) -> String {
     let (phone, login) = (&context.phone, &context.login);
     let device_headers = |device: &Device| {
         device
@@ -617,6 +629,7 @@ async fn pool_line(step: &str, context: &PoolContext) -> String {
         // token is used up.
         "token-code" | "token-refresh" | "refresh-narrow" => {
             let pkce = Pkce::new();
+            let (phone, login) = &context.phones[index % context.phones.len()];
             let code = app_code(phone, login, &pkce).await;
             let body = if step == "token-code" {
                 code_form(&code, &pkce, REDIRECT_URI)
@@ -650,8 +663,8 @@ async fn pool_line(step: &str, context: &PoolContext) -> String {
             ("GET", "/oauth/userinfo".to_owned(), String::new(), headers)
         }
         "user-code" => {
-            let (phones, code) = &context.user_code_lookups;
-            let (phone, login) = &phones[rand_index(phones.len())];
+            let code = &context.user_code;
+            let (phone, login) = &context.phones[index % context.phones.len()];
             let mut headers: Vec<String> = device_headers(phone).into();
             headers.push(bearer(&login.token));
             headers.push("Content-Type: application/json".to_owned());
