@@ -237,12 +237,16 @@ pub const CLI: &str = "qrgate-cli";
 pub const TV: &str = "test-tv";
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// `POST /oauth/device_authorization` at `location` for the public `client_id`, with `scope`.
+/// `POST /oauth/device_authorization` at `location` for the public `client_id`, with `scope`,
+/// from a device of its own: its own address, as the edge limits sessions per address.
 pub fn device_authorization_call(location: Location, client_id: &str, scope: &str) -> Call {
-    Call::to(location, Method::POST, "/oauth/device_authorization").raw_body(
-        Some("application/x-www-form-urlencoded"),
-        form(&[("client_id", client_id), ("scope", scope)]),
-    )
+    let device = Device::new(qrgate_protocol::DeviceType::Pc);
+    Call::to(location, Method::POST, "/oauth/device_authorization")
+        .header("CF-Connecting-IP", &device.address)
+        .raw_body(
+            Some("application/x-www-form-urlencoded"),
+            form(&[("client_id", client_id), ("scope", scope)]),
+        )
 }
 
 /// A device authorization of the CLI at `location`, for `openid profile`.
