@@ -13,8 +13,8 @@
 //! for wrk and `tests/bench/pool.lua`, one per line:
 //! `METHOD<TAB>PATH<TAB>BODY<TAB>HEADER<TAB>HEADER...`. Each scan or confirm line is a session of
 //! its own, made ready here, so the load measures real first scans and real confirmations.
-//! `floor-trivial` and `floor-scan` are the same for the floor worker of `scripts/bench.sh`
-//! (`tests/bench/floor/worker.js`), which QRGATE_URL then serves.
+//! `floor-trivial`, `floor-scan` and `floor-refresh` are the same for the floor worker of
+//! `scripts/bench.sh` (`tests/bench/floor/worker.js`), which QRGATE_URL then serves.
 //!
 //! The OpenID Provider (QRGATE_OIDC_DIR names the run's clients, `tests/oidc/config.mjs`):
 //! `bench latency-app FLOWS AT_ONCE`: the time from the phone's confirm answer to the client
