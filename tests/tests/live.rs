@@ -5,7 +5,8 @@
 use futures::future::join_all;
 use qrgate_protocol::live::{CloseCode, HELLO_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS};
 use qrgate_protocol::qr::{COLLECTION_DELAY_MS, PICKUP_WINDOW_MS};
-use qrgate_protocol::{DPOP_HEADER, DeviceType, ErrorCode, QrStatus, Secret};
+use qrgate_protocol::{CreateQrResponse, DPOP_HEADER, DeviceType, ErrorCode, QrStatus, Secret};
+use qrgate_tests::dpop::Key;
 use qrgate_tests::live::{Event, LiveSocket, live_url};
 use qrgate_tests::*;
 use reqwest::Method;
@@ -295,7 +296,13 @@ async fn ping_is_answered_at_any_time_and_a_flood_changes_nothing() {
 async fn a_silent_socket_is_closed_with_4408_between_10_and_12_s_whatever_the_lifetime() {
     join_all([Location::A, Location::Strict].map(|location| async move {
         let pc = Device::pc().at(location);
-        let qr = create_qr(&pc).await;
+        // With a key of its own, which the strict edge requires of every sign-in.
+        let qr: CreateQrResponse = pc
+            .call(Method::POST, "/api/qr")
+            .proof(&Key::new())
+            .send()
+            .await
+            .expect(201);
         let opened = now_ms();
         let mut silent = LiveSocket::open(location, &qr.qr_id).await;
         // Not even `expired`: an unauthenticated socket is told nothing.
