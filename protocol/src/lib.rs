@@ -1,7 +1,8 @@
 //! qrgate's shared vocabulary: the JSON wire types of `shared/API.md`, the validation rules for
-//! every field a client sends, and the pure QR-session state machine. No I/O and no clock:
-//! every function that depends on time takes `now` as an argument, so the edge, the app and
-//! the tests all agree on one definition and the state machine is tested on the host.
+//! every field a client sends, the pure QR-session state machine, and the passkey checks that
+//! need no key (`passkey`). No I/O and no clock: every function that depends on time takes
+//! `now` as an argument, so the edge, the app and the tests all agree on one definition and the
+//! state machine is tested on the host.
 
 pub mod api;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod limit;
 pub mod live;
 pub mod location;
 pub mod oauth;
+pub mod passkey;
 pub mod qr;
 pub mod qr_image;
 pub mod secret;
