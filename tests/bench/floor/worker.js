@@ -58,20 +58,22 @@ async function poolLine(env, step) {
   if (step === "trivial") {
     return `GET\t/api/trivial-404\t\tAuthorization: Bearer ${TOKEN}\n`;
   }
-  const key = `token:${TOKEN}`;
-  if ((await env.TOKENS.get(key)) === null) {
-    const record = { account: "a".repeat(40), device_id: "d".repeat(36) };
-    await env.TOKENS.put(key, JSON.stringify(record));
-  }
   const id = env.SESSIONS.newUniqueId();
   await ask(env, id, { create: true });
   if (step === "refresh") {
     const form = `grant_type=refresh_token&refresh_token=${id}`;
     return `POST\t/oauth/token\t${form}\tContent-Type: application/x-www-form-urlencoded\n`;
   }
+  const key = `token:${TOKEN}`;
+  if ((await env.TOKENS.get(key)) === null) {
+    const record = { account: "a".repeat(40), device_id: "d".repeat(36) };
+    await env.TOKENS.put(key, JSON.stringify(record));
+  }
   return `POST\t/api/qr/${id}/scan\t\tAuthorization: Bearer ${TOKEN}\n`;
 }
 
+// The refresh's signing key: made by the first refresh of an isolate, as qrgate imports its own
+// once per isolate.
 let signingKey;
 
 async function signed(claims) {
