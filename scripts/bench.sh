@@ -57,7 +57,8 @@ declare -A cpu_us # workerd CPU per request of each step run, in µs
 declare -A rps_of # requests per second of each step run
 # load STEP POOL_SIZE [SECONDS]: STEP's figures, for SECONDS (default: the bench's).
 load() {
-    local step=$1 size=$2 duration=${3:-$seconds} pool="$state/pool-$1" before after out rps requests
+    local step=$1 size=$2 duration=${3:-$seconds} pool="$state/pool-$1"
+    local before after out rps requests
     "$bench" pool "$step" "$size" >"$pool"
     before=$(workerd_cpu)
     out=$(wrk -t "$threads" -c "$connections" -d "${duration}s" --latency -s tests/bench/pool.lua \
@@ -100,9 +101,9 @@ fresh_wrangler() {
     "$starter"
 }
 
-# step_alone STARTER TRIVIAL STEP POOL_SIZE [SECONDS]: STEP on a fresh wrangler dev, after a warm-up of
-# its JIT and the worker's trivial route beside it, so that its ratio is to a baseline measured
-# on the same worker.
+# step_alone STARTER TRIVIAL STEP POOL_SIZE [SECONDS]: STEP on a fresh wrangler dev, after a
+# warm-up of its JIT and the worker's trivial route beside it, so that its ratio is to a
+# baseline measured on the same worker.
 step_alone() {
     local trivial=$2
     fresh_wrangler "$1"
