@@ -304,16 +304,16 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
             let decide_confirm = decide.clone();
             let decide_deny = decide.clone();
             let scope = scan.scope.clone().unwrap_or_default();
-            let asking = match (scan.user_code.clone(), scan.client.clone()) {
-                (Some(user_code), _) => {
-                    Some(view! { <DeviceDetails user_code=user_code scope=scope /> }.into_any())
+            let asker = match (scan.user_code.clone(), scan.client.clone()) {
+                (Some(user_code), _) => Some((PhoneText::DeviceCheckCode, "user-code", user_code)),
+                (None, Some(client)) => {
+                    Some((PhoneText::AppSendsTo, "app-origin", client.redirect_origin))
                 }
-                (None, Some(client)) => Some(
-                    view! { <AppDetails redirect_origin=client.redirect_origin scope=scope /> }
-                        .into_any(),
-                ),
                 (None, None) => None,
             };
+            let asking = asker.map(|(label, class, value)| {
+                view! { <AskerDetails label=label class=class value=value scope=scope /> }
+            });
             view! {
                 {asking}
                 <PcDetails scan=scan />
@@ -342,29 +342,22 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
     }
 }
 
-/// The app a code signs the person in to, before anything else: where it sends them (what the
-/// edge knows of it, not what it says of itself) and what it will know.
+/// Who asks, before anything else, and what it will know. An app: where it sends the person
+/// (`label` `AppSendsTo`, what the edge knows of it, not what it says of itself). A device's
+/// sign-in (RFC 8628): the code its screen shows (`DeviceCheckCode`), which the person checks
+/// against it (§3.3.1: a code typed or scanned from someone else's screen would sign *their*
+/// device in).
 #[component]
-fn AppDetails(redirect_origin: String, scope: Vec<String>) -> impl IntoView {
+fn AskerDetails(
+    label: PhoneText,
+    class: &'static str,
+    value: String,
+    scope: Vec<String>,
+) -> impl IntoView {
     view! {
         <dl class="app-details">
-            <dt>{tr(PhoneText::AppSendsTo)}</dt>
-            <dd class="app-origin"><bdi>{redirect_origin}</bdi></dd>
-            <dt>{tr(PhoneText::AppAsks)}</dt>
-            <dd><ScopeList scope=scope /></dd>
-        </dl>
-    }
-}
-
-/// A device's sign-in (RFC 8628), before anything else: the code its screen shows, which the
-/// person checks against it (§3.3.1: a code typed or scanned from someone else's screen would
-/// sign *their* device in), and what it will know.
-#[component]
-fn DeviceDetails(user_code: String, scope: Vec<String>) -> impl IntoView {
-    view! {
-        <dl class="app-details">
-            <dt>{tr(PhoneText::DeviceCheckCode)}</dt>
-            <dd class="user-code"><bdi>{user_code}</bdi></dd>
+            <dt>{tr(label)}</dt>
+            <dd class=class><bdi>{value}</bdi></dd>
             <dt>{tr(PhoneText::AppAsks)}</dt>
             <dd><ScopeList scope=scope /></dd>
         </dl>

@@ -153,19 +153,35 @@ async fn timed_app_flow(phone: &Device, login: &LoginSession) -> f64 {
 }
 
 async fn app_latency(flows: usize, at_once: usize) {
-    use futures::StreamExt;
     let phones = signed_in_phones(phones_for(flows, at_once)).await;
+    let how = "the client (push, pick-up poll, code exchange)";
+    latency_row(how, flows, at_once, &phones, timed_app_flow).await;
+}
+
+/// Times `flows` flows, `at_once` at a time, each by a phone of `phones` in turn, and prints
+/// their p50, p95 and p99 as a row of a latency table, after `how`.
+async fn latency_row<'a, Flow, Timed>(
+    how: &str,
+    flows: usize,
+    at_once: usize,
+    phones: &'a [(Device, LoginSession)],
+    flow: Flow,
+) where
+    Flow: Fn(&'a Device, &'a LoginSession) -> Timed,
+    Timed: std::future::Future<Output = f64> + 'a,
+{
+    use futures::StreamExt;
     let mut samples: Vec<f64> = futures::stream::iter(0..flows)
         .map(|i| {
             let (phone, login) = &phones[i % phones.len()];
-            timed_app_flow(phone, login)
+            flow(phone, login)
         })
         .buffer_unordered(at_once)
         .collect()
         .await;
     samples.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "| the client (push, pick-up poll, code exchange) | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
+        "| {how} | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
         percentile(&samples, 50.0),
         percentile(&samples, 95.0),
         percentile(&samples, 99.0)
@@ -235,27 +251,13 @@ async fn timed_device_flow(phone: &Device, login: &LoginSession, live: bool) -> 
 }
 
 async fn device_latency(flows: usize, at_once: usize, live: bool) {
-    use futures::StreamExt;
     let phones = signed_in_phones(phones_for(flows, at_once)).await;
-    let mut samples: Vec<f64> = futures::stream::iter(0..flows)
-        .map(|i| {
-            let (phone, login) = &phones[i % phones.len()];
-            timed_device_flow(phone, login, live)
-        })
-        .buffer_unordered(at_once)
-        .collect()
-        .await;
-    samples.sort_by(|a, b| a.total_cmp(b));
     let how = match live {
         true => "listens on the live channel, then one token request (the CLI)",
         false => "polls every 5 s (a stock client)",
     };
-    println!(
-        "| {how} | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
-        percentile(&samples, 50.0),
-        percentile(&samples, 95.0),
-        percentile(&samples, 99.0)
-    );
+    let flow = |phone, login| timed_device_flow(phone, login, live);
+    latency_row(how, flows, at_once, &phones, flow).await;
 }
 
 async fn signed_in_phones(count: usize) -> Vec<(Device, LoginSession)> {
@@ -272,27 +274,13 @@ fn rand_fraction() -> f64 {
 }
 
 async fn latency(flows: usize, at_once: usize, listening: Listening) {
-    use futures::StreamExt;
     let phones = signed_in_phones(at_once).await;
-    let mut samples: Vec<f64> = futures::stream::iter(0..flows)
-        .map(|i| {
-            let (phone, login) = &phones[i % phones.len()];
-            timed_flow(phone, login, listening)
-        })
-        .buffer_unordered(at_once)
-        .collect()
-        .await;
-    samples.sort_by(|a, b| a.total_cmp(b));
     let how = match listening {
         Listening::Polling(interval) => format!("polls every {:.2} s", interval.as_secs_f64()),
         Listening::Live => "listens on the live channel, then one poll".to_owned(),
     };
-    println!(
-        "| {how} | {flows} | {at_once} | {:.0} ms | {:.0} ms | {:.0} ms |",
-        percentile(&samples, 50.0),
-        percentile(&samples, 95.0),
-        percentile(&samples, 99.0)
-    );
+    let flow = |phone, login| timed_flow(phone, login, listening);
+    latency_row(&how, flows, at_once, &phones, flow).await;
 }
 
 /// The KV operations of one complete QR login, with the PC polling at every step (the plain
