@@ -56,6 +56,7 @@ pub fn via_text(via: qrgate_protocol::Via) -> Text {
     match via {
         qrgate_protocol::Via::Qr => Text::ViaQr,
         qrgate_protocol::Via::Password => Text::ViaPassword,
+        qrgate_protocol::Via::Passkey => Text::ViaPasskey,
     }
 }
 

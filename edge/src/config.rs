@@ -26,6 +26,9 @@ pub struct Config {
     /// `ISSUER`: the provider's issuer, where it is not the origin the edge is served from
     /// (behind a custom domain, say).
     pub issuer: Option<String>,
+    /// `PASSKEY_RP_ID`: the passkeys' relying party id, where it is not the host the edge is
+    /// served from (a parent domain, say).
+    pub passkey_rp_id: Option<String>,
 }
 
 impl Config {
@@ -56,6 +59,11 @@ impl Config {
                 .ok()
                 .map(|value| value.to_string())
                 .filter(|issuer| !issuer.trim().is_empty()),
+            passkey_rp_id: env
+                .var("PASSKEY_RP_ID")
+                .ok()
+                .map(|value| value.to_string().trim().to_owned())
+                .filter(|rp_id| !rp_id.is_empty()),
         })
     }
 }

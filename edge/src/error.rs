@@ -10,6 +10,8 @@ pub enum AppError {
     /// A malformed body, header or path parameter; the message names what, never its value.
     InvalidRequest(String),
     Unauthorized,
+    /// A passkey sign-in refused: `401`, saying which check (never a byte of what was sent).
+    PasskeyRefused(String),
     /// A DPoP proof that is malformed or does not hold, or a token presented without the proof
     /// its binding needs: `401` with `WWW-Authenticate: DPoP error="invalid_dpop_proof"`.
     InvalidDpopProof,
@@ -50,7 +52,9 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            Self::Unauthorized | Self::InvalidDpopProof => ErrorCode::Unauthorized,
+            Self::Unauthorized | Self::PasskeyRefused(_) | Self::InvalidDpopProof => {
+                ErrorCode::Unauthorized
+            }
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
@@ -71,6 +75,7 @@ impl AppError {
             Self::Unauthorized => {
                 "Sign in again: the credentials are missing, wrong or no longer valid.".into()
             }
+            Self::PasskeyRefused(why) => why.clone(),
             Self::InvalidDpopProof => {
                 "The DPoP proof is missing, malformed or does not match this request.".into()
             }

@@ -40,6 +40,8 @@ pub const KV_BINDING: &str = "QRGATE_KV";
 
 pub use objects::attempt_counter::AttemptCounter;
 pub use objects::grant::OAuthGrant;
+pub use objects::keyring::AccountKeyring;
+pub use objects::passkey_challenge::PasskeyChallenge;
 pub use objects::qr_session::QrSessionObject;
 pub use objects::sign_in_history::SignInHistory;
 pub use objects::username_claim::UsernameClaim;
@@ -147,7 +149,7 @@ async fn api(
 
 /// The API's router: each route to its handler.
 async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
-    use api::{accounts, authorizations, grants, qr, user_codes};
+    use api::{accounts, authorizations, grants, passkeys, qr, user_codes};
     match route {
         ApiRoute::CreateAccount => accounts::create_account(ctx).await,
         ApiRoute::Login => accounts::login(ctx).await,
@@ -166,6 +168,10 @@ async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
         ApiRoute::ListGrants => grants::list(ctx).await,
         ApiRoute::RevokeGrant(grant_id) => grants::revoke(ctx, &grant_id).await,
         ApiRoute::FindUserCode => user_codes::find(ctx).await,
+        ApiRoute::PasskeyChallenge => passkeys::challenge(ctx).await,
+        ApiRoute::RegisterPasskey => passkeys::register(ctx).await,
+        ApiRoute::ListPasskeys => passkeys::list(ctx).await,
+        ApiRoute::PasskeyLogin => passkeys::login(ctx).await,
         ApiRoute::LiveQr(_) => Err(AppError::Internal(
             "the live route is served before this".into(),
         )),

@@ -159,9 +159,19 @@ pub async fn admit_sign_up(ctx: &Ctx) -> AppResult<()> {
 /// `429` when `client_address` creates QR sessions faster than the binding allows: by
 /// `POST /api/qr`, or by loading the page that comes with its first code.
 pub async fn check_qr_create(env: &Env, client_address: &str) -> AppResult<()> {
+    check_creation_rate(env, "qr-create", client_address).await
+}
+
+/// `429` when `client_address` asks for passkey sign-in challenges (an object each) faster
+/// than the same binding allows QR sessions.
+pub async fn check_passkey_challenge(env: &Env, client_address: &str) -> AppResult<()> {
+    check_creation_rate(env, "passkey-challenge", client_address).await
+}
+
+async fn check_creation_rate(env: &Env, what: &str, client_address: &str) -> AppResult<()> {
     let limiter = env.rate_limiter(QR_CREATE_LIMITER)?;
     let outcome = limiter
-        .limit(format!("qr-create:{client_address}"))
+        .limit(format!("{what}:{client_address}"))
         .await
         .map_err(AppError::unavailable)?;
     if outcome.success {

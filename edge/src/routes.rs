@@ -35,6 +35,13 @@ pub enum ApiRoute {
     RevokeGrant(String),
     /// `POST /api/user-codes`: the device session a typed user code names.
     FindUserCode,
+    /// `POST /api/passkeys/challenges`: a challenge for one WebAuthn ceremony.
+    PasskeyChallenge,
+    /// `POST /api/passkeys`: a new passkey for the signed-in account.
+    RegisterPasskey,
+    ListPasskeys,
+    /// `POST /api/sessions/passkey`: a sign-in with a passkey.
+    PasskeyLogin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +89,18 @@ fn api(method: &str, rest: &str) -> Resolved {
             (m, ["accounts"]) => (&["POST"], (m == "POST").then_some(CreateAccount)),
             (m, ["sessions"]) => (&["POST"], (m == "POST").then_some(Login)),
             (m, ["sessions", "current"]) => (&["DELETE"], (m == "DELETE").then_some(Logout)),
+            (m, ["sessions", "passkey"]) => (&["POST"], (m == "POST").then_some(PasskeyLogin)),
+            (m, ["passkeys"]) => (
+                &["GET", "POST"],
+                match m {
+                    "GET" => Some(ListPasskeys),
+                    "POST" => Some(RegisterPasskey),
+                    _ => None,
+                },
+            ),
+            (m, ["passkeys", "challenges"]) => {
+                (&["POST"], (m == "POST").then_some(PasskeyChallenge))
+            }
             (m, ["me"]) => (&["GET"], (m == "GET").then_some(Me)),
             (m, ["devices"]) => (&["GET"], (m == "GET").then_some(ListDevices)),
             (m, ["sign-ins"]) => (&["GET"], (m == "GET").then_some(SignIns)),
@@ -171,6 +190,10 @@ impl ApiRoute {
             Self::ListGrants => "GET /api/grants",
             Self::RevokeGrant(_) => "DELETE /api/grants/{grant_id}",
             Self::FindUserCode => "POST /api/user-codes",
+            Self::PasskeyChallenge => "POST /api/passkeys/challenges",
+            Self::RegisterPasskey => "POST /api/passkeys",
+            Self::ListPasskeys => "GET /api/passkeys",
+            Self::PasskeyLogin => "POST /api/sessions/passkey",
         }
     }
 
@@ -186,6 +209,9 @@ impl ApiRoute {
                 | Self::DenyQr(_)
                 | Self::ContinueAuthorization
                 | Self::FindUserCode
+                | Self::PasskeyChallenge
+                | Self::RegisterPasskey
+                | Self::PasskeyLogin
         )
     }
 }
@@ -230,6 +256,10 @@ mod tests {
         assert_eq!(api("POST", "/api/sessions"), Login);
         assert_eq!(api("DELETE", "/api/sessions/current"), Logout);
         assert_eq!(api("GET", "/api/me"), Me);
+        assert_eq!(api("POST", "/api/passkeys/challenges"), PasskeyChallenge);
+        assert_eq!(api("POST", "/api/passkeys"), RegisterPasskey);
+        assert_eq!(api("GET", "/api/passkeys"), ListPasskeys);
+        assert_eq!(api("POST", "/api/sessions/passkey"), PasskeyLogin);
         assert_eq!(api("GET", "/api/devices"), ListDevices);
         assert_eq!(api("GET", "/api/sign-ins"), SignIns);
         assert_eq!(
@@ -385,7 +415,7 @@ mod tests {
             .iter()
             .filter(|(_, p)| p.starts_with("/api/"))
             .count();
-        assert_eq!(api, 18, "the eighteen routes of the API: {described:?}");
+        assert_eq!(api, 22, "the twenty-two routes of the API: {described:?}");
         let provider = described.len() - api;
         assert_eq!(
             provider, 16,

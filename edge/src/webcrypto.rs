@@ -1,9 +1,11 @@
 //! The runtime's WebCrypto, for what it does natively that the bundle would otherwise have to
 //! carry in Rust: PBKDF2 for passwords (`crypto.rs`), and ECDSA P-256 and RSASSA-PKCS1-v1_5
 //! signatures, checked for DPoP proofs (`dpop.rs`) and made and checked for the provider's
-//! tokens (`oauth/keys.rs`). Natively they cost the request a fraction of what curve or RSA
+//! tokens (`oauth/keys.rs`), and passkeys' ES256 and Ed25519 signatures
+//! (`objects/keyring.rs`). Natively they cost the request a fraction of what curve or RSA
 //! arithmetic compiled to wasm would (`README.md`, the benchmark's signing figures).
 
+use qrgate_protocol::passkey::{PublicKey, Signed};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -86,11 +88,51 @@ pub async fn verify(
     signature: &[u8],
     data: &[u8],
 ) -> Result<bool, JsValue> {
-    let verified = subtle()?.verify_with_object_and_u8_array_and_u8_array(
-        &algorithm.signature_params()?,
-        key,
-        signature,
-        data,
-    )?;
+    verify_with(&algorithm.signature_params()?, key, signature, data).await
+}
+
+async fn verify_with(
+    params: &js_sys::Object,
+    key: &web_sys::CryptoKey,
+    signature: &[u8],
+    data: &[u8],
+) -> Result<bool, JsValue> {
+    let verified =
+        subtle()?.verify_with_object_and_u8_array_and_u8_array(params, key, signature, data)?;
     Ok(JsFuture::from(verified).await?.as_bool() == Some(true))
+}
+
+/// A passkey's public key (ES256 or Ed25519) imported raw for verifying; `Err` for a key
+/// WebCrypto refuses, such as a point that is not on the curve.
+pub async fn passkey_key(key: &PublicKey) -> Result<web_sys::CryptoKey, JsValue> {
+    let raw = js_sys::Uint8Array::from(&key.raw()[..]);
+    let usages = js_sys::Array::of1(&"verify".into());
+    let imported = subtle()?.import_key_with_object(
+        "raw",
+        &raw,
+        &passkey_params(key, true)?,
+        false,
+        &usages,
+    )?;
+    Ok(JsFuture::from(imported).await?.unchecked_into())
+}
+
+/// Whether a passkey's signature verifies with its public key; `false` for a key or a
+/// signature WebCrypto cannot use.
+pub async fn verify_passkey(key: &PublicKey, signed: &Signed) -> bool {
+    let verified = async {
+        let imported = passkey_key(key).await?;
+        let params = passkey_params(key, false)?;
+        verify_with(&params, &imported, &signed.signature, &signed.data).await
+    };
+    verified.await.unwrap_or(false)
+}
+
+/// What `importKey` (`import`) or `verify` is told of a passkey's key.
+fn passkey_params(key: &PublicKey, import: bool) -> Result<js_sys::Object, JsValue> {
+    match (key, import) {
+        (PublicKey::Es256 { .. }, true) => object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+        (PublicKey::Es256 { .. }, false) => object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+        (PublicKey::Ed25519 { .. }, _) => object(&[("name", "Ed25519")]),
+    }
 }

@@ -116,6 +116,7 @@ pub fn browser_name(user_agent: &str) -> String {
 pub enum Via {
     Password,
     Qr,
+    Passkey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -421,4 +422,84 @@ mod tests {
                 .unwrap();
         assert_eq!(request.device_name, None);
     }
+}
+
+/// `POST /api/passkeys/challenges`: a challenge for one WebAuthn ceremony.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallengeRequest {
+    pub ceremony: PasskeyCeremony,
+}
+
+/// What a passkey challenge is for: adding a passkey to the signed-in account
+/// (`navigator.credentials.create()`), or signing in with one (`navigator.credentials.get()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyCeremony {
+    Register,
+    SignIn,
+}
+
+/// The answer to `POST /api/passkeys/challenges`: what the page hands the browser's WebAuthn
+/// call. `user` and `exclude_credentials` come with a registration's challenge only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallenge {
+    /// 32 random bytes, base64url: single-use, for this ceremony only.
+    pub challenge: String,
+    pub rp_id: String,
+    pub timeout_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<PasskeyUser>,
+    /// The ids of the account's passkeys, so an authenticator does not make a second one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_credentials: Vec<String>,
+}
+
+/// The account as a new passkey is made for it: `id` (the user handle, base64url of the
+/// account id's text) is what a sign-in's assertion gives back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyUser {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+}
+
+/// `POST /api/passkeys`: a new passkey for the signed-in account, as the browser's
+/// `create()` answered (each binary member base64url).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterPasskeyRequest {
+    pub client_data_json: String,
+    pub attestation_object: String,
+    /// What the passkey is called in the list; by default, the device's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A passkey of the account, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyEntry {
+    /// The credential id, base64url.
+    pub passkey_id: String,
+    pub name: String,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<u64>,
+}
+
+/// `GET /api/passkeys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeysResponse {
+    pub passkeys: Vec<PasskeyEntry>,
+}
+
+/// `POST /api/sessions/passkey`: a sign-in with a passkey, as the browser's `get()` answered
+/// (each binary member base64url).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyLoginRequest {
+    pub passkey_id: String,
+    pub client_data_json: String,
+    pub authenticator_data: String,
+    pub signature: String,
+    pub user_handle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
 }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod history;
+pub mod keyring;
 pub mod limit;
 pub mod live;
 pub mod location;

@@ -15,7 +15,7 @@
 
 use minicbor::Decoder;
 use minicbor::data::Type;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The longest credential id WebAuthn allows (§5.1, "credential ID").
@@ -109,8 +109,10 @@ impl Refusal {
     }
 }
 
-/// A credential's public key, as its COSE key gave it (RFC 9053).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A credential's public key, as its COSE key gave it (RFC 9053), and as an account's keyring
+/// keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PublicKey {
     /// ES256: ECDSA on P-256 with SHA-256 (COSE alg -7).
     Es256 { x: [u8; 32], y: [u8; 32] },
@@ -215,6 +217,14 @@ pub fn check_assertion(
             signature: webcrypto_signature(public_key, signature)?,
         },
     })
+}
+
+/// The challenge a client data carries: which ceremony it answers, to be found before it is
+/// checked. `None` for a client data that is not one.
+pub fn challenge_of(client_data_json: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ClientData>(client_data_json)
+        .ok()
+        .map(|client_data| client_data.challenge)
 }
 
 /// Whether a presented sign count is acceptable after the stored one (§7.2 step 22): an

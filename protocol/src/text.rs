@@ -75,6 +75,7 @@ texts! {
     CouldNotReach => "Could not reach qrgate. Check the connection.", "无法连接 qrgate，请检查网络。";
     ViaQr => "signed in with a QR code", "通过二维码登录";
     ViaPassword => "signed in with a password", "通过密码登录";
+    ViaPasskey => "signed in with a passkey", "通过通行密钥登录";
     Scan => "Scan", "扫码";
     Devices => "Devices", "设备";
     NotFoundTitle => "Page not found", "页面不存在";

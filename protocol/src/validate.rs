@@ -70,6 +70,14 @@ fn within(value: Cow<'_, str>, min: usize, max: usize) -> Option<Cow<'_, str>> {
         .then_some(value)
 }
 
+/// Account id: 32 lower-case hex digits, as the edge makes them (16 random bytes).
+pub fn account_id(value: &str) -> bool {
+    value.len() == 32
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// QR id: 16–64 of `A-Z a-z 0-9 _ -`.
 pub fn qr_id(value: &str) -> Option<&str> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';

@@ -442,6 +442,59 @@ fn answers() -> Vec<(&'static str, Value)> {
             }),
         ),
         ("GrantsResponse", json(&GrantsResponse { grants: vec![] })),
+        (
+            "PasskeyChallenge",
+            json(&PasskeyChallenge {
+                challenge: "C".repeat(43),
+                rp_id: "qrgate.example".into(),
+                timeout_ms: 300_000,
+                user: Some(PasskeyUser {
+                    id: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY".into(),
+                    name: "ann.lee".into(),
+                    display_name: "Ann Lee".into(),
+                }),
+                exclude_credentials: vec!["Y3JlZGVudGlhbA".into()],
+            }),
+        ),
+        (
+            "PasskeyChallenge",
+            json(&PasskeyChallenge {
+                challenge: "C".repeat(43),
+                rp_id: "qrgate.example".into(),
+                timeout_ms: 300_000,
+                user: None,
+                exclude_credentials: vec![],
+            }),
+        ),
+        (
+            "PasskeysResponse",
+            json(&PasskeysResponse {
+                passkeys: vec![PasskeyEntry {
+                    passkey_id: "Y3JlZGVudGlhbA".into(),
+                    name: "Ann's phone".into(),
+                    created_at: 1_700_000_000,
+                    last_used_at: Some(1_700_000_300),
+                }],
+            }),
+        ),
+        (
+            "PasskeyEntry",
+            json(&PasskeyEntry {
+                passkey_id: "Y3JlZGVudGlhbA".into(),
+                name: "Ann's phone".into(),
+                created_at: 1_700_000_000,
+                last_used_at: Some(1_700_000_300),
+            }),
+        ),
+        (
+            "PasskeyEntry",
+            json(&PasskeyEntry {
+                passkey_id: "Y3JlZGVudGlhbA".into(),
+                name: "Ann's phone".into(),
+                created_at: 1_700_000_000,
+                last_used_at: None,
+            }),
+        ),
         ("Discovery", json(&Discovery::at("https://qrgate.example"))),
         (
             "TokenResponse",
@@ -543,6 +596,47 @@ fn every_request_body_has_exactly_the_described_fields() {
             }),
         ),
         (
+            "/components/schemas/PasskeyChallengeRequest",
+            json(&PasskeyChallengeRequest {
+                ceremony: PasskeyCeremony::Register,
+            }),
+            json(&PasskeyChallengeRequest {
+                ceremony: PasskeyCeremony::SignIn,
+            }),
+        ),
+        (
+            "/components/schemas/RegisterPasskeyRequest",
+            json(&RegisterPasskeyRequest {
+                client_data_json: "e30".into(),
+                attestation_object: "oA".into(),
+                name: Some("Ann's phone".into()),
+            }),
+            json(&RegisterPasskeyRequest {
+                client_data_json: "e30".into(),
+                attestation_object: "oA".into(),
+                name: None,
+            }),
+        ),
+        (
+            "/components/schemas/PasskeyLoginRequest",
+            json(&PasskeyLoginRequest {
+                passkey_id: "Y3JlZGVudGlhbA".into(),
+                client_data_json: "e30".into(),
+                authenticator_data: "AA".into(),
+                signature: "AA".into(),
+                user_handle: "AA".into(),
+                device_name: Some("Ann's phone".into()),
+            }),
+            json(&PasskeyLoginRequest {
+                passkey_id: "Y3JlZGVudGlhbA".into(),
+                client_data_json: "e30".into(),
+                authenticator_data: "AA".into(),
+                signature: "AA".into(),
+                user_handle: "AA".into(),
+                device_name: None,
+            }),
+        ),
+        (
             "/components/schemas/CreateQrRequest",
             json(&CreateQrRequest {
                 device_name: Some("Chromium on Linux".into()),
@@ -614,10 +708,16 @@ fn every_enum_lists_exactly_the_variants() {
             TokenType::Bearer | TokenType::DPoP => {}
         }
     }
-    let vias = [Via::Password, Via::Qr];
+    let vias = [Via::Password, Via::Qr, Via::Passkey];
     for via in vias {
         match via {
-            Via::Password | Via::Qr => {}
+            Via::Password | Via::Qr | Via::Passkey => {}
+        }
+    }
+    let ceremonies = [PasskeyCeremony::Register, PasskeyCeremony::SignIn];
+    for ceremony in ceremonies {
+        match ceremony {
+            PasskeyCeremony::Register | PasskeyCeremony::SignIn => {}
         }
     }
     // What a client names itself by (`DeviceType::ALL`, the header's values), and every type an
@@ -735,6 +835,10 @@ fn every_enum_lists_exactly_the_variants() {
             serialised(&device_types),
         ),
         ("/components/schemas/Via", serialised(&vias)),
+        (
+            "/components/schemas/PasskeyCeremony",
+            serialised(&ceremonies),
+        ),
         ("/components/schemas/TokenType", serialised(&token_types)),
         (
             "/components/schemas/PollResponse/properties/status",

@@ -35,6 +35,11 @@ impl Key {
         }
     }
 
+    /// The signing key itself: a passkey authenticator (`passkey.rs`) signs with one too.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// The key of a private JWK (its `d`): the tests forge tokens with the provider's own key.
     pub fn from_jwk(jwk: &Value) -> Self {
         let d = URL_SAFE_NO_PAD

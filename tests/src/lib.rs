@@ -14,6 +14,7 @@ pub mod audit;
 pub mod dpop;
 pub mod live;
 pub mod oidc;
+pub mod passkey;
 
 use qrgate_protocol::{
     Account, CreateAccountRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,

@@ -35,6 +35,7 @@ pub async fn continue_authorization(ctx: &Ctx) -> AppResult<Response> {
         amr: match session.via {
             Via::Qr => Amr::Mca,
             Via::Password => Amr::Pwd,
+            Via::Passkey => Amr::Hwk,
         },
         device_name: &session.device_name,
         via: session.via,

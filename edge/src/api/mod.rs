@@ -4,5 +4,6 @@
 pub mod accounts;
 pub mod authorizations;
 pub mod grants;
+pub mod passkeys;
 pub mod qr;
 pub mod user_codes;

@@ -5,6 +5,8 @@
 
 pub mod attempt_counter;
 pub mod grant;
+pub mod keyring;
+pub mod passkey_challenge;
 pub mod qr_session;
 pub mod sign_in_history;
 pub mod username_claim;

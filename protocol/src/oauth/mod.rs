@@ -203,13 +203,14 @@ pub fn scope_string(scope: &[String]) -> String {
 }
 
 /// How the person authenticated (RFC 8176), as an ID token's `amr` says: approved on the phone
-/// over a second channel (`mca`), or a browser's own password sign-in (`pwd`) reused by single
-/// sign-on.
+/// over a second channel (`mca`), or a browser's own sign-in reused by single sign-on: with a
+/// password (`pwd`), or with a passkey, a hardware-held key (`hwk`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Amr {
     Mca,
     Pwd,
+    Hwk,
 }
 
 /// `POST /oauth/token`'s success (RFC 6749 §5.1).

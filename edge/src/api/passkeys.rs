@@ -1,0 +1,272 @@
+//! The handlers of passkeys (WebAuthn Level 3): a challenge for one ceremony, a new passkey for
+//! the signed-in account, its list, and a sign-in with one.
+//!
+//! - `POST /api/passkeys/challenges` hands out 32 random bytes for `register` (the signed-in
+//!   account, with what `navigator.credentials.create()` needs of it) or `sign_in` (anyone;
+//!   counted per address like QR creation). Each is kept by its own object
+//!   (`objects/passkey_challenge.rs`) for five minutes and taken once.
+//! - `POST /api/passkeys` takes the registration's challenge, checks the attestation
+//!   (`qrgate_protocol::passkey`) and a packed self-attestation's signature, and adds the
+//!   passkey to the account's keyring (`objects/keyring.rs`).
+//! - `POST /api/sessions/passkey` takes the sign-in's challenge, then the keyring of the
+//!   account the user handle names checks the assertion, its signature and its count; the
+//!   device then gets a token as from a password login, `via: "passkey"`.
+
+use crate::auth::{authenticate, device_name_or_default, renew_in_use, sign_in};
+use crate::context::Ctx;
+use crate::crypto::{decode, encode, hash_secret, random_bytes};
+use crate::error::{AppError, AppResult};
+use crate::limits;
+use crate::objects::keyring::{KEYRINGS_BINDING, KeyringCommand, SignInAssertion};
+use crate::objects::passkey_challenge::{CHALLENGES_BINDING, ChallengeCommand, IssuedChallenge};
+use crate::webcrypto::{passkey_key, verify_passkey};
+use qrgate_protocol::keyring::{KeyringRefusal, StoredPasskey};
+use qrgate_protocol::passkey::{Expected, challenge_of, check_registration};
+use qrgate_protocol::{
+    Account, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry,
+    PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest, Via, validate,
+};
+use serde::de::DeserializeOwned;
+use worker::{Env, Response};
+
+/// How long a challenge can be answered: WebAuthn's recommended ceremony timeout.
+const CHALLENGE_TTL_MS: u64 = 5 * 60 * 1000;
+
+/// `POST /api/passkeys/challenges`.
+pub async fn challenge(ctx: &Ctx) -> AppResult<Response> {
+    let request: PasskeyChallengeRequest = ctx.json()?;
+    let (account, exclude_credentials) = match request.ceremony {
+        PasskeyCeremony::Register => {
+            let auth = authenticate(ctx).await?;
+            let passkeys = list_of(&ctx.env, &auth.account.account_id).await?;
+            let ids = passkeys.into_iter().map(|p| p.passkey_id).collect();
+            (Some(auth.account), ids)
+        }
+        PasskeyCeremony::SignIn => {
+            ctx.refuse_malformed_proof()?;
+            limits::check_passkey_challenge(&ctx.env, &ctx.client_address).await?;
+            (None, Vec::new())
+        }
+    };
+    let challenge = encode(&random_bytes::<32>()?);
+    let issued = IssuedChallenge {
+        ceremony: request.ceremony,
+        account_id: account.as_ref().map(|a| a.account_id.clone()),
+        expires_at_ms: ctx.now_ms + CHALLENGE_TTL_MS,
+    };
+    call::<()>(
+        &ctx.env,
+        CHALLENGES_BINDING,
+        &challenge_object(&challenge),
+        &ChallengeCommand::Issue(issued),
+    )
+    .await?;
+    crate::json_response(
+        201,
+        &PasskeyChallenge {
+            challenge,
+            rp_id: rp_id(ctx),
+            timeout_ms: CHALLENGE_TTL_MS,
+            user: account.map(|account| PasskeyUser {
+                id: encode(account.account_id.as_bytes()),
+                name: account.username,
+                display_name: account.display_name,
+            }),
+            exclude_credentials,
+        },
+    )
+}
+
+/// `POST /api/passkeys`.
+pub async fn register(ctx: &Ctx) -> AppResult<Response> {
+    let request: RegisterPasskeyRequest = ctx.json()?;
+    let auth = authenticate(ctx).await?;
+    let client_data = base64url(&request.client_data_json, "client_data_json")?;
+    let attestation = base64url(&request.attestation_object, "attestation_object")?;
+    let name = device_name_or_default(ctx, request.name.as_deref())
+        .map_err(|_| AppError::invalid("name must be at most 64 characters."))?;
+    let challenge = take_challenge(ctx, &client_data, PasskeyCeremony::Register).await?;
+    if challenge.1.account_id.as_deref() != Some(auth.account.account_id.as_str()) {
+        return Err(AppError::invalid(
+            "The challenge was handed out to another account.",
+        ));
+    }
+    let origin = ctx.origin.clone();
+    let rp_id = rp_id(ctx);
+    let expected = Expected {
+        rp_id: &rp_id,
+        origin: &origin,
+        challenge: &challenge.0,
+    };
+    let credential = check_registration(expected, &client_data, &attestation)
+        .map_err(|refusal| AppError::invalid(refusal.reason()))?;
+    // A key stored now must verify later: one WebCrypto refuses (a point off the curve) is
+    // refused here, not at every sign-in.
+    if passkey_key(&credential.public_key).await.is_err() {
+        return Err(AppError::invalid(
+            "The credential's public key is not a valid key of its algorithm.",
+        ));
+    }
+    if let Some(signed) = &credential.self_attestation
+        && !verify_passkey(&credential.public_key, signed).await
+    {
+        return Err(AppError::invalid(
+            "The self-attestation does not verify with the new key.",
+        ));
+    }
+    let entry = PasskeyEntry {
+        passkey_id: encode(&credential.id),
+        name: name.into_owned(),
+        created_at: ctx.now_seconds(),
+        last_used_at: None,
+    };
+    let command = KeyringCommand::Add {
+        account: auth.account.clone(),
+        passkey: StoredPasskey {
+            entry: entry.clone(),
+            public_key: credential.public_key,
+            sign_count: credential.sign_count,
+            regressions: 0,
+        },
+        expires_at_ms: account_expiry_ms(ctx),
+    };
+    let added: Result<(), KeyringRefusal> = call(
+        &ctx.env,
+        KEYRINGS_BINDING,
+        &auth.account.account_id,
+        &command,
+    )
+    .await?;
+    match added {
+        Ok(()) => crate::json_response(201, &entry),
+        Err(KeyringRefusal::Full) => Err(AppError::Conflict(
+            "This account has as many passkeys as it may keep.",
+        )),
+        Err(_) => Err(AppError::Conflict("This passkey is registered already.")),
+    }
+}
+
+/// `GET /api/passkeys`.
+pub async fn list(ctx: &Ctx) -> AppResult<Response> {
+    let auth = authenticate(ctx).await?;
+    let passkeys = list_of(&ctx.env, &auth.account.account_id).await?;
+    crate::json_response(200, &PasskeysResponse { passkeys })
+}
+
+/// `POST /api/sessions/passkey`.
+pub async fn login(ctx: &Ctx) -> AppResult<Response> {
+    let request: PasskeyLoginRequest = ctx.json()?;
+    let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
+    let client_data = base64url(&request.client_data_json, "client_data_json")?;
+    for (value, name) in [
+        (&request.authenticator_data, "authenticator_data"),
+        (&request.signature, "signature"),
+        (&request.passkey_id, "passkey_id"),
+    ] {
+        base64url(value, name)?;
+    }
+    let account_id = decode(&request.user_handle)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|id| validate::account_id(id))
+        .ok_or_else(|| AppError::invalid("user_handle is not one of this edge's accounts."))?;
+    let dpop_jkt = ctx.sign_in_proof().await?;
+    let (challenge, _) = take_challenge(ctx, &client_data, PasskeyCeremony::SignIn).await?;
+    let command = KeyringCommand::SignIn {
+        assertion: SignInAssertion {
+            passkey_id: request.passkey_id,
+            client_data_json: request.client_data_json,
+            authenticator_data: request.authenticator_data,
+            signature: request.signature,
+            rp_id: rp_id(ctx),
+            origin: ctx.origin.clone(),
+            challenge,
+        },
+        now_seconds: ctx.now_seconds(),
+        expires_at_ms: account_expiry_ms(ctx),
+    };
+    let signed_in: Result<Account, String> =
+        call(&ctx.env, KEYRINGS_BINDING, &account_id, &command).await?;
+    let account = signed_in.map_err(AppError::PasskeyRefused)?;
+    let signed_in = sign_in(ctx, &account, &device_name, Via::Passkey, dpop_jkt).await?;
+    if signed_in.renewal_due {
+        renew_in_use(ctx, &account).await;
+    }
+    crate::json_response(201, &signed_in.session)
+}
+
+/// The relying party id: `PASSKEY_RP_ID`, else the host the edge is served from.
+fn rp_id(ctx: &Ctx) -> String {
+    if let Some(rp_id) = &ctx.config.passkey_rp_id {
+        return rp_id.clone();
+    }
+    let authority = ctx.origin.split_once("://").map_or("", |(_, rest)| rest);
+    // The host without its port; an IPv6 literal keeps its brackets (WebAuthn refuses it
+    // anyway, as it refuses every IP address).
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.to_owned(),
+        _ => authority.to_owned(),
+    }
+}
+
+/// The account's lifetime from now, which a passkey added or used extends its keyring to.
+fn account_expiry_ms(ctx: &Ctx) -> u64 {
+    ctx.now_ms + ctx.config.account_ttl_seconds.saturating_mul(1000)
+}
+
+fn base64url(value: &str, name: &'static str) -> AppResult<Vec<u8>> {
+    decode(value).map_err(|_| AppError::invalid(format!("{name} is not base64url.")))
+}
+
+/// The challenge a client data answers, taken from its object for `ceremony`: the challenge's
+/// text, and what it was handed out for. A challenge never handed out, taken already, lapsed
+/// or for the other ceremony is refused, and is gone either way.
+async fn take_challenge(
+    ctx: &Ctx,
+    client_data: &[u8],
+    ceremony: PasskeyCeremony,
+) -> AppResult<(String, IssuedChallenge)> {
+    let refused = || match ceremony {
+        PasskeyCeremony::Register => AppError::invalid(STALE_CHALLENGE),
+        PasskeyCeremony::SignIn => AppError::PasskeyRefused(STALE_CHALLENGE.into()),
+    };
+    let challenge = challenge_of(client_data)
+        .ok_or_else(|| AppError::invalid("client_data_json is not a WebAuthn client data."))?;
+    let taken: Option<IssuedChallenge> = call(
+        &ctx.env,
+        CHALLENGES_BINDING,
+        &challenge_object(&challenge),
+        &ChallengeCommand::Take,
+    )
+    .await?;
+    match taken {
+        Some(issued) if issued.ceremony == ceremony => Ok((challenge, issued)),
+        _ => Err(refused()),
+    }
+}
+
+const STALE_CHALLENGE: &str =
+    "The challenge is unknown, used already, expired, or for another ceremony: ask for a new one.";
+
+/// The name of a challenge's object: its hash, so the name says nothing of the challenge.
+fn challenge_object(challenge: &str) -> String {
+    hash_secret(challenge)
+}
+
+async fn list_of(env: &Env, account_id: &str) -> AppResult<Vec<PasskeyEntry>> {
+    call(env, KEYRINGS_BINDING, account_id, &KeyringCommand::List).await
+}
+
+/// Sends the object named `name` of the class bound as `binding` one command.
+async fn call<R: DeserializeOwned>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    command: &impl serde::Serialize,
+) -> AppResult<R> {
+    let stub = env
+        .durable_object(binding)?
+        .id_from_name(name)?
+        .get_stub()?;
+    crate::objects::call(&stub, command).await
+}

@@ -1,0 +1,186 @@
+//! The Durable Object of one account's passkeys (`qrgate_protocol::keyring`): the one writer of
+//! the list and of each passkey's sign count. A sign-in's assertion is checked here whole (its
+//! client data, authenticator data and signature, then the count), so two sign-ins with one
+//! passkey at two locations move the count forward in turn and one that repeats or trails the
+//! count is refused. When the account's lifetime passes unrenewed, its alarm forgets
+//! everything.
+
+use crate::crypto::decode;
+use crate::objects::{self, Stored};
+use crate::webcrypto;
+use qrgate_protocol::keyring::{Keyring, KeyringRefusal, StoredPasskey};
+use qrgate_protocol::passkey::{Expected, check_assertion};
+use qrgate_protocol::{Account, PasskeyEntry};
+use serde::{Deserialize, Serialize};
+use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
+
+pub const KEYRINGS_BINDING: &str = "KEYRINGS";
+
+/// A sign-in's assertion as the browser gave it (each member base64url), with what the relying
+/// party expects of it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SignInAssertion {
+    pub passkey_id: String,
+    pub client_data_json: String,
+    pub authenticator_data: String,
+    pub signature: String,
+    pub rp_id: String,
+    pub origin: String,
+    pub challenge: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum KeyringCommand {
+    /// A passkey whose registration was checked: answers `Result<(), KeyringRefusal>`.
+    Add {
+        account: Account,
+        passkey: StoredPasskey,
+        expires_at_ms: u64,
+    },
+    /// Answers the passkeys, oldest first.
+    List,
+    /// A sign-in: answers `Result<Account, String>`, the refusal's reason.
+    SignIn {
+        assertion: SignInAssertion,
+        now_seconds: u64,
+        expires_at_ms: u64,
+    },
+}
+
+/// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
+#[durable_object(alarm)]
+pub struct AccountKeyring {
+    state: State,
+    keyring: Stored<Keyring>,
+}
+
+impl DurableObject for AccountKeyring {
+    fn new(state: State, _env: Env) -> Self {
+        Self {
+            state,
+            keyring: Stored::new("keyring"),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let command = objects::command(req).await?;
+        let stored = self.keyring.load(&self.state).await?;
+        match command {
+            KeyringCommand::Add {
+                account,
+                passkey,
+                expires_at_ms,
+            } => {
+                let mut keyring = stored.unwrap_or_else(|| Keyring::new(account, expires_at_ms));
+                let added = keyring.add(passkey, expires_at_ms);
+                if added.is_ok() {
+                    self.store(&keyring).await?;
+                }
+                Response::from_json(&added)
+            }
+            KeyringCommand::List => {
+                let listed: Vec<PasskeyEntry> = stored.map(|k| k.list()).unwrap_or_default();
+                Response::from_json(&listed)
+            }
+            KeyringCommand::SignIn {
+                assertion,
+                now_seconds,
+                expires_at_ms,
+            } => {
+                let Some(keyring) = stored else {
+                    return Response::from_json(&Err::<Account, _>(unknown()));
+                };
+                let signed_in = self
+                    .sign_in(&keyring, &assertion, now_seconds, expires_at_ms)
+                    .await?;
+                Response::from_json(&signed_in)
+            }
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.keyring
+            .keep_until(&self.state, |keyring| Some(keyring.expires_at_ms))
+            .await?;
+        Response::empty()
+    }
+}
+
+fn unknown() -> String {
+    "No passkey of this id is registered to this account.".into()
+}
+
+impl AccountKeyring {
+    async fn store(&self, keyring: &Keyring) -> Result<()> {
+        // The alarm first: a keyring stored without one would never be forgotten.
+        objects::wake_at(&self.state, keyring.expires_at_ms).await?;
+        self.keyring.store(&self.state, keyring).await
+    }
+
+    /// The assertion's checks and its signature against `keyring` as loaded, then its count
+    /// against the keyring as stored now: the signature's check awaits WebCrypto, during which
+    /// another sign-in may have moved the count, and the count is decided and stored with no
+    /// await but storage's. A count that did not advance is stored as refused before the
+    /// refusal is answered.
+    async fn sign_in(
+        &self,
+        keyring: &Keyring,
+        assertion: &SignInAssertion,
+        now_seconds: u64,
+        expires_at_ms: u64,
+    ) -> Result<std::result::Result<Account, String>> {
+        let Some(passkey) = keyring.find(&assertion.passkey_id) else {
+            return Ok(Err(unknown()));
+        };
+        let decoded = (
+            decode(&assertion.client_data_json),
+            decode(&assertion.authenticator_data),
+            decode(&assertion.signature),
+        );
+        let (Ok(client_data), Ok(authenticator_data), Ok(signature)) = decoded else {
+            return Ok(Err("A member of the assertion is not base64url.".into()));
+        };
+        let expected = Expected {
+            rp_id: &assertion.rp_id,
+            origin: &assertion.origin,
+            challenge: &assertion.challenge,
+        };
+        let checked = match check_assertion(
+            expected,
+            &client_data,
+            &authenticator_data,
+            &signature,
+            &passkey.public_key,
+        ) {
+            Ok(checked) => checked,
+            Err(refusal) => return Ok(Err(refusal.reason().into())),
+        };
+        if !webcrypto::verify_passkey(&passkey.public_key, &checked.signed).await {
+            return Ok(Err(
+                "The signature does not verify with the passkey's key.".into()
+            ));
+        }
+        let Some(mut keyring) = self.keyring.load(&self.state).await? else {
+            return Ok(Err(unknown()));
+        };
+        let used = keyring.used(
+            &assertion.passkey_id,
+            checked.sign_count,
+            now_seconds,
+            expires_at_ms,
+        );
+        match used {
+            Ok(()) => {
+                self.store(&keyring).await?;
+                Ok(Ok(keyring.account))
+            }
+            Err(KeyringRefusal::SignCountRegressed) => {
+                self.store(&keyring).await?;
+                Ok(Err(
+                    "The passkey's sign count did not advance: it may have been copied.".into(),
+                ))
+            }
+            Err(_) => Ok(Err(unknown())),
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The Durable Object of one passkey challenge: the one writer that hands it to one ceremony,
+//! once, within its five minutes, so a challenge replayed or raced at any two locations is
+//! taken by one of them only. Its object is named by the challenge's hash (`api/passkeys.rs`),
+//! so a challenge never issued finds an empty object. Taking it forgets everything; so does its
+//! alarm when it lapses untaken.
+
+use crate::objects::{self, Stored};
+use qrgate_protocol::PasskeyCeremony;
+use serde::{Deserialize, Serialize};
+use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
+
+pub const CHALLENGES_BINDING: &str = "PASSKEY_CHALLENGES";
+
+/// What a challenge was handed out for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedChallenge {
+    pub ceremony: PasskeyCeremony,
+    /// The signed-in account a registration's challenge is for; `None` for a sign-in's.
+    pub account_id: Option<String>,
+    pub expires_at_ms: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ChallengeCommand {
+    /// Keep this challenge until it lapses: answers `()`.
+    Issue(IssuedChallenge),
+    /// Take it, once: answers `Option<IssuedChallenge>`, `None` for one that was never issued,
+    /// is taken already or has lapsed.
+    Take,
+}
+
+/// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
+#[durable_object(alarm)]
+pub struct PasskeyChallenge {
+    state: State,
+    issued: Stored<IssuedChallenge>,
+}
+
+impl DurableObject for PasskeyChallenge {
+    fn new(state: State, _env: Env) -> Self {
+        Self {
+            state,
+            issued: Stored::new("issued"),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let now_ms = Date::now().as_millis();
+        match objects::command(req).await? {
+            ChallengeCommand::Issue(issued) => {
+                // The alarm first: a challenge stored without one would never be forgotten.
+                objects::wake_at(&self.state, issued.expires_at_ms).await?;
+                self.issued.store(&self.state, &issued).await?;
+                Response::from_json(&())
+            }
+            ChallengeCommand::Take => {
+                let issued = self.issued.load(&self.state).await?;
+                if issued.is_some() {
+                    self.issued.forget(&self.state).await?;
+                }
+                let live = issued.filter(|issued| now_ms < issued.expires_at_ms);
+                Response::from_json(&live)
+            }
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.issued.forget(&self.state).await?;
+        Response::empty()
+    }
+}
