@@ -122,7 +122,8 @@ step "integration tests against wrangler dev (two locations, real Durable Object
 # two minutes for its session to be collected while the others run.
 cargo test -p qrgate-tests --locked --test accounts --test conventions --test qr_login \
     --test live --test races --test limits --test history --test hostile --test dpop \
-    --test logs --test first_code --test oidc --test device -- --nocapture --test-threads 16
+    --test logs --test first_code --test oidc --test device --test passkeys -- --nocapture \
+    --test-threads 16
 
 step "the OpenID Provider driven by stock clients (openid-client, authlib) and the qrgate CLI"
 node --test --test-concurrency=1 tests/oidc/*.test.mjs
