@@ -9,7 +9,8 @@ use qrgate_protocol::oauth::{ContinueRequest, GrantsResponse, RedirectTo};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,
-    LoginSession, PollResponse, ScanResponse, Secret, SignInsResponse, TokenType,
+    LoginSession, PasskeyCeremony, PasskeyChallengeRequest, PasskeysResponse, PollResponse,
+    ScanResponse, Secret, SignInsResponse, TokenType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -209,6 +210,34 @@ pub async fn login(role: Role, request: &LoginRequest) -> ApiResult<LoginSession
     let proven = Credential::Proven(None);
     let request = body(request)?;
     json(send("POST", "/api/sessions", role, proven, Some(&request)).await?)
+}
+
+/// A challenge for a passkey ceremony, as the edge's JSON text (`passkey.js` reads it): a
+/// registration's with the phone's token, a sign-in's with nothing.
+pub async fn passkey_challenge(role: Role, ceremony: PasskeyCeremony) -> ApiResult<String> {
+    const PATH: &str = "/api/passkeys/challenges";
+    let request = body(&PasskeyChallengeRequest { ceremony })?;
+    match ceremony {
+        PasskeyCeremony::Register => with_token("POST", PATH, role, Some(&request)).await,
+        PasskeyCeremony::SignIn => send("POST", PATH, role, Credential::None, Some(&request)).await,
+    }
+}
+
+/// A new passkey for the phone's account: `answer` is `passkey.js`'s JSON body.
+pub async fn register_passkey(answer: &str) -> ApiResult<()> {
+    with_token("POST", "/api/passkeys", Role::Phone, Some(answer)).await?;
+    Ok(())
+}
+
+/// A sign-in with a passkey: `answer` is `passkey.js`'s JSON body. With a proof, as a password
+/// sign-in: it binds the token to the role's key.
+pub async fn passkey_login(role: Role, answer: &str) -> ApiResult<LoginSession> {
+    let proven = Credential::Proven(None);
+    json(send("POST", "/api/sessions/passkey", role, proven, Some(answer)).await?)
+}
+
+pub async fn passkeys() -> ApiResult<PasskeysResponse> {
+    json(with_token("GET", "/api/passkeys", Role::Phone, NO_BODY).await?)
 }
 
 /// A request with the role's login token.

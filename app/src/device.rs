@@ -53,6 +53,15 @@ pub fn user_agent() -> String {
         .unwrap_or_default()
 }
 
+/// The name this browser signs `role` in as: a PC by its browser and system, a phone by its
+/// type.
+pub fn own_device_name(role: Role) -> String {
+    match role {
+        Role::Pc => qrgate_protocol::browser_name(&user_agent()),
+        Role::Phone => device(role).device_type.default_device_name().to_owned(),
+    }
+}
+
 /// This browser's device for `role`: the id is created on first use and then kept.
 pub fn device(role: Role) -> Device {
     let key = format!("{}.device_id", role.storage_prefix());

@@ -16,6 +16,7 @@ pub mod dpop;
 pub mod i18n;
 pub mod json;
 pub mod live;
+pub mod passkey;
 pub mod pc;
 pub mod phone;
 pub mod qr_code;

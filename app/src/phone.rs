@@ -6,6 +6,7 @@
 use crate::api;
 use crate::device::{self, clear_token};
 use crate::i18n::{Localized, Message, PhoneText, Text, tr, use_lang, via_text};
+use crate::passkey;
 use crate::role::Role;
 
 /// A message of this page: its own text or a shared one.
@@ -18,8 +19,8 @@ use qrgate_protocol::oauth::device::VERIFICATION_PATH;
 use qrgate_protocol::oauth::{GrantEntry, OPENID, PROFILE};
 use qrgate_protocol::text::fill;
 use qrgate_protocol::{
-    CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, ScanResponse, Secret, SignInEntry,
-    Via, Warning, browser_name,
+    CreateAccountRequest, DeviceEntry, ErrorCode, LoginRequest, PasskeyEntry, ScanResponse, Secret,
+    SignInEntry, Via, Warning,
 };
 
 /// Which page a path shows. The PC's password page is here too: it shares the sign-in form
@@ -630,9 +631,70 @@ pub fn PhoneDevices() -> impl IntoView {
                     .collect_view();
                 view! { <ul class="devices">{rows}</ul> }.into_any()
             })}
+            <Passkeys problem=problem />
             <ConnectedApps apps=apps remove=remove_app />
             <SignInHistory history=history devices=devices sign_out=sign_out />
         </main>
+    }
+}
+
+/// The account's passkeys, and "Add a passkey", which makes one with this phone's
+/// authenticator. What goes wrong is said in the page's one status line, `problem`.
+#[component]
+fn Passkeys(problem: RwSignal<Option<Msg>>) -> impl IntoView {
+    let passkeys = RwSignal::new(None::<Vec<PasskeyEntry>>);
+    let busy = RwSignal::new(false);
+    let load = move || {
+        spawn_local(async move {
+            match api::passkeys().await {
+                Ok(listed) => passkeys.set(Some(listed.passkeys)),
+                Err(_) => problem.set(Some(Text::CouldNotReach.into())),
+            }
+        });
+    };
+    load();
+    let add = move |_| {
+        busy.set(true);
+        problem.set(None);
+        spawn_local(async move {
+            let added = passkey::add().await;
+            busy.set(false);
+            match added {
+                Ok(()) => load(),
+                Err(failure) => problem.set(Some(passkey_problem(failure))),
+            }
+        });
+    };
+    let rows = move || {
+        let passkeys = passkeys.get()?;
+        if passkeys.is_empty() {
+            return Some(view! { <p>{tr(PhoneText::NoPasskeys)}</p> }.into_any());
+        }
+        let rows = passkeys
+            .into_iter()
+            .map(|entry| {
+                view! {
+                    <li class="passkey">
+                        <p><strong class="passkey-name">{entry.name}</strong></p>
+                        <p class="meta">
+                            {tr(PhoneText::PasskeyAdded)} " " {format_time(entry.created_at)}
+                            {entry.last_used_at.map(|at| view! {
+                                " · " {tr(PhoneText::LastUsed)} " " {format_time(at)}
+                            })}
+                        </p>
+                    </li>
+                }
+            })
+            .collect_view();
+        Some(view! { <ul class="passkeys">{rows}</ul> }.into_any())
+    };
+    view! {
+        <section class="passkeys" aria-labelledby="passkeys-title">
+            <h2 id="passkeys-title">{tr(PhoneText::PasskeysTitle)}</h2>
+            <p class="meta">{tr(PhoneText::PasskeysExplained)}</p>
+            {rows}
+            <button on:click=add disabled=move || busy.get()>{tr(PhoneText::AddPasskey)}</button>
+        </section>
     }
 }
 
@@ -776,6 +838,27 @@ pub fn PasswordForm(
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<Msg>);
     let lang = use_lang();
+    // A passkey picked from the username field's autofill signs in as the button does; the
+    // browser offers them there only while this request waits.
+    let with_passkey = {
+        let on_signed_in = on_signed_in.clone();
+        move |conditional: bool| {
+            let on_signed_in = on_signed_in.clone();
+            spawn_local(async move {
+                if conditional && !passkey::conditional_available().await {
+                    return;
+                }
+                match passkey::sign_in(role, conditional).await {
+                    Ok(()) => on_signed_in(),
+                    // The autofill's wait ends without a word: replaced by a button's request,
+                    // or the page left.
+                    Err(_) if conditional => {}
+                    Err(failure) => problem.set(Some(passkey_problem(failure))),
+                }
+            });
+        }
+    };
+    with_passkey(true);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let on_signed_in = on_signed_in.clone();
@@ -804,8 +887,8 @@ pub fn PasswordForm(
     view! {
         <form class="password" on:submit=submit>
             <label for="username">{tr(PhoneText::Username)}</label>
-            <input id="username" name="username" autocomplete="username" autocapitalize="none"
-                required=true bind:value=username />
+            <input id="username" name="username" autocomplete="username webauthn"
+                autocapitalize="none" required=true bind:value=username />
             <label for="password">{tr(PhoneText::Password)}</label>
             <input id="password" name="password" type="password" required=true
                 autocomplete=move || if creating.get() { "new-password" } else { "current-password" }
@@ -820,12 +903,34 @@ pub fn PasswordForm(
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
             </p>
+            <button class="passkey" type="button" hidden=move || creating.get()
+                disabled=move || busy.get()
+                on:click=move |_| {
+                    problem.set(None);
+                    with_passkey(false);
+                }>
+                {tr(PhoneText::SignInWithPasskey)}
+            </button>
             <Show when=move || allow_create>
                 <button class="link" type="button" on:click=move |_| creating.update(|c| *c = !*c)>
                     {move || if creating.get() { PhoneText::HaveAccount.get(lang.get()) } else { PhoneText::NeedAccount.get(lang.get()) }}
                 </button>
             </Show>
         </form>
+    }
+}
+
+/// What a passkey ceremony's failure tells the person.
+fn passkey_problem(failure: passkey::Failure) -> Msg {
+    match failure {
+        passkey::Failure::NoAnswer => PhoneText::PasskeyNoAnswer.into(),
+        passkey::Failure::Refused(error) if error.is(ErrorCode::Unauthorized) => {
+            PhoneText::PasskeyRefused.into()
+        }
+        passkey::Failure::Refused(error) if error.is(ErrorCode::RateLimited) => {
+            PhoneText::TooManyAttempts.into()
+        }
+        passkey::Failure::Refused(_) => Text::CouldNotReach.into(),
     }
 }
 
@@ -889,11 +994,7 @@ async fn sign_in(
             }
         });
     }
-    let device = device::device(role);
-    let device_name = match role {
-        Role::Pc => browser_name(&device::user_agent()),
-        Role::Phone => device.device_type.default_device_name().to_owned(),
-    };
+    let device_name = device::own_device_name(role);
     let session = api::login(
         role,
         &LoginRequest {

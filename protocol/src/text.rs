@@ -202,6 +202,14 @@ texts! {
     ScopeProfile => "your name and username", "你的名称和用户名";
     ScopeNothing => "nothing about you but that you signed in", "除你已登录之外，不会获得任何信息";
     AppConfirmedOutcome => "Done. The computer is signing you in to {app}.", "完成，电脑正在为你登录 {app}。";
+    PasskeysTitle => "Passkeys", "通行密钥";
+    PasskeysExplained => "Sign in with this phone's fingerprint, face or screen lock instead of a password.", "用这部手机的指纹、面容或屏幕锁登录，无需密码。";
+    NoPasskeys => "No passkeys yet.", "还没有通行密钥。";
+    AddPasskey => "Add a passkey", "添加通行密钥";
+    PasskeyAdded => "added", "添加于";
+    SignInWithPasskey => "Sign in with a passkey", "使用通行密钥登录";
+    PasskeyNoAnswer => "No passkey was used. Try again, or use your password.", "未使用通行密钥。请重试，或使用密码。";
+    PasskeyRefused => "This passkey was not accepted.", "此通行密钥未被接受。";
     AppsTitle => "Connected apps", "已连接的应用";
     AppsExplained => "Apps you signed in to with qrgate. Removing one takes its access away at once.", "你用 qrgate 登录过的应用。移除后会立即收回其访问权限。";
     NoApps => "No apps are connected.", "没有已连接的应用。";

@@ -242,6 +242,15 @@ fn redirect_to(query: &str) -> RedirectTo {
     }
 }
 
+fn passkey_entry(last_used_at: Option<u64>) -> PasskeyEntry {
+    PasskeyEntry {
+        passkey_id: "Y3JlZGVudGlhbA".into(),
+        name: "Ann's phone".into(),
+        created_at: 1_700_000_000,
+        last_used_at,
+    }
+}
+
 /// Every answer of the contract, each in its fullest and its barest form where they differ.
 fn answers() -> Vec<(&'static str, Value)> {
     let somewhere = Location {
@@ -469,32 +478,11 @@ fn answers() -> Vec<(&'static str, Value)> {
         (
             "PasskeysResponse",
             json(&PasskeysResponse {
-                passkeys: vec![PasskeyEntry {
-                    passkey_id: "Y3JlZGVudGlhbA".into(),
-                    name: "Ann's phone".into(),
-                    created_at: 1_700_000_000,
-                    last_used_at: Some(1_700_000_300),
-                }],
+                passkeys: vec![passkey_entry(Some(1_700_000_300))],
             }),
         ),
-        (
-            "PasskeyEntry",
-            json(&PasskeyEntry {
-                passkey_id: "Y3JlZGVudGlhbA".into(),
-                name: "Ann's phone".into(),
-                created_at: 1_700_000_000,
-                last_used_at: Some(1_700_000_300),
-            }),
-        ),
-        (
-            "PasskeyEntry",
-            json(&PasskeyEntry {
-                passkey_id: "Y3JlZGVudGlhbA".into(),
-                name: "Ann's phone".into(),
-                created_at: 1_700_000_000,
-                last_used_at: None,
-            }),
-        ),
+        ("PasskeyEntry", json(&passkey_entry(Some(1_700_000_300)))),
+        ("PasskeyEntry", json(&passkey_entry(None))),
         ("Discovery", json(&Discovery::at("https://qrgate.example"))),
         (
             "TokenResponse",

@@ -1,0 +1,84 @@
+//! Passkeys in this browser (`src/passkey.js`, which speaks WebAuthn): adding one to the
+//! phone's account, and signing a role in with one, from a button or from the username field's
+//! autofill (conditional mediation). The edge's challenge and the authenticator's answer pass
+//! through as JSON text: the page never reads them.
+
+use crate::api::{self, ApiError};
+use crate::device::{self, SignedInAs};
+use crate::role::Role;
+use qrgate_protocol::{PasskeyCeremony, Via};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(module = "/src/passkey.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = create)]
+    fn create_js(challenge: &str) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = get)]
+    fn get_js(challenge: &str, conditional: bool, device_name: Option<String>) -> js_sys::Promise;
+
+    #[wasm_bindgen(js_name = conditionalAvailable)]
+    fn conditional_available_js() -> js_sys::Promise;
+}
+
+/// Why a passkey ceremony ended without a sign-in or a new passkey.
+#[derive(Debug, Clone, Copy)]
+pub enum Failure {
+    /// The browser's ceremony gave no answer: cancelled, timed out, no passkey chosen, user
+    /// verification failed, or no WebAuthn in this browser.
+    NoAnswer,
+    /// The edge refused the answer, or could not be reached.
+    Refused(ApiError),
+}
+
+async fn answer(promise: js_sys::Promise) -> Result<String, Failure> {
+    JsFuture::from(promise)
+        .await
+        .ok()
+        .and_then(|answer| answer.as_string())
+        .ok_or(Failure::NoAnswer)
+}
+
+/// Adds a passkey made by this browser's authenticator to the phone's account.
+pub async fn add() -> Result<(), Failure> {
+    let challenge = api::passkey_challenge(Role::Phone, PasskeyCeremony::Register)
+        .await
+        .map_err(Failure::Refused)?;
+    let answer = answer(create_js(&challenge)).await?;
+    api::register_passkey(&answer)
+        .await
+        .map_err(Failure::Refused)
+}
+
+/// Signs `role` in with a passkey and keeps the token, as a password sign-in does; when
+/// `conditional`, the browser offers the passkeys in the username field's autofill and this
+/// waits until one is picked there (or a button's sign-in replaces it).
+pub async fn sign_in(role: Role, conditional: bool) -> Result<(), Failure> {
+    let challenge = api::passkey_challenge(role, PasskeyCeremony::SignIn)
+        .await
+        .map_err(Failure::Refused)?;
+    let device_name = device::own_device_name(role);
+    // A phone is named by its type; the edge gives that name when none is sent.
+    let sent_name = (role == Role::Pc).then(|| device_name.clone());
+    let answer = answer(get_js(&challenge, conditional, sent_name)).await?;
+    let session = api::passkey_login(role, &answer)
+        .await
+        .map_err(Failure::Refused)?;
+    let who = SignedInAs {
+        account: session.account.clone(),
+        device_name,
+        via: Via::Passkey,
+    };
+    device::keep_sign_in(role, &session, &who).await;
+    Ok(())
+}
+
+/// Whether this browser offers passkeys in a username field's autofill.
+pub async fn conditional_available() -> bool {
+    JsFuture::from(conditional_available_js())
+        .await
+        .ok()
+        .and_then(|available| available.as_bool())
+        .unwrap_or(false)
+}
