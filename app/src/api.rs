@@ -9,8 +9,8 @@ use qrgate_protocol::oauth::{ContinueRequest, GrantsResponse, RedirectTo};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,
-    LoginSession, PasskeyCeremony, PasskeyChallengeRequest, PasskeysResponse, PollResponse,
-    ScanResponse, Secret, SignInsResponse, TokenType,
+    LoginSession, PasskeyAssertion, PasskeyCeremony, PasskeyChallengeRequest, PasskeyLoginRequest,
+    PasskeysResponse, PollResponse, ScanResponse, Secret, SignInsResponse, TokenType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -229,11 +229,21 @@ pub async fn register_passkey(answer: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// A sign-in with a passkey: `answer` is `passkey.js`'s JSON body. With a proof, as a password
-/// sign-in: it binds the token to the role's key.
-pub async fn passkey_login(role: Role, answer: &str) -> ApiResult<LoginSession> {
+/// A sign-in with a passkey. With a proof, as a password sign-in: it binds the token to the
+/// role's key.
+pub async fn passkey_login(role: Role, request: &PasskeyLoginRequest) -> ApiResult<LoginSession> {
     let proven = Credential::Proven(None);
-    json(send("POST", "/api/sessions/passkey", role, proven, Some(answer)).await?)
+    let request = body(request)?;
+    json(
+        send(
+            "POST",
+            "/api/sessions/passkey",
+            role,
+            proven,
+            Some(&request),
+        )
+        .await?,
+    )
 }
 
 pub async fn passkeys() -> ApiResult<PasskeysResponse> {
@@ -340,11 +350,18 @@ pub async fn scan_qr(qr_id: &str) -> ApiResult<ScanResponse> {
     json(with_token("POST", &path, Role::Phone, NO_BODY).await?)
 }
 
-/// `step` is `confirm` or `deny`.
-pub async fn decide_qr(qr_id: &str, step: &str, scan_token: &Secret) -> ApiResult<()> {
+/// `step` is `confirm` or `deny`; a confirmation answers the scan's passkey challenge with
+/// `passkey` when it had one.
+pub async fn decide_qr(
+    qr_id: &str,
+    step: &str,
+    scan_token: &Secret,
+    passkey: Option<PasskeyAssertion>,
+) -> ApiResult<()> {
     let path = format!("/api/qr/{qr_id}/{step}");
     let body = DecisionRequest {
         scan_token: scan_token.clone(),
+        passkey,
     };
     with_token("POST", &path, Role::Phone, Some(&self::body(&body)?)).await?;
     Ok(())

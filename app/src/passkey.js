@@ -44,10 +44,11 @@ export async function create(challengeJson) {
 }
 
 /**
- * A sign-in answering a `sign_in` challenge: from the browser's own passkey picker, or, when
- * `conditional`, from the username field's autofill once the person picks a passkey there.
+ * A passkey's answer to a `sign_in` challenge or a scan's: from the browser's own passkey
+ * picker, or, when `conditional`, from the username field's autofill once the person picks a
+ * passkey there.
  */
-export async function get(challengeJson, conditional, deviceName) {
+export async function get(challengeJson, conditional) {
   const challenge = JSON.parse(challengeJson);
   waiting?.abort();
   const controller = new AbortController();
@@ -56,6 +57,9 @@ export async function get(challengeJson, conditional, deviceName) {
     publicKey: {
       challenge: bytes(challenge.challenge),
       rpId: challenge.rp_id,
+      allowCredentials: (challenge.allow_credentials ?? []).map((id) => ({
+        type: "public-key", id: bytes(id),
+      })),
       userVerification: "required",
       timeout: challenge.timeout_ms,
     },
@@ -69,7 +73,6 @@ export async function get(challengeJson, conditional, deviceName) {
     authenticator_data: base64url(answer.authenticatorData),
     signature: base64url(answer.signature),
     user_handle: base64url(answer.userHandle),
-    ...(deviceName ? { device_name: deviceName } : {}),
   });
 }
 

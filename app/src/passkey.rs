@@ -1,12 +1,14 @@
 //! Passkeys in this browser (`src/passkey.js`, which speaks WebAuthn): adding one to the
 //! phone's account, and signing a role in with one, from a button or from the username field's
-//! autofill (conditional mediation). The edge's challenge and the authenticator's answer pass
-//! through as JSON text: the page never reads them.
+//! autofill (conditional mediation), and approving a scan with one. The edge's challenge passes
+//! to the browser as the edge's JSON text.
 
 use crate::api::{self, ApiError};
 use crate::device::{self, SignedInAs};
 use crate::role::Role;
-use qrgate_protocol::{PasskeyCeremony, Via};
+use qrgate_protocol::{
+    PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyLoginRequest, Via,
+};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;
 
@@ -16,7 +18,7 @@ extern "C" {
     fn create_js(challenge: &str) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = get)]
-    fn get_js(challenge: &str, conditional: bool, device_name: Option<String>) -> js_sys::Promise;
+    fn get_js(challenge: &str, conditional: bool) -> js_sys::Promise;
 
     #[wasm_bindgen(js_name = conditionalAvailable)]
     fn conditional_available_js() -> js_sys::Promise;
@@ -58,11 +60,14 @@ pub async fn sign_in(role: Role, conditional: bool) -> Result<(), Failure> {
     let challenge = api::passkey_challenge(role, PasskeyCeremony::SignIn)
         .await
         .map_err(Failure::Refused)?;
+    let passkey = assertion(&challenge, conditional).await?;
     let device_name = device::own_device_name(role);
-    // A phone is named by its type; the edge gives that name when none is sent.
-    let sent_name = (role == Role::Pc).then(|| device_name.clone());
-    let answer = answer(get_js(&challenge, conditional, sent_name)).await?;
-    let session = api::passkey_login(role, &answer)
+    let request = PasskeyLoginRequest {
+        passkey,
+        // A phone is named by its type; the edge gives that name when none is sent.
+        device_name: (role == Role::Pc).then(|| device_name.clone()),
+    };
+    let session = api::passkey_login(role, &request)
         .await
         .map_err(Failure::Refused)?;
     let who = SignedInAs {
@@ -72,6 +77,18 @@ pub async fn sign_in(role: Role, conditional: bool) -> Result<(), Failure> {
     };
     device::keep_sign_in(role, &session, &who).await;
     Ok(())
+}
+
+/// The answer of one of the account's passkeys to a scan's challenge, for its confirmation.
+pub async fn approve(challenge: &PasskeyChallenge) -> Result<PasskeyAssertion, Failure> {
+    let challenge = crate::json::to_json(challenge).ok_or(Failure::NoAnswer)?;
+    assertion(&challenge, false).await
+}
+
+/// A passkey's answer to the challenge `challenge` (the edge's JSON text).
+async fn assertion(challenge: &str, conditional: bool) -> Result<PasskeyAssertion, Failure> {
+    let answer = answer(get_js(challenge, conditional)).await?;
+    crate::json::from_json(&answer).ok_or(Failure::NoAnswer)
 }
 
 /// Whether this browser offers passkeys in a username field's autofill.

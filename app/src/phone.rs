@@ -240,7 +240,17 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
         let qr_id = qr_id.clone();
         let here = here.clone();
         spawn_local(async move {
-            let outcome = match api::decide_qr(&qr_id, step, &scan.scan_token).await {
+            // The account approves with its passkey: asked for as part of the one tap.
+            let passkey = match (&scan.passkey, step) {
+                (Some(challenge), "confirm") => match passkey::approve(challenge).await {
+                    Ok(assertion) => Some(assertion),
+                    Err(failure) => {
+                        return state.set(ConfirmState::Problem(passkey_problem(failure)));
+                    }
+                },
+                _ => None,
+            };
+            let outcome = match api::decide_qr(&qr_id, step, &scan.scan_token, passkey).await {
                 Ok(()) if step == "confirm" && scan.user_code.is_some() => {
                     ConfirmState::Done(PhoneText::DeviceConfirmedOutcome.into())
                 }
@@ -257,6 +267,9 @@ pub fn PhoneConfirm(qr_id: String) -> impl IntoView {
                     return redirect(&login_then(&here));
                 }
                 Err(error) if error.is_transient() => ConfirmState::Unsent(scan),
+                Err(error) if error.is(ErrorCode::Forbidden) && scan.passkey.is_some() => {
+                    ConfirmState::Problem(PhoneText::PasskeyRefused.into())
+                }
                 // The earlier try may have reached the edge, its answer lost on the way back:
                 // then this phone decided the code itself, and no other phone took it.
                 Err(error) if tried_before && error.is(ErrorCode::Conflict) => {

@@ -354,6 +354,10 @@ pub struct ScanResponse {
     /// §3.3.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_code: Option<String>,
+    /// When the account has a passkey: the challenge of this scan, which the confirmation must
+    /// answer with one of them (`navigator.credentials.get()`, user verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyChallenge>,
 }
 
 /// `POST /api/qr/{qr_id}/scan` takes no fields: no body, or `{}`.
@@ -364,6 +368,10 @@ pub struct ScanRequest {}
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DecisionRequest {
     pub scan_token: Secret,
+    /// A confirmation's answer to the scan's passkey challenge, when it had one; a denial
+    /// needs none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 #[cfg(test)]
@@ -452,6 +460,9 @@ pub struct PasskeyChallenge {
     /// The ids of the account's passkeys, so an authenticator does not make a second one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_credentials: Vec<String>,
+    /// An approval's: the ids of the account's passkeys, one of which must answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_credentials: Vec<String>,
 }
 
 /// The account as a new passkey is made for it: `id` (the user handle, base64url of the
@@ -491,15 +502,21 @@ pub struct PasskeysResponse {
     pub passkeys: Vec<PasskeyEntry>,
 }
 
-/// `POST /api/sessions/passkey`: a sign-in with a passkey, as the browser's `get()` answered
-/// (each binary member base64url).
+/// A passkey's answer to a challenge, as the browser's `get()` gave it (each binary member
+/// base64url): a sign-in's, or an approval's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PasskeyLoginRequest {
+pub struct PasskeyAssertion {
     pub passkey_id: String,
     pub client_data_json: String,
     pub authenticator_data: String,
     pub signature: String,
     pub user_handle: String,
+}
+
+/// `POST /api/sessions/passkey`: a sign-in with a passkey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyLoginRequest {
+    pub passkey: PasskeyAssertion,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
 }

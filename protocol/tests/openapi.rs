@@ -242,6 +242,28 @@ fn redirect_to(query: &str) -> RedirectTo {
     }
 }
 
+/// A passkey challenge naming `user` and no credentials.
+fn challenge(user: Option<PasskeyUser>) -> PasskeyChallenge {
+    PasskeyChallenge {
+        challenge: "C".repeat(43),
+        rp_id: "qrgate.example".into(),
+        timeout_ms: 300_000,
+        user,
+        exclude_credentials: vec![],
+        allow_credentials: vec![],
+    }
+}
+
+fn assertion() -> PasskeyAssertion {
+    PasskeyAssertion {
+        passkey_id: "Y3JlZGVudGlhbA".into(),
+        client_data_json: "e30".into(),
+        authenticator_data: "AA".into(),
+        signature: "AA".into(),
+        user_handle: "AA".into(),
+    }
+}
+
 fn passkey_entry(last_used_at: Option<u64>) -> PasskeyEntry {
     PasskeyEntry {
         passkey_id: "Y3JlZGVudGlhbA".into(),
@@ -266,6 +288,7 @@ fn answers() -> Vec<(&'static str, Value)> {
         scope: client.as_ref().map(|_| scope("openid profile")),
         client,
         user_code: None,
+        passkey: None,
     };
     let app = ClientInfo {
         client_id: CLIENT_ID.into(),
@@ -384,11 +407,17 @@ fn answers() -> Vec<(&'static str, Value)> {
         ("PollResponse", json(&poll(QrStatus::Pending, None, None))),
         (
             "ScanResponse",
-            json(&scan(
-                pc_info(somewhere.clone()),
-                vec![Warning::DifferentCountry, Warning::DifferentNetwork],
-                Some(app),
-            )),
+            json(&ScanResponse {
+                passkey: Some(PasskeyChallenge {
+                    allow_credentials: vec!["Y3JlZGVudGlhbA".into()],
+                    ..challenge(None)
+                }),
+                ..scan(
+                    pc_info(somewhere.clone()),
+                    vec![Warning::DifferentCountry, Warning::DifferentNetwork],
+                    Some(app),
+                )
+            }),
         ),
         (
             "ScanResponse",
@@ -454,27 +483,16 @@ fn answers() -> Vec<(&'static str, Value)> {
         (
             "PasskeyChallenge",
             json(&PasskeyChallenge {
-                challenge: "C".repeat(43),
-                rp_id: "qrgate.example".into(),
-                timeout_ms: 300_000,
-                user: Some(PasskeyUser {
+                exclude_credentials: vec!["Y3JlZGVudGlhbA".into()],
+                allow_credentials: vec!["Y3JlZGVudGlhbA".into()],
+                ..challenge(Some(PasskeyUser {
                     id: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY".into(),
                     name: "ann.lee".into(),
                     display_name: "Ann Lee".into(),
-                }),
-                exclude_credentials: vec!["Y3JlZGVudGlhbA".into()],
+                }))
             }),
         ),
-        (
-            "PasskeyChallenge",
-            json(&PasskeyChallenge {
-                challenge: "C".repeat(43),
-                rp_id: "qrgate.example".into(),
-                timeout_ms: 300_000,
-                user: None,
-                exclude_credentials: vec![],
-            }),
-        ),
+        ("PasskeyChallenge", json(&challenge(None))),
         (
             "PasskeysResponse",
             json(&PasskeysResponse {
@@ -608,21 +626,18 @@ fn every_request_body_has_exactly_the_described_fields() {
         (
             "/components/schemas/PasskeyLoginRequest",
             json(&PasskeyLoginRequest {
-                passkey_id: "Y3JlZGVudGlhbA".into(),
-                client_data_json: "e30".into(),
-                authenticator_data: "AA".into(),
-                signature: "AA".into(),
-                user_handle: "AA".into(),
+                passkey: assertion(),
                 device_name: Some("Ann's phone".into()),
             }),
             json(&PasskeyLoginRequest {
-                passkey_id: "Y3JlZGVudGlhbA".into(),
-                client_data_json: "e30".into(),
-                authenticator_data: "AA".into(),
-                signature: "AA".into(),
-                user_handle: "AA".into(),
+                passkey: assertion(),
                 device_name: None,
             }),
+        ),
+        (
+            "/components/schemas/PasskeyAssertion",
+            json(&assertion()),
+            json(&assertion()),
         ),
         (
             "/components/schemas/CreateQrRequest",
@@ -654,9 +669,11 @@ fn every_request_body_has_exactly_the_described_fields() {
             "/components/requestBodies/Decision/content/application~1json/schema",
             json(&DecisionRequest {
                 scan_token: Secret::new("B".repeat(43)),
+                passkey: Some(assertion()),
             }),
             json(&DecisionRequest {
                 scan_token: Secret::new("B".repeat(43)),
+                passkey: None,
             }),
         ),
     ];

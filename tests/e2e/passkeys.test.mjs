@@ -1,7 +1,8 @@
 // Passkeys end to end in headless Chromium with its virtual authenticator (CDP's WebAuthn
 // domain: CTAP2, internal transport, resident keys, user verification): a phone adds a passkey
 // to its account, signs out and signs in with it; with user verification failing, the sign-in
-// is refused and the page says so; and a PC whose authenticator holds the passkey is signed in
+// is refused and the page says so; it approves a PC's code with the passkey (refused, the PC
+// still waiting, while user verification fails); and a PC whose authenticator holds the passkey is signed in
 // on the password page by the username field's autofill (conditional mediation), which the
 // virtual authenticator answers at once, as a person picking the passkey there would. WebAuthn
 // refuses IP addresses as relying party ids, so the pages are loaded from http://localhost, the
@@ -81,6 +82,23 @@ test("a phone adds a passkey, signs out and signs in with it alone; a PC's autof
 
   await page.goto(BASE + "/m/devices");
   await page.locator(".devices li.device").filter({ hasText: "signed in with a passkey" }).waitFor();
+
+  // A PC's code is approved with the passkey, in the one tap on Confirm; with user
+  // verification failing, the approval is refused and the PC still waits.
+  const waiting = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+  const pcPage = await waiting.newPage();
+  await pcPage.goto(BASE + "/");
+  const link = (await pcPage.locator(".qr-link").textContent()).trim();
+  await verifyUser(false);
+  await page.goto(link);
+  await page.getByRole("button", { name: "Confirm", exact: true }).click();
+  await page.locator("main [role=status]").filter({ hasText: "No passkey was used" }).waitFor();
+  assert.equal(await pcPage.locator(".display-name").count(), 0);
+  await verifyUser(true);
+  await page.goto(link);
+  await page.getByRole("button", { name: "Confirm", exact: true }).click();
+  await pcPage.locator(".display-name").filter({ hasText: username }).waitFor();
+  await waiting.close();
 
   // A PC whose own authenticator holds the passkey: its password page's autofill signs it in.
   const [passkey] = await credentials();

@@ -425,6 +425,7 @@ pub fn decide_call(
         .bearer(token)
         .json(&DecisionRequest {
             scan_token: scan_token.clone(),
+            passkey: None,
         })
 }
 

@@ -8,7 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use minicbor::Encoder;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
-use qrgate_protocol::{PasskeyChallenge, PasskeyLoginRequest, RegisterPasskeyRequest};
+use qrgate_protocol::{
+    PasskeyAssertion, PasskeyChallenge, PasskeyLoginRequest, RegisterPasskeyRequest,
+};
 use sha2::{Digest, Sha256};
 
 pub const USER_PRESENT: u8 = 0x01;
@@ -101,21 +103,28 @@ impl Authenticator {
         }
     }
 
-    /// A sign-in's assertion, as `said`, for the account whose user handle is `user_handle`:
-    /// the sign count moves on by one first, as a counting authenticator's does.
+    /// A sign-in with [`Authenticator::answer`].
     pub fn sign_in(&mut self, said: &Said, user_handle: &str) -> PasskeyLoginRequest {
+        PasskeyLoginRequest {
+            passkey: self.answer(said, user_handle),
+            device_name: None,
+        }
+    }
+
+    /// An assertion, as `said`, for the account whose user handle is `user_handle`: the sign
+    /// count moves on by one first, as a counting authenticator's does.
+    pub fn answer(&mut self, said: &Said, user_handle: &str) -> PasskeyAssertion {
         self.sign_count += 1;
         let auth_data = self.auth_data(said, None);
         let client_data = said.client_data();
         let signed = [&auth_data[..], &Sha256::digest(&client_data)].concat();
         let signature: Signature = self.key.sign(&signed);
-        PasskeyLoginRequest {
+        PasskeyAssertion {
             passkey_id: self.passkey_id(),
             client_data_json: URL_SAFE_NO_PAD.encode(client_data),
             authenticator_data: URL_SAFE_NO_PAD.encode(auth_data),
             signature: URL_SAFE_NO_PAD.encode(signature.to_der().as_bytes()),
             user_handle: user_handle.into(),
-            device_name: None,
         }
     }
 

@@ -6,9 +6,9 @@
 
 use futures::future::join_all;
 use qrgate_protocol::{
-    ErrorCode, LoginSession, MeResponse, PasskeyCeremony, PasskeyChallenge,
-    PasskeyChallengeRequest, PasskeyEntry, PasskeyLoginRequest, PasskeysResponse,
-    RegisterPasskeyRequest, Secret, SignInsResponse, Via,
+    CreateQrResponse, DecisionRequest, ErrorCode, LoginSession, MeResponse, PasskeyAssertion,
+    PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry, PasskeyLoginRequest,
+    PasskeysResponse, QrStatus, RegisterPasskeyRequest, ScanResponse, Secret, SignInsResponse, Via,
 };
 use qrgate_tests::passkey::{Authenticator, Said, USER_PRESENT, USER_VERIFIED};
 use qrgate_tests::*;
@@ -339,6 +339,123 @@ async fn every_check_of_a_registration_refuses_what_it_names() {
         .await;
 }
 
+/// A fresh PC's code, scanned by `phone`: the PC, its session and the scan's answer.
+async fn scanned_by(phone: &Device, token: &Secret) -> (Device, CreateQrResponse, ScanResponse) {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let scanned = scan(phone, token, &qr.qr_id).await;
+    (pc, qr, scanned)
+}
+
+fn confirm_call(phone: &Device, token: &Secret, qr_id: &str, decision: &DecisionRequest) -> Call {
+    phone
+        .call(Method::POST, &format!("/api/qr/{qr_id}/confirm"))
+        .bearer(token)
+        .json(decision)
+}
+
+#[tokio::test]
+async fn an_account_with_a_passkey_approves_a_scan_only_with_it() {
+    let (phone, session, mut authenticator, user_handle) = phone_with_passkey().await;
+    let origin = origin_of(&phone);
+    let without = |scanned: &ScanResponse| DecisionRequest {
+        scan_token: scanned.scan_token.clone(),
+        passkey: None,
+    };
+
+    // No answer: 403, and the PC still sees its code scanned.
+    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
+    let challenge = scanned
+        .passkey
+        .clone()
+        .expect("the scan's passkey challenge");
+    assert_eq!(
+        challenge.allow_credentials,
+        vec![authenticator.passkey_id()]
+    );
+    confirm_call(&phone, &session.token, &qr.qr_id, &without(&scanned))
+        .fails(403, ErrorCode::Forbidden)
+        .await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
+
+    // An answer without user verification, one to another scan's challenge, one to a
+    // sign-in's: each 403, the session still scanned.
+    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
+    let mut said = Said::answering(&scanned.passkey.clone().expect("a challenge"), &origin);
+    said.flags = USER_PRESENT;
+    let unverified = DecisionRequest {
+        passkey: Some(authenticator.answer(&said, &user_handle)),
+        ..without(&scanned)
+    };
+    confirm_call(&phone, &session.token, &qr.qr_id, &unverified)
+        .fails(403, ErrorCode::Forbidden)
+        .await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
+    let (_, _, other_scan) = scanned_by(&phone, &session.token).await;
+    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
+    for challenge in [
+        other_scan.passkey.clone().expect("a challenge"),
+        sign_in_challenge(&phone).await,
+    ] {
+        let said = Said::answering(&challenge, &origin);
+        let elsewhere = DecisionRequest {
+            passkey: Some(authenticator.answer(&said, &user_handle)),
+            ..without(&scanned)
+        };
+        confirm_call(&phone, &session.token, &qr.qr_id, &elsewhere)
+            .fails(403, ErrorCode::Forbidden)
+            .await;
+    }
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Scanned);
+
+    // The passkey's answer to this scan's challenge confirms: the PC is signed in as the
+    // account.
+    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
+    let said = Said::answering(&scanned.passkey.clone().expect("a challenge"), &origin);
+    let approved = DecisionRequest {
+        passkey: Some(authenticator.answer(&said, &user_handle)),
+        ..without(&scanned)
+    };
+    confirm_call(&phone, &session.token, &qr.qr_id, &approved)
+        .send()
+        .await
+        .expect_empty(204);
+    let picked = poll(&pc, &qr).await;
+    assert_eq!(picked.status, QrStatus::Confirmed);
+    let signed_in = picked.session.expect("the PC's session");
+    assert_eq!(signed_in.account, session.account);
+}
+
+#[tokio::test]
+async fn a_denial_needs_no_passkey_and_an_account_without_one_confirms_as_before() {
+    let (phone, session, _, _) = phone_with_passkey().await;
+    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
+    assert!(scanned.passkey.is_some());
+    decide(
+        &phone,
+        &session.token,
+        &qr.qr_id,
+        "deny",
+        &scanned.scan_token,
+    )
+    .await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Denied);
+
+    let plain = Device::phone();
+    let plain_session = signed_in(&plain).await;
+    let (pc, qr, scanned) = scanned_by(&plain, &plain_session.token).await;
+    assert_eq!(scanned.passkey, None);
+    decide(
+        &plain,
+        &plain_session.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Confirmed);
+}
+
 #[tokio::test]
 async fn malformed_passkey_requests_are_clear_errors() {
     let phone = Device::phone();
@@ -377,20 +494,26 @@ async fn malformed_passkey_requests_are_clear_errors() {
             .await;
     }
     let pc = Device::pc();
-    let sign_in = PasskeyLoginRequest {
+    let assertion = PasskeyAssertion {
         passkey_id: "AAAA".into(),
         client_data_json: "e30".into(),
         authenticator_data: "AAAA".into(),
         signature: "AAAA".into(),
         user_handle: "bm90IGFuIGFjY291bnQ".into(),
+    };
+    let sign_in = PasskeyLoginRequest {
+        passkey: assertion.clone(),
         device_name: None,
     };
     login_call(&pc, &sign_in)
         .fails(400, ErrorCode::InvalidRequest)
         .await;
     let oversized = PasskeyLoginRequest {
-        signature: "A".repeat(9_000),
-        ..sign_in
+        passkey: PasskeyAssertion {
+            signature: "A".repeat(9_000),
+            ..assertion
+        },
+        device_name: None,
     };
     login_call(&pc, &oversized)
         .fails(413, ErrorCode::PayloadTooLarge)

@@ -18,13 +18,16 @@ use crate::crypto::{decode, encode, hash_secret, random_bytes};
 use crate::error::{AppError, AppResult};
 use crate::limits;
 use crate::objects::keyring::{KEYRINGS_BINDING, KeyringCommand, SignInAssertion};
-use crate::objects::passkey_challenge::{CHALLENGES_BINDING, ChallengeCommand, IssuedChallenge};
+use crate::objects::passkey_challenge::{
+    CHALLENGES_BINDING, ChallengeCommand, IssuedChallenge, Purpose,
+};
 use crate::webcrypto::{passkey_key, verify_passkey};
 use qrgate_protocol::keyring::{KeyringRefusal, StoredPasskey};
 use qrgate_protocol::passkey::{Expected, challenge_of, check_registration};
 use qrgate_protocol::{
-    Account, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry,
-    PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest, Via, validate,
+    Account, PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest,
+    PasskeyEntry, PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest, Via,
+    validate,
 };
 use serde::de::DeserializeOwned;
 use worker::{Env, Response};
@@ -48,10 +51,28 @@ pub async fn challenge(ctx: &Ctx) -> AppResult<Response> {
             (None, Vec::new())
         }
     };
+    let purpose = match &account {
+        Some(account) => Purpose::Register {
+            account_id: account.account_id.clone(),
+        },
+        None => Purpose::SignIn,
+    };
+    let mut challenge = issue(ctx, purpose).await?;
+    challenge.user = account.map(|account| PasskeyUser {
+        id: encode(account.account_id.as_bytes()),
+        name: account.username,
+        display_name: account.display_name,
+    });
+    challenge.exclude_credentials = exclude_credentials;
+    crate::json_response(201, &challenge)
+}
+
+/// A new challenge for `purpose`, kept by its object: what the browser's WebAuthn call needs
+/// of it, with no user and no credentials named yet.
+async fn issue(ctx: &Ctx, purpose: Purpose) -> AppResult<PasskeyChallenge> {
     let challenge = encode(&random_bytes::<32>()?);
     let issued = IssuedChallenge {
-        ceremony: request.ceremony,
-        account_id: account.as_ref().map(|a| a.account_id.clone()),
+        purpose,
         expires_at_ms: ctx.now_ms + CHALLENGE_TTL_MS,
     };
     call::<()>(
@@ -61,21 +82,74 @@ pub async fn challenge(ctx: &Ctx) -> AppResult<Response> {
         &ChallengeCommand::Issue(issued),
     )
     .await?;
-    crate::json_response(
-        201,
-        &PasskeyChallenge {
-            challenge,
-            rp_id: rp_id(ctx),
-            timeout_ms: CHALLENGE_TTL_MS,
-            user: account.map(|account| PasskeyUser {
-                id: encode(account.account_id.as_bytes()),
-                name: account.username,
-                display_name: account.display_name,
-            }),
-            exclude_credentials,
-        },
-    )
+    Ok(PasskeyChallenge {
+        challenge,
+        rp_id: rp_id(ctx),
+        timeout_ms: CHALLENGE_TTL_MS,
+        user: None,
+        exclude_credentials: Vec::new(),
+        allow_credentials: Vec::new(),
+    })
 }
+
+/// The challenge of a scan by `account_id` of the QR session `qr_id` whose scan token hashes
+/// to `scan_token_hash`, if the account has a passkey: its confirmation must answer it.
+pub async fn approval_challenge(
+    ctx: &Ctx,
+    account_id: &str,
+    qr_id: &str,
+    scan_token_hash: &str,
+) -> AppResult<Option<PasskeyChallenge>> {
+    let passkeys = list_of(&ctx.env, account_id).await?;
+    if passkeys.is_empty() {
+        return Ok(None);
+    }
+    let purpose = Purpose::Approve {
+        account_id: account_id.to_owned(),
+        qr_id: qr_id.to_owned(),
+        scan_token_hash: scan_token_hash.to_owned(),
+    };
+    let mut challenge = issue(ctx, purpose).await?;
+    challenge.allow_credentials = passkeys.into_iter().map(|p| p.passkey_id).collect();
+    Ok(Some(challenge))
+}
+
+/// A confirmation's passkey check, for the account `account_id` that scanned: nothing to do
+/// when the account has no passkey; else `assertion` must answer this scan's challenge with
+/// one of the account's passkeys, user verified, else `403` (the session stays scanned).
+pub async fn check_approval(
+    ctx: &Ctx,
+    account_id: &str,
+    qr_id: &str,
+    scan_token_hash: &str,
+    assertion: Option<PasskeyAssertion>,
+) -> AppResult<()> {
+    let Some(assertion) = assertion else {
+        if list_of(&ctx.env, account_id).await?.is_empty() {
+            return Ok(());
+        }
+        return Err(AppError::Forbidden(
+            "This account approves with its passkey: answer the scan's passkey challenge.",
+        ));
+    };
+    let client_data = base64url(&assertion.client_data_json, "client_data_json")?;
+    let expected = Purpose::Approve {
+        account_id: account_id.to_owned(),
+        qr_id: qr_id.to_owned(),
+        scan_token_hash: scan_token_hash.to_owned(),
+    };
+    let challenge = take_challenge(ctx, &client_data, &expected)
+        .await?
+        .ok_or(AppError::Forbidden(APPROVAL_REFUSED))?;
+    let approved = verify(ctx, account_id, assertion, challenge).await?;
+    match approved {
+        Ok(account) if account.account_id == account_id => Ok(()),
+        _ => Err(AppError::Forbidden(APPROVAL_REFUSED)),
+    }
+}
+
+const APPROVAL_REFUSED: &str =
+    "The passkey's answer does not approve this scan: scan again and confirm with the passkey.";
 
 /// `POST /api/passkeys`.
 pub async fn register(ctx: &Ctx) -> AppResult<Response> {
@@ -85,18 +159,18 @@ pub async fn register(ctx: &Ctx) -> AppResult<Response> {
     let attestation = base64url(&request.attestation_object, "attestation_object")?;
     let name = device_name_or_default(ctx, request.name.as_deref())
         .map_err(|_| AppError::invalid("name must be at most 64 characters."))?;
-    let challenge = take_challenge(ctx, &client_data, PasskeyCeremony::Register).await?;
-    if challenge.1.account_id.as_deref() != Some(auth.account.account_id.as_str()) {
-        return Err(AppError::invalid(
-            "The challenge was handed out to another account.",
-        ));
-    }
+    let expected = Purpose::Register {
+        account_id: auth.account.account_id.clone(),
+    };
+    let challenge = take_challenge(ctx, &client_data, &expected)
+        .await?
+        .ok_or_else(|| AppError::invalid(STALE_CHALLENGE))?;
     let origin = ctx.origin.clone();
     let rp_id = rp_id(ctx);
     let expected = Expected {
         rp_id: &rp_id,
         origin: &origin,
-        challenge: &challenge.0,
+        challenge: &challenge,
     };
     let credential = check_registration(expected, &client_data, &attestation)
         .map_err(|refusal| AppError::invalid(refusal.reason()))?;
@@ -157,27 +231,48 @@ pub async fn list(ctx: &Ctx) -> AppResult<Response> {
 pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let request: PasskeyLoginRequest = ctx.json()?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
-    let client_data = base64url(&request.client_data_json, "client_data_json")?;
-    for (value, name) in [
-        (&request.authenticator_data, "authenticator_data"),
-        (&request.signature, "signature"),
-        (&request.passkey_id, "passkey_id"),
-    ] {
-        base64url(value, name)?;
-    }
-    let account_id = decode(&request.user_handle)
+    let assertion = request.passkey;
+    let client_data = base64url(&assertion.client_data_json, "client_data_json")?;
+    let account_id = decode(&assertion.user_handle)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|id| validate::account_id(id))
         .ok_or_else(|| AppError::invalid("user_handle is not one of this edge's accounts."))?;
     let dpop_jkt = ctx.sign_in_proof().await?;
-    let (challenge, _) = take_challenge(ctx, &client_data, PasskeyCeremony::SignIn).await?;
+    let challenge = take_challenge(ctx, &client_data, &Purpose::SignIn)
+        .await?
+        .ok_or_else(|| AppError::PasskeyRefused(STALE_CHALLENGE.into()))?;
+    let account = verify(ctx, &account_id, assertion, challenge)
+        .await?
+        .map_err(AppError::PasskeyRefused)?;
+    let signed_in = sign_in(ctx, &account, &device_name, Via::Passkey, dpop_jkt).await?;
+    if signed_in.renewal_due {
+        renew_in_use(ctx, &account).await;
+    }
+    crate::json_response(201, &signed_in.session)
+}
+
+/// The keyring of `account_id` checks `assertion` against `challenge` (taken already): the
+/// account, or why not.
+async fn verify(
+    ctx: &Ctx,
+    account_id: &str,
+    assertion: PasskeyAssertion,
+    challenge: String,
+) -> AppResult<Result<Account, String>> {
+    for (value, name) in [
+        (&assertion.authenticator_data, "authenticator_data"),
+        (&assertion.signature, "signature"),
+        (&assertion.passkey_id, "passkey_id"),
+    ] {
+        base64url(value, name)?;
+    }
     let command = KeyringCommand::SignIn {
         assertion: SignInAssertion {
-            passkey_id: request.passkey_id,
-            client_data_json: request.client_data_json,
-            authenticator_data: request.authenticator_data,
-            signature: request.signature,
+            passkey_id: assertion.passkey_id,
+            client_data_json: assertion.client_data_json,
+            authenticator_data: assertion.authenticator_data,
+            signature: assertion.signature,
             rp_id: rp_id(ctx),
             origin: ctx.origin.clone(),
             challenge,
@@ -185,14 +280,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
         now_seconds: ctx.now_seconds(),
         expires_at_ms: account_expiry_ms(ctx),
     };
-    let signed_in: Result<Account, String> =
-        call(&ctx.env, KEYRINGS_BINDING, &account_id, &command).await?;
-    let account = signed_in.map_err(AppError::PasskeyRefused)?;
-    let signed_in = sign_in(ctx, &account, &device_name, Via::Passkey, dpop_jkt).await?;
-    if signed_in.renewal_due {
-        renew_in_use(ctx, &account).await;
-    }
-    crate::json_response(201, &signed_in.session)
+    call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await
 }
 
 /// The relying party id: `PASSKEY_RP_ID`, else the host the edge is served from.
@@ -218,18 +306,15 @@ fn base64url(value: &str, name: &'static str) -> AppResult<Vec<u8>> {
     decode(value).map_err(|_| AppError::invalid(format!("{name} is not base64url.")))
 }
 
-/// The challenge a client data answers, taken from its object for `ceremony`: the challenge's
-/// text, and what it was handed out for. A challenge never handed out, taken already, lapsed
-/// or for the other ceremony is refused, and is gone either way.
+/// The challenge a client data answers, taken from its object if it was handed out for
+/// `expected`: its text. `None` for one never handed out, taken already, lapsed or for
+/// another purpose (the caller says which error); it is gone either way. A client data that is
+/// not one is `400`.
 async fn take_challenge(
     ctx: &Ctx,
     client_data: &[u8],
-    ceremony: PasskeyCeremony,
-) -> AppResult<(String, IssuedChallenge)> {
-    let refused = || match ceremony {
-        PasskeyCeremony::Register => AppError::invalid(STALE_CHALLENGE),
-        PasskeyCeremony::SignIn => AppError::PasskeyRefused(STALE_CHALLENGE.into()),
-    };
+    expected: &Purpose,
+) -> AppResult<Option<String>> {
     let challenge = challenge_of(client_data)
         .ok_or_else(|| AppError::invalid("client_data_json is not a WebAuthn client data."))?;
     let taken: Option<IssuedChallenge> = call(
@@ -240,8 +325,8 @@ async fn take_challenge(
     )
     .await?;
     match taken {
-        Some(issued) if issued.ceremony == ceremony => Ok((challenge, issued)),
-        _ => Err(refused()),
+        Some(issued) if issued.purpose == *expected => Ok(Some(challenge)),
+        _ => Ok(None),
     }
 }
 

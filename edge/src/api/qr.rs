@@ -6,6 +6,7 @@
 //! authorization request (`oauth/`) hands the PC, in place of a token, the redirect back to the
 //! app: with a code at the pick-up, with `access_denied` after a denial or a cancel.
 
+use crate::api::passkeys;
 use crate::auth::{Authenticated, authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;
 use crate::crypto::{hash_secret, random_secret};
@@ -258,12 +259,14 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let qr_id = checked_qr_id(raw_id)?;
     let _: ScanRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
+    let account_id = auth.account.account_id.clone();
     let stub = rpc::existing_session(&ctx.env, qr_id)?;
     // A new token on every scan: a reload retires the one before.
     let scan_token = random_secret()?;
+    let scan_token_hash = hash_secret(&scan_token);
     let scan = Step::Scan {
         scanner: scanner(auth),
-        scan_token_hash: hash_secret(&scan_token),
+        scan_token_hash: scan_token_hash.clone(),
     };
     let (expires_at, pc, audience) = match step(&stub, scan).await? {
         Outcome::Scanned {
@@ -278,6 +281,7 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         Audience::App(app) => (Some(app.client_info()), Some(app.request.scope), None),
         Audience::Device(device) => (None, Some(device.scope), Some(device.user_code)),
     };
+    let passkey = passkeys::approval_challenge(ctx, &account_id, qr_id, &scan_token_hash).await?;
     crate::json_response(
         200,
         &ScanResponse {
@@ -288,6 +292,7 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
             client,
             scope,
             user_code,
+            passkey,
         },
     )
 }
@@ -298,9 +303,14 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     let request: DecisionRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
     let stub = rpc::existing_session(&ctx.env, qr_id)?;
+    let scan_token_hash = hash_secret(request.scan_token.expose());
+    if verdict == Verdict::Confirmed {
+        let account_id = &auth.account.account_id;
+        passkeys::check_approval(ctx, account_id, qr_id, &scan_token_hash, request.passkey).await?;
+    }
     let decide = Step::Decide {
         scanner: scanner(auth),
-        scan_token_hash: hash_secret(request.scan_token.expose()),
+        scan_token_hash,
         verdict,
     };
     match step(&stub, decide).await? {

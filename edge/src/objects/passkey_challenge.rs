@@ -5,19 +5,31 @@
 //! alarm when it lapses untaken.
 
 use crate::objects::{self, Stored};
-use qrgate_protocol::PasskeyCeremony;
 use serde::{Deserialize, Serialize};
 use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
 
 pub const CHALLENGES_BINDING: &str = "PASSKEY_CHALLENGES";
 
-/// What a challenge was handed out for.
+/// What a challenge was handed out for, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedChallenge {
-    pub ceremony: PasskeyCeremony,
-    /// The signed-in account a registration's challenge is for; `None` for a sign-in's.
-    pub account_id: Option<String>,
+    pub purpose: Purpose,
     pub expires_at_ms: u64,
+}
+
+/// The one ceremony a challenge answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Purpose {
+    /// A new passkey for this signed-in account.
+    Register { account_id: String },
+    /// A sign-in, by anyone.
+    SignIn,
+    /// The confirmation of one scan of one QR session, by the account that scanned.
+    Approve {
+        account_id: String,
+        qr_id: String,
+        scan_token_hash: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -560,6 +560,7 @@ async fn pool_line(step: &str, context: &PoolContext, index: usize) -> String {
                 let scan = scan(phone, &login.token, &qr.qr_id).await;
                 let body = serde_json::to_string(&DecisionRequest {
                     scan_token: scan.scan_token,
+                    passkey: None,
                 })
                 .expect("a decision serialises");
                 (
