@@ -301,6 +301,38 @@ step_alone() {
     echo
     bash scripts/size-change.sh "$before_dpop" "$with_dpop"
     echo
+    echo "## Passkeys"
+    echo
+    echo "Goal: the verification's CPU per passkey sign-in and per signed approval at most 2 ms" \
+        "in the Worker (the free plan allows 10); the worker at most 300 KiB gzip with them (above);" \
+        "the phone pages at most 200,000 B (above)."
+    echo
+    echo "passkey-sign-in answers a sign-in challenge of its own per request (the challenge taken;" \
+        "the account's keyring checks the assertion, verifies its ES256 signature by WebCrypto and" \
+        "stores the count; the device's token stored in KV); passkey-forged is answered with" \
+        "another key's signature (refused by the verification); passkey-unknown by a passkey the" \
+        "account does not have (refused before any verification). confirm and confirm-passkey" \
+        "confirm a scanned session of their own, without and with the passkey's answer to the" \
+        "scan's challenge (an account without and with a passkey). Each group on a wrangler dev" \
+        "of its own, warmed up."
+    echo
+    echo "| step | requests | throughput | × trivial | latency p50 | latency p99 | workerd CPU per request | answers; wraps; pool |"
+    echo "|---|---|---|---|---|---|---|---|"
+    step_alone start_bench_wrangler trivial passkey-unknown 1500 3
+    load passkey-forged 1500 3
+    load passkey-sign-in 1500 3
+    passkey_trivial_cpu=${cpu_us[trivial]}
+    step_alone start_bench_wrangler trivial confirm 1500 3
+    load confirm-passkey 1500 3
+    echo
+    echo "A passkey's verification (passkey-forged less passkey-unknown: the assertion's checks," \
+        "the key's import and one ES256 verification): $((${cpu_us[passkey-forged]} - ${cpu_us[passkey-unknown]}))" \
+        "µs of workerd CPU; a passkey sign-in's whole work above the trivial route:" \
+        "$((${cpu_us[passkey-sign-in]} - passkey_trivial_cpu)) µs; a signed approval above a plain" \
+        "confirmation (the keyring asked, the challenge taken, the answer checked and verified):" \
+        "$((${cpu_us[confirm-passkey]} - ${cpu_us[confirm]})) µs. Differences of whole requests'" \
+        "CPU: this machine's noise (about ±0.5 ms per request between runs) can exceed them."
+    echo
     echo "## KV operations (counted by the store layer, X-Qrgate-Kv)"
     echo
     echo "Goal: a complete login ≤ 5 reads and ≤ 3 writes; an idle minute with the live channel open 0."

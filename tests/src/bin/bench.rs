@@ -30,9 +30,17 @@
 //! the RFC's 5 s interval as a stock client does, or listening on the live channel and asking
 //! once when told `confirmed`, as the `qrgate` CLI does. Pool step `user-code`: a phone's look-up
 //! of a live device's user code (counted, found, and taken back from the counts), by 40 phones.
+//!
+//! Passkeys (one account with a passkey, held by an authenticator that keeps no count): pool
+//! steps `passkey-sign-in` (each line a sign-in challenge of its own, answered),
+//! `passkey-forged` (answered with another key's signature: refused by the verification),
+//! `passkey-unknown` (answered by a passkey the account does not have: refused before any
+//! verification) and `confirm-passkey` (a scanned session of its own, confirmed with the
+//! passkey's answer to the scan's challenge).
 
 use qrgate_protocol::{
-    CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, QrStatus,
+    CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, PasskeyCeremony,
+    PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry, PasskeyLoginRequest, QrStatus,
     ScanResponse, Secret,
 };
 use qrgate_tests::dpop;
@@ -42,6 +50,7 @@ use qrgate_tests::oidc::{
     authorize_device, code_form, create_app_qr, device_poll_call, device_qr_id, field, form,
     query_param, refresh_form, secret_of, token_call,
 };
+use qrgate_tests::passkey::{Authenticator, Said};
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
 
@@ -394,6 +403,48 @@ struct PoolContext {
     phones: Vec<(Device, LoginSession)>,
     /// For `user-code`: the live device's code.
     user_code: String,
+    /// For the passkey steps: a phone whose account has a passkey, held by an authenticator
+    /// that keeps no count (so that answers used in any order all pass).
+    passkey: Option<PasskeyHolder>,
+}
+
+struct PasskeyHolder {
+    phone: Device,
+    login: LoginSession,
+    authenticator: Authenticator,
+    user_handle: String,
+}
+
+impl PasskeyHolder {
+    async fn new() -> Self {
+        let phone = Device::phone();
+        let login = signed_in(&phone).await;
+        let challenge: PasskeyChallenge = phone
+            .call(reqwest::Method::POST, "/api/passkeys/challenges")
+            .bearer(&login.token)
+            .json(&PasskeyChallengeRequest {
+                ceremony: PasskeyCeremony::Register,
+            })
+            .send()
+            .await
+            .expect(201);
+        let user_handle = challenge.user.clone().expect("a registration's user").id;
+        let authenticator = Authenticator::new();
+        let registration = authenticator.register(&Said::answering(&challenge, base_url()));
+        phone
+            .call(reqwest::Method::POST, "/api/passkeys")
+            .bearer(&login.token)
+            .json(&registration)
+            .send()
+            .await
+            .expect::<PasskeyEntry>(201);
+        Self {
+            phone,
+            login,
+            authenticator,
+            user_handle,
+        }
+    }
 }
 
 /// How many phones share the `user-code` pool: each account's look-ups are counted (10 at most
@@ -477,6 +528,11 @@ async fn pool(step: &str, count: usize) {
         }
         _ => (Vec::new(), String::new()),
     };
+    let passkey = if step.starts_with("passkey-") || step == "confirm-passkey" {
+        Some(PasskeyHolder::new().await)
+    } else {
+        None
+    };
     let context = &PoolContext {
         phone,
         login,
@@ -485,6 +541,7 @@ async fn pool(step: &str, count: usize) {
         access_token,
         phones,
         user_code,
+        passkey,
     };
     let lines: Vec<String> = futures::stream::iter(0..count)
         .map(|index| pool_line(step, context, index))
@@ -650,6 +707,53 @@ async fn pool_line(step: &str, context: &PoolContext, index: usize) -> String {
             };
             let headers = vec![format!("Authorization: Bearer {token}")];
             ("GET", "/oauth/userinfo".to_owned(), String::new(), headers)
+        }
+        "passkey-sign-in" | "passkey-forged" | "passkey-unknown" => {
+            let holder = context.passkey.as_ref().expect("a passkey holder");
+            let pc = Device::pc();
+            let challenge: PasskeyChallenge = pc
+                .call(reqwest::Method::POST, "/api/passkeys/challenges")
+                .json(&PasskeyChallengeRequest {
+                    ceremony: PasskeyCeremony::SignIn,
+                })
+                .send()
+                .await
+                .expect(201);
+            let said = Said::answering(&challenge, base_url());
+            let passkey = match step {
+                "passkey-sign-in" => holder.authenticator.assertion(&said, &holder.user_handle),
+                // Another key's signature for this passkey: refused by its verification.
+                "passkey-forged" => {
+                    let mut impostor = Authenticator::new();
+                    impostor.credential_id = holder.authenticator.credential_id.clone();
+                    impostor.assertion(&said, &holder.user_handle)
+                }
+                // A passkey the account does not have: refused before any verification.
+                _ => Authenticator::new().assertion(&said, &holder.user_handle),
+            };
+            let request = PasskeyLoginRequest {
+                passkey,
+                device_name: None,
+            };
+            let body = serde_json::to_string(&request).expect("a sign-in serialises");
+            let headers = device_headers(&pc).to_vec();
+            ("POST", "/api/sessions/passkey".to_owned(), body, headers)
+        }
+        "confirm-passkey" => {
+            let holder = context.passkey.as_ref().expect("a passkey holder");
+            let qr = create_qr(&Device::pc()).await;
+            let scan = scan(&holder.phone, &holder.login.token, &qr.qr_id).await;
+            let challenge = scan.passkey.expect("the scan's passkey challenge");
+            let said = Said::answering(&challenge, base_url());
+            let body = serde_json::to_string(&DecisionRequest {
+                scan_token: scan.scan_token,
+                passkey: Some(holder.authenticator.assertion(&said, &holder.user_handle)),
+            })
+            .expect("a decision serialises");
+            let mut headers = device_headers(&holder.phone).to_vec();
+            headers.push(bearer(&holder.login.token));
+            let path = format!("/api/qr/{}/confirm", qr.qr_id);
+            ("POST", path, body, headers)
         }
         "user-code" => {
             let code = &context.user_code;
