@@ -10,7 +10,8 @@ use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,
     LoginSession, PasskeyAssertion, PasskeyCeremony, PasskeyChallengeRequest, PasskeyLoginRequest,
-    PasskeysResponse, PollResponse, ScanResponse, Secret, SignInsResponse, TokenType,
+    PasskeysResponse, PollResponse, RenamePasskeyRequest, ScanResponse, Secret, SignInsResponse,
+    TokenType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -248,6 +249,19 @@ pub async fn passkey_login(role: Role, request: &PasskeyLoginRequest) -> ApiResu
 
 pub async fn passkeys() -> ApiResult<PasskeysResponse> {
     json(with_token("GET", "/api/passkeys", Role::Phone, NO_BODY).await?)
+}
+
+pub async fn rename_passkey(passkey_id: &str, name: String) -> ApiResult<()> {
+    let path = format!("/api/passkeys/{passkey_id}");
+    let request = body(&RenamePasskeyRequest { name })?;
+    with_token("PATCH", &path, Role::Phone, Some(&request)).await?;
+    Ok(())
+}
+
+pub async fn remove_passkey(passkey_id: &str) -> ApiResult<()> {
+    let path = format!("/api/passkeys/{passkey_id}");
+    with_token("DELETE", &path, Role::Phone, NO_BODY).await?;
+    Ok(())
 }
 
 /// A request with the role's login token.

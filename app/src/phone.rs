@@ -678,6 +678,14 @@ fn Passkeys(problem: RwSignal<Option<Msg>>) -> impl IntoView {
             }
         });
     };
+    // A passkey's change (rename, remove), then the list again; one gone already is gone.
+    let change = move |changed: Result<(), api::ApiError>| match changed {
+        Ok(()) => load(),
+        Err(error) if error.is(ErrorCode::NotFound) => load(),
+        Err(_) => problem.set(Some(Text::CouldNotReach.into())),
+    };
+    let renaming = RwSignal::new(None::<String>);
+    let new_name = RwSignal::new(String::new());
     let rows = move || {
         let passkeys = passkeys.get()?;
         if passkeys.is_empty() {
@@ -686,6 +694,18 @@ fn Passkeys(problem: RwSignal<Option<Msg>>) -> impl IntoView {
         let rows = passkeys
             .into_iter()
             .map(|entry| {
+                let id = entry.passkey_id.clone();
+                let (rename_id, save_id, remove_id) = (id.clone(), id.clone(), id.clone());
+                let name = entry.name.clone();
+                let is_renaming = move || renaming.get().as_deref() == Some(id.as_str());
+                let save = move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    renaming.set(None);
+                    let id = save_id.clone();
+                    spawn_local(async move {
+                        change(api::rename_passkey(&id, new_name.get_untracked()).await);
+                    });
+                };
                 view! {
                     <li class="passkey">
                         <p><strong class="passkey-name">{entry.name}</strong></p>
@@ -695,6 +715,19 @@ fn Passkeys(problem: RwSignal<Option<Msg>>) -> impl IntoView {
                                 " · " {tr(PhoneText::LastUsed)} " " {format_time(at)}
                             })}
                         </p>
+                        <form class="rename" hidden=move || !is_renaming() on:submit=save>
+                            <input aria-label=tr(PhoneText::PasskeyName) maxlength="64"
+                                bind:value=new_name />
+                            <button type="submit">{tr(PhoneText::SaveName)}</button>
+                        </form>
+                        <button on:click=move |_| {
+                            new_name.set(name.clone());
+                            renaming.set(Some(rename_id.clone()));
+                        }>{tr(PhoneText::RenamePasskey)}</button>
+                        <button on:click=move |_| {
+                            let id = remove_id.clone();
+                            spawn_local(async move { change(api::remove_passkey(&id).await) });
+                        }>{tr(PhoneText::RemovePasskey)}</button>
                     </li>
                 }
             })

@@ -171,6 +171,8 @@ async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
         ApiRoute::PasskeyChallenge => passkeys::challenge(ctx).await,
         ApiRoute::RegisterPasskey => passkeys::register(ctx).await,
         ApiRoute::ListPasskeys => passkeys::list(ctx).await,
+        ApiRoute::RenamePasskey(passkey_id) => passkeys::rename(ctx, &passkey_id).await,
+        ApiRoute::RemovePasskey(passkey_id) => passkeys::remove(ctx, &passkey_id).await,
         ApiRoute::PasskeyLogin => passkeys::login(ctx).await,
         ApiRoute::LiveQr(_) => Err(AppError::Internal(
             "the live route is served before this".into(),

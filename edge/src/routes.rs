@@ -40,6 +40,9 @@ pub enum ApiRoute {
     /// `POST /api/passkeys`: a new passkey for the signed-in account.
     RegisterPasskey,
     ListPasskeys,
+    /// The raw path segment, as `RevokeDevice`'s.
+    RenamePasskey(String),
+    RemovePasskey(String),
     /// `POST /api/sessions/passkey`: a sign-in with a passkey.
     PasskeyLogin,
 }
@@ -101,6 +104,14 @@ fn api(method: &str, rest: &str) -> Resolved {
             (m, ["passkeys", "challenges"]) => {
                 (&["POST"], (m == "POST").then_some(PasskeyChallenge))
             }
+            (m, ["passkeys", id]) if !id.is_empty() => (
+                &["PATCH", "DELETE"],
+                match m {
+                    "PATCH" => Some(RenamePasskey(param(id))),
+                    "DELETE" => Some(RemovePasskey(param(id))),
+                    _ => None,
+                },
+            ),
             (m, ["me"]) => (&["GET"], (m == "GET").then_some(Me)),
             (m, ["devices"]) => (&["GET"], (m == "GET").then_some(ListDevices)),
             (m, ["sign-ins"]) => (&["GET"], (m == "GET").then_some(SignIns)),
@@ -193,6 +204,8 @@ impl ApiRoute {
             Self::PasskeyChallenge => "POST /api/passkeys/challenges",
             Self::RegisterPasskey => "POST /api/passkeys",
             Self::ListPasskeys => "GET /api/passkeys",
+            Self::RenamePasskey(_) => "PATCH /api/passkeys/{passkey_id}",
+            Self::RemovePasskey(_) => "DELETE /api/passkeys/{passkey_id}",
             Self::PasskeyLogin => "POST /api/sessions/passkey",
         }
     }
@@ -211,6 +224,7 @@ impl ApiRoute {
                 | Self::FindUserCode
                 | Self::PasskeyChallenge
                 | Self::RegisterPasskey
+                | Self::RenamePasskey(_)
                 | Self::PasskeyLogin
         )
     }
@@ -259,6 +273,14 @@ mod tests {
         assert_eq!(api("POST", "/api/passkeys/challenges"), PasskeyChallenge);
         assert_eq!(api("POST", "/api/passkeys"), RegisterPasskey);
         assert_eq!(api("GET", "/api/passkeys"), ListPasskeys);
+        assert_eq!(
+            api("PATCH", "/api/passkeys/abc"),
+            RenamePasskey("abc".into())
+        );
+        assert_eq!(
+            api("DELETE", "/api/passkeys/abc"),
+            RemovePasskey("abc".into())
+        );
         assert_eq!(api("POST", "/api/sessions/passkey"), PasskeyLogin);
         assert_eq!(api("GET", "/api/devices"), ListDevices);
         assert_eq!(api("GET", "/api/sign-ins"), SignIns);
@@ -402,6 +424,7 @@ mod tests {
                 .replace("{qr_id}", "abcdefghijklmnop")
                 .replace("{device_id}", "0f8fad5b-d9cb-469f-a165-70867728950e")
                 .replace("{grant_id}", "abcdef")
+                .replace("{passkey_id}", "Y3JlZGVudGlhbC1pZC0xNg")
         };
         let paths: std::collections::BTreeSet<&String> = described.iter().map(|(_, p)| p).collect();
         for path in &paths {
@@ -415,7 +438,7 @@ mod tests {
             .iter()
             .filter(|(_, p)| p.starts_with("/api/"))
             .count();
-        assert_eq!(api, 22, "the twenty-two routes of the API: {described:?}");
+        assert_eq!(api, 24, "the twenty-four routes of the API: {described:?}");
         let provider = described.len() - api;
         assert_eq!(
             provider, 16,

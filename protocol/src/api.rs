@@ -485,6 +485,12 @@ pub struct RegisterPasskeyRequest {
     pub name: Option<String>,
 }
 
+/// `PATCH /api/passkeys/{passkey_id}`: a passkey's new name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenamePasskeyRequest {
+    pub name: String,
+}
+
 /// A passkey of the account, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyEntry {

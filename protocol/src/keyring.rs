@@ -98,6 +98,30 @@ impl Keyring {
         Ok(())
     }
 
+    /// Renames a passkey: whether the keyring has it.
+    pub fn rename(&mut self, passkey_id: &str, name: &str) -> bool {
+        let found = self
+            .passkeys
+            .iter_mut()
+            .find(|passkey| passkey.entry.passkey_id == passkey_id);
+        match found {
+            Some(passkey) => {
+                passkey.entry.name = name.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes a passkey off the keyring: whether it was on it. A password always remains to
+    /// sign in with (an account is made with one), so the last passkey may go too.
+    pub fn remove(&mut self, passkey_id: &str) -> bool {
+        let before = self.passkeys.len();
+        self.passkeys
+            .retain(|passkey| passkey.entry.passkey_id != passkey_id);
+        self.passkeys.len() < before
+    }
+
     /// The passkeys as listed, oldest first.
     pub fn list(&self) -> Vec<PasskeyEntry> {
         self.passkeys.iter().map(|p| p.entry.clone()).collect()
@@ -168,5 +192,19 @@ mod tests {
         assert_eq!((refused.sign_count, refused.regressions), (6, 1));
         assert_eq!(refused.entry.last_used_at, Some(200));
         assert_eq!(ring.used("nope", 7, 300, 0), Err(KeyringRefusal::Unknown));
+    }
+
+    #[test]
+    fn a_passkey_is_renamed_and_removed_by_its_id_only() {
+        let mut ring = keyring();
+        ring.add(passkey("k1"), 0).unwrap();
+        ring.add(passkey("k2"), 0).unwrap();
+        assert!(ring.rename("k2", "Laptop"));
+        assert!(!ring.rename("k3", "Nothing"));
+        assert_eq!(ring.find("k2").unwrap().entry.name, "Laptop");
+        assert!(ring.remove("k1"));
+        assert!(!ring.remove("k1"));
+        let left: Vec<String> = ring.list().into_iter().map(|e| e.passkey_id).collect();
+        assert_eq!(left, ["k2"]);
     }
 }

@@ -207,6 +207,10 @@ texts! {
     NoPasskeys => "No passkeys yet.", "还没有通行密钥。";
     AddPasskey => "Add a passkey", "添加通行密钥";
     PasskeyAdded => "added", "添加于";
+    RenamePasskey => "Rename", "重命名";
+    SaveName => "Save", "保存";
+    RemovePasskey => "Remove", "移除";
+    PasskeyName => "Passkey name", "通行密钥名称";
     SignInWithPasskey => "Sign in with a passkey", "使用通行密钥登录";
     PasskeyNoAnswer => "No passkey was used. Try again, or use your password.", "未使用通行密钥。请重试，或使用密码。";
     PasskeyRefused => "This passkey was not accepted.", "此通行密钥未被接受。";

@@ -635,6 +635,15 @@ fn every_request_body_has_exactly_the_described_fields() {
             }),
         ),
         (
+            "/components/schemas/RenamePasskeyRequest",
+            json(&RenamePasskeyRequest {
+                name: "Laptop".into(),
+            }),
+            json(&RenamePasskeyRequest {
+                name: "Laptop".into(),
+            }),
+        ),
+        (
             "/components/schemas/PasskeyAssertion",
             json(&assertion()),
             json(&assertion()),

@@ -2,7 +2,7 @@
 // domain: CTAP2, internal transport, resident keys, user verification): a phone adds a passkey
 // to its account, signs out and signs in with it; with user verification failing, the sign-in
 // is refused and the page says so; it approves a PC's code with the passkey (refused, the PC
-// still waiting, while user verification fails); and a PC whose authenticator holds the passkey is signed in
+// still waiting, while user verification fails); renames and removes it; and a PC whose authenticator holds the passkey is signed in
 // on the password page by the username field's autofill (conditional mediation), which the
 // virtual authenticator answers at once, as a person picking the passkey there would. WebAuthn
 // refuses IP addresses as relying party ids, so the pages are loaded from http://localhost, the
@@ -109,5 +109,15 @@ test("a phone adds a passkey, signs out and signs in with it alone; a PC's autof
   await pc.page.locator(".display-name").filter({ hasText: username }).waitFor();
   assert.match(await pc.page.locator(".signed-in").textContent(), /signed in with a passkey/);
   await pc.context.close();
+
+  // Renamed, then removed, on the devices page.
+  await page.goto(BASE + "/m/devices");
+  const listed = page.locator(".passkeys li.passkey");
+  await listed.getByRole("button", { name: "Rename" }).click();
+  await listed.getByLabel("Passkey name").fill("My phone's passkey");
+  await listed.getByRole("button", { name: "Save" }).click();
+  await listed.locator(".passkey-name").filter({ hasText: "My phone's passkey" }).waitFor();
+  await listed.getByRole("button", { name: "Remove" }).click();
+  await page.locator("section.passkeys").filter({ hasText: "No passkeys yet." }).waitFor();
   await context.close();
 });

@@ -8,7 +8,8 @@ use futures::future::join_all;
 use qrgate_protocol::{
     CreateQrResponse, DecisionRequest, ErrorCode, LoginSession, MeResponse, PasskeyAssertion,
     PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry, PasskeyLoginRequest,
-    PasskeysResponse, QrStatus, RegisterPasskeyRequest, ScanResponse, Secret, SignInsResponse, Via,
+    PasskeysResponse, QrStatus, RegisterPasskeyRequest, RenamePasskeyRequest, ScanResponse, Secret,
+    SignInsResponse, Via,
 };
 use qrgate_tests::passkey::{Authenticator, Said, USER_PRESENT, USER_VERIFIED};
 use qrgate_tests::*;
@@ -448,6 +449,68 @@ async fn a_denial_needs_no_passkey_and_an_account_without_one_confirms_as_before
     decide(
         &plain,
         &plain_session.token,
+        &qr.qr_id,
+        "confirm",
+        &scanned.scan_token,
+    )
+    .await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Confirmed);
+}
+
+#[tokio::test]
+async fn a_passkey_is_renamed_and_removed_and_then_signs_in_and_approves_nothing() {
+    let (phone, session, mut authenticator, user_handle) = phone_with_passkey().await;
+    let path = format!("/api/passkeys/{}", authenticator.passkey_id());
+    let rename = |name: &str| {
+        phone
+            .call(Method::PATCH, &path)
+            .bearer(&session.token)
+            .json(&RenamePasskeyRequest { name: name.into() })
+    };
+    rename("  Work laptop ").send().await.expect_empty(204);
+    let listed = passkeys_of(&phone, &session.token).await;
+    assert_eq!(listed.passkeys[0].name, "Work laptop");
+    for bad in ["", &"n".repeat(65)] {
+        rename(bad).fails(400, ErrorCode::InvalidRequest).await;
+    }
+    // Another account cannot touch it; an unknown id is not found.
+    let other = Device::phone();
+    let other_session = signed_in(&other).await;
+    other
+        .call(Method::DELETE, &path)
+        .bearer(&other_session.token)
+        .fails(404, ErrorCode::NotFound)
+        .await;
+    phone
+        .call(Method::DELETE, "/api/passkeys/bm8tc3VjaC1wYXNza2V5")
+        .bearer(&session.token)
+        .fails(404, ErrorCode::NotFound)
+        .await;
+
+    phone
+        .call(Method::DELETE, &path)
+        .bearer(&session.token)
+        .send()
+        .await
+        .expect_empty(204);
+    assert!(
+        passkeys_of(&phone, &session.token)
+            .await
+            .passkeys
+            .is_empty()
+    );
+    let pc = Device::pc();
+    let said = Said::answering(&sign_in_challenge(&pc).await, &origin_of(&pc));
+    let removed = authenticator.sign_in(&said, &user_handle);
+    login_call(&pc, &removed)
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
+    // With no passkey left, a scan hands out no challenge and a confirmation needs none.
+    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
+    assert_eq!(scanned.passkey, None);
+    decide(
+        &phone,
+        &session.token,
         &qr.qr_id,
         "confirm",
         &scanned.scan_token,

@@ -26,8 +26,8 @@ use qrgate_protocol::keyring::{KeyringRefusal, StoredPasskey};
 use qrgate_protocol::passkey::{Expected, challenge_of, check_registration};
 use qrgate_protocol::{
     Account, PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest,
-    PasskeyEntry, PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest, Via,
-    validate,
+    PasskeyEntry, PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest,
+    RenamePasskeyRequest, Via, validate,
 };
 use serde::de::DeserializeOwned;
 use worker::{Env, Response};
@@ -225,6 +225,55 @@ pub async fn list(ctx: &Ctx) -> AppResult<Response> {
     let auth = authenticate(ctx).await?;
     let passkeys = list_of(&ctx.env, &auth.account.account_id).await?;
     crate::json_response(200, &PasskeysResponse { passkeys })
+}
+
+/// `PATCH /api/passkeys/{passkey_id}`.
+pub async fn rename(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
+    let request: RenamePasskeyRequest = ctx.json()?;
+    let auth = authenticate(ctx).await?;
+    let name = validate::device_name(Some(&request.name))
+        .ok()
+        .flatten()
+        .ok_or_else(|| AppError::invalid("name must be 1–64 characters."))?;
+    let command = KeyringCommand::Rename {
+        passkey_id: passkey_id.to_owned(),
+        name: name.into_owned(),
+    };
+    found(
+        call(
+            &ctx.env,
+            KEYRINGS_BINDING,
+            &auth.account.account_id,
+            &command,
+        )
+        .await?,
+    )
+}
+
+/// `DELETE /api/passkeys/{passkey_id}`: at once, everywhere: the keyring that checks every
+/// sign-in and approval no longer has it.
+pub async fn remove(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
+    let auth = authenticate(ctx).await?;
+    let command = KeyringCommand::Remove {
+        passkey_id: passkey_id.to_owned(),
+    };
+    found(
+        call(
+            &ctx.env,
+            KEYRINGS_BINDING,
+            &auth.account.account_id,
+            &command,
+        )
+        .await?,
+    )
+}
+
+/// `204` for a passkey the keyring had, else `404` (another account's, or none).
+fn found(had: bool) -> AppResult<Response> {
+    match had {
+        true => Ok(crate::no_content()),
+        false => Err(AppError::NotFound("passkey")),
+    }
 }
 
 /// `POST /api/sessions/passkey`.

@@ -39,6 +39,10 @@ pub enum KeyringCommand {
     },
     /// Answers the passkeys, oldest first.
     List,
+    /// Answers whether the keyring had the passkey to rename.
+    Rename { passkey_id: String, name: String },
+    /// Answers whether the keyring had the passkey to remove.
+    Remove { passkey_id: String },
     /// A sign-in: answers `Result<Account, String>`, the refusal's reason.
     SignIn {
         assertion: SignInAssertion,
@@ -81,6 +85,26 @@ impl DurableObject for AccountKeyring {
             KeyringCommand::List => {
                 let listed: Vec<PasskeyEntry> = stored.map(|k| k.list()).unwrap_or_default();
                 Response::from_json(&listed)
+            }
+            KeyringCommand::Rename { passkey_id, name } => {
+                let Some(mut keyring) = stored else {
+                    return Response::from_json(&false);
+                };
+                let renamed = keyring.rename(&passkey_id, &name);
+                if renamed {
+                    self.store(&keyring).await?;
+                }
+                Response::from_json(&renamed)
+            }
+            KeyringCommand::Remove { passkey_id } => {
+                let Some(mut keyring) = stored else {
+                    return Response::from_json(&false);
+                };
+                let removed = keyring.remove(&passkey_id);
+                if removed {
+                    self.store(&keyring).await?;
+                }
+                Response::from_json(&removed)
             }
             KeyringCommand::SignIn {
                 assertion,
