@@ -167,8 +167,12 @@ step "nothing shaped like a secret in the worker logs (the URLs they list includ
 # tests' passwords all contain "correct horse", "sekrit" or " password" (a space before it:
 # the PC's password page, /password, is in the request log).
 secret='(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}([^A-Za-z0-9_-]|$)'
+# A passkey's id is public (each approval's challenge lists the account's), and may be 32 bytes
+# (43 characters), as Chromium's virtual authenticator makes them: the request lines that
+# rename or remove one carry it in their path, and are left out here.
+passkey_paths='(PATCH|DELETE) /api/passkeys/[A-Za-z0-9_-]+ '
 if { cat target/wrangler-flow.log target/wrangler-short-b.log target/wrangler-strict.log
-    head -n "$checked_lines" target/wrangler-short.log; } |
+    head -n "$checked_lines" target/wrangler-short.log; } | grep -v -E "$passkey_paths" |
     grep -n -E "$secret|correct horse| password|sekrit"; then
     echo "a secret reached a log line" >&2
     exit 1
