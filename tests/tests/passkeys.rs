@@ -348,6 +348,15 @@ async fn scanned_by(phone: &Device, token: &Secret) -> (Device, CreateQrResponse
     (pc, qr, scanned)
 }
 
+/// A scan by `phone` hands out no passkey challenge, and its confirmation needs none: the PC
+/// is signed in.
+async fn confirms_without_a_passkey(phone: &Device, token: &Secret) {
+    let (pc, qr, scanned) = scanned_by(phone, token).await;
+    assert_eq!(scanned.passkey, None);
+    decide(phone, token, &qr.qr_id, "confirm", &scanned.scan_token).await;
+    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Confirmed);
+}
+
 fn confirm_call(phone: &Device, token: &Secret, qr_id: &str, decision: &DecisionRequest) -> Call {
     phone
         .call(Method::POST, &format!("/api/qr/{qr_id}/confirm"))
@@ -444,17 +453,7 @@ async fn a_denial_needs_no_passkey_and_an_account_without_one_confirms_as_before
 
     let plain = Device::phone();
     let plain_session = signed_in(&plain).await;
-    let (pc, qr, scanned) = scanned_by(&plain, &plain_session.token).await;
-    assert_eq!(scanned.passkey, None);
-    decide(
-        &plain,
-        &plain_session.token,
-        &qr.qr_id,
-        "confirm",
-        &scanned.scan_token,
-    )
-    .await;
-    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Confirmed);
+    confirms_without_a_passkey(&plain, &plain_session.token).await;
 }
 
 #[tokio::test]
@@ -505,18 +504,8 @@ async fn a_passkey_is_renamed_and_removed_and_then_signs_in_and_approves_nothing
     login_call(&pc, &removed)
         .fails(401, ErrorCode::Unauthorized)
         .await;
-    // With no passkey left, a scan hands out no challenge and a confirmation needs none.
-    let (pc, qr, scanned) = scanned_by(&phone, &session.token).await;
-    assert_eq!(scanned.passkey, None);
-    decide(
-        &phone,
-        &session.token,
-        &qr.qr_id,
-        "confirm",
-        &scanned.scan_token,
-    )
-    .await;
-    assert_eq!(poll(&pc, &qr).await.status, QrStatus::Confirmed);
+    // With no passkey left, the phone confirms as one that never had one.
+    confirms_without_a_passkey(&phone, &session.token).await;
 }
 
 #[tokio::test]

@@ -239,15 +239,7 @@ pub async fn rename(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
         passkey_id: passkey_id.to_owned(),
         name: name.into_owned(),
     };
-    found(
-        call(
-            &ctx.env,
-            KEYRINGS_BINDING,
-            &auth.account.account_id,
-            &command,
-        )
-        .await?,
-    )
+    change_keyring(ctx, &auth.account.account_id, &command).await
 }
 
 /// `DELETE /api/passkeys/{passkey_id}`: at once, everywhere: the keyring that checks every
@@ -257,20 +249,17 @@ pub async fn remove(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
     let command = KeyringCommand::Remove {
         passkey_id: passkey_id.to_owned(),
     };
-    found(
-        call(
-            &ctx.env,
-            KEYRINGS_BINDING,
-            &auth.account.account_id,
-            &command,
-        )
-        .await?,
-    )
+    change_keyring(ctx, &auth.account.account_id, &command).await
 }
 
-/// `204` for a passkey the keyring had, else `404` (another account's, or none).
-fn found(had: bool) -> AppResult<Response> {
-    match had {
+/// Renames or removes a passkey of `account_id`'s keyring: `204` for one it had, else `404`
+/// (another account's, or none).
+async fn change_keyring(
+    ctx: &Ctx,
+    account_id: &str,
+    command: &KeyringCommand,
+) -> AppResult<Response> {
+    match call(&ctx.env, KEYRINGS_BINDING, account_id, command).await? {
         true => Ok(crate::no_content()),
         false => Err(AppError::NotFound("passkey")),
     }
