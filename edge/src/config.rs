@@ -2,6 +2,7 @@
 //! them with `wrangler dev --var NAME:VALUE`.
 
 use crate::error::{AppError, AppResult};
+use qrgate_protocol::qr::SessionRules;
 use worker::Env;
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// What a new QR session keeps of these settings (its object reads no `[vars]`).
+    pub fn session_rules(&self) -> SessionRules {
+        SessionRules {
+            interval: self.poll_interval_seconds,
+            key_required: self.require_dpop,
+        }
+    }
+
     pub fn from_env(env: &Env) -> AppResult<Self> {
         let number = |name: &str, default: u64| -> AppResult<u64> {
             match env.var(name) {

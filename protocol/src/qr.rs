@@ -120,6 +120,30 @@ pub struct QrSession {
     /// Who the session signs the person in to.
     #[serde(default)]
     pub audience: Audience,
+    /// The edge's settings it was made under.
+    #[serde(default)]
+    pub rules: SessionRules,
+}
+
+/// The edge's settings a session keeps from its making, so that its object needs none of its
+/// own: the object may run in another Worker, which has no `[vars]` of the edge's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRules {
+    /// The `interval` its polls and pushes answer (`POLL_INTERVAL_SECONDS`).
+    pub interval: u64,
+    /// `REQUIRE_DPOP`: the page's session is claimed only with a proof, as a session is then
+    /// created only with one.
+    pub key_required: bool,
+}
+
+impl Default for SessionRules {
+    /// The edge's defaults, for a session stored before its rules were.
+    fn default() -> Self {
+        Self {
+            interval: 1,
+            key_required: false,
+        }
+    }
 }
 
 /// Who a QR session signs the person in to: the PC itself, into qrgate; or, for a session made
@@ -200,12 +224,13 @@ pub enum StepError {
 }
 
 impl QrSession {
-    pub fn new(pc: Creator, expires_at: u64, audience: Audience) -> Self {
+    pub fn new(pc: Creator, expires_at: u64, audience: Audience, rules: SessionRules) -> Self {
         Self {
             pc,
             expires_at,
             stage: Stage::Pending,
             audience,
+            rules,
         }
     }
 
@@ -417,6 +442,7 @@ mod tests {
             },
             EXPIRES_AT,
             Audience::Qrgate,
+            SessionRules::default(),
         )
     }
 

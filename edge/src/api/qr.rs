@@ -101,6 +101,8 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
                 poll_secret_hash,
                 dpop_jkt,
                 audience: app.map_or(Audience::Qrgate, Audience::App),
+                lifetime_seconds: ctx.config.qr_ttl_seconds,
+                rules: ctx.config.session_rules(),
             }
         })
         .await?;

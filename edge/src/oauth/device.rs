@@ -65,6 +65,8 @@ pub async fn authorize(provider: &Provider, mut req: Request) -> OAuthResult<Res
             scope,
             &user_code,
         )),
+        lifetime_seconds: config.device_code_ttl_seconds,
+        rules: config.session_rules(),
     };
     let expires_at = object.create(session).await?;
     json(&DeviceAuthorizationResponse {

@@ -204,6 +204,8 @@ async fn first_code(
                 poll_secret_hash,
                 dpop_jkt: None,
                 audience: app.map_or(Audience::Qrgate, Audience::App),
+                lifetime_seconds: config.qr_ttl_seconds,
+                rules: config.session_rules(),
             }
         })
         .await?;

@@ -2,9 +2,9 @@
 
 use super::QrSessionObject;
 use super::rpc::{Command, NewSession, Outcome, Refusal, Reply};
-use super::steps::{Rules, apply};
+use super::steps::apply;
 use qrgate_protocol::PcInfo;
-use qrgate_protocol::qr::{Audience, Creator, QrSession, expires_at};
+use qrgate_protocol::qr::{Creator, QrSession, expires_at};
 use worker::Result;
 
 impl QrSessionObject {
@@ -17,12 +17,7 @@ impl QrSessionObject {
         let Some(mut session) = self.session.load(&self.state).await? else {
             return Ok(Err(Refusal::NotFound));
         };
-        let config = self.config()?;
-        let rules = Rules {
-            interval: config.poll_interval_seconds,
-            require_key: config.require_dpop,
-        };
-        let applied = match apply(&mut session, step, now_ms, rules) {
+        let applied = match apply(&mut session, step, now_ms) {
             Ok(applied) => applied,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -46,13 +41,10 @@ impl QrSessionObject {
             poll_secret_hash,
             dpop_jkt,
             audience,
+            lifetime_seconds,
+            rules,
         } = new_session;
         let created_at = now_ms / 1000;
-        let config = self.config()?;
-        let ttl_seconds = match audience {
-            Audience::Device(_) => config.device_code_ttl_seconds,
-            Audience::Qrgate | Audience::App(_) => config.qr_ttl_seconds,
-        };
         let session = QrSession::new(
             Creator {
                 device_id,
@@ -60,8 +52,9 @@ impl QrSessionObject {
                 dpop_jkt,
                 info: PcInfo::new(device_type, device_name, created_at, location),
             },
-            expires_at(now_ms, ttl_seconds),
+            expires_at(now_ms, lifetime_seconds),
             audience,
+            rules,
         );
         // The alarm first: should storing the session fail, the alarm finds nothing and sets
         // none, where the other order could leave a session that no alarm ever collects.

@@ -6,7 +6,6 @@
 use super::rpc::{PcProof, PresentedKey};
 use super::steps::{is_creator, presents_secret};
 use super::{QrSessionObject, now_ms};
-use crate::config::Config;
 use crate::context::DeviceHeaders;
 use crate::crypto::hash_secret;
 use crate::error::AppError;
@@ -114,7 +113,7 @@ impl QrSessionObject {
         })?;
         // The current status first, so a PC that reconnects never misses a change.
         let status = session.status(now_ms());
-        ws.send_with_str(status_message(&session, status, self.config()?)?)?;
+        ws.send_with_str(status_message(&session, status)?)?;
         if is_final(status) {
             close(ws, CloseCode::Done);
         }
@@ -123,7 +122,7 @@ impl QrSessionObject {
 
     /// Tells every authenticated socket the new status, and closes them after a final one.
     pub(super) fn push(&self, session: &QrSession, status: QrStatus) -> Result<()> {
-        let message = status_message(session, status, self.config()?)?;
+        let message = status_message(session, status)?;
         for (socket, socket_state) in self.open_sockets() {
             if socket_state.authenticated {
                 // A socket that dropped meanwhile is simply not told; its PC polls.
@@ -171,11 +170,11 @@ pub(super) fn closed_by_client(ws: &WebSocket, code: usize) {
     let _ = ws.close(Some(CloseCode::Done.code()), Some("closed"));
 }
 
-fn status_message(session: &QrSession, status: QrStatus, config: &Config) -> Result<String> {
+fn status_message(session: &QrSession, status: QrStatus) -> Result<String> {
     Ok(serde_json::to_string(&PollResponse {
         status,
         expires_at: session.expires_at,
-        interval: config.poll_interval_seconds,
+        interval: session.rules.interval,
         session: None,
         authorization: None,
     })?)

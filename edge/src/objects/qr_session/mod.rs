@@ -16,7 +16,6 @@ mod live;
 pub mod rpc;
 mod steps;
 
-use crate::config::Config;
 use crate::objects::{self, Stored};
 use qrgate_protocol::live::{PING, PONG};
 use qrgate_protocol::qr::QrSession;
@@ -28,20 +27,17 @@ use worker::{
 #[durable_object]
 pub struct QrSessionObject {
     state: State,
-    /// `[vars]`, read once: they do not change while an instance lives.
-    config: Option<Config>,
     session: Stored<QrSession>,
 }
 
 impl DurableObject for QrSessionObject {
-    fn new(state: State, env: Env) -> Self {
+    fn new(state: State, _env: Env) -> Self {
         // Answered by the runtime, even while the object hibernates.
         if let Ok(pair) = WebSocketRequestResponsePair::new(PING, PONG) {
             state.set_websocket_auto_response(&pair);
         }
         Self {
             state,
-            config: Config::from_env(&env).ok(),
             session: Stored::new("session"),
         }
     }
@@ -87,14 +83,6 @@ impl DurableObject for QrSessionObject {
         Err(worker::Error::RustError(
             "a QR session serves no TCP connections".into(),
         ))
-    }
-}
-
-impl QrSessionObject {
-    fn config(&self) -> Result<&Config> {
-        self.config
-            .as_ref()
-            .ok_or_else(|| worker::Error::RustError("a [vars] entry is not a number".into()))
     }
 }
 

@@ -11,7 +11,9 @@ use crate::context::DeviceHeaders;
 use crate::error::{AppError, AppResult};
 use qrgate_protocol::location::Location;
 use qrgate_protocol::oauth::device::ForDevice;
-use qrgate_protocol::qr::{Audience, DevicePoll, ForApp, Scanner, StepError, Verdict};
+use qrgate_protocol::qr::{
+    Audience, DevicePoll, ForApp, Scanner, SessionRules, StepError, Verdict,
+};
 use qrgate_protocol::{Account, DeviceType, PcInfo, QrStatus};
 use serde::{Deserialize, Serialize};
 use worker::{Env, Stub};
@@ -41,6 +43,9 @@ pub struct NewSession {
     pub dpop_jkt: Option<String>,
     /// Who the session signs the person in to.
     pub audience: Audience,
+    /// How long it lives: `QR_TTL_SECONDS`, or `DEVICE_CODE_TTL_SECONDS` for a device's.
+    pub lifetime_seconds: u64,
+    pub rules: SessionRules,
 }
 
 /// What a request presents as the creating PC: its device headers, the SHA-256 of the poll

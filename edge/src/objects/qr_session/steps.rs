@@ -32,25 +32,16 @@ impl Applied {
     }
 }
 
-/// What the edge's configuration asks of the steps.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Rules {
-    /// The `interval` a poll answers.
-    pub(super) interval: u64,
-    /// `REQUIRE_DPOP`: a session is claimed only with a proof, as it is created only with one.
-    pub(super) require_key: bool,
-}
-
 /// One step against the session, with no I/O: the object stores and pushes what this says.
 pub(super) fn apply(
     session: &mut QrSession,
     step: Step,
     now_ms: u64,
-    rules: Rules,
 ) -> std::result::Result<Applied, Refusal> {
+    let rules = session.rules;
     Ok(match step {
         Step::Poll(proof) => {
-            let claimed = check_creator(session, &proof, rules.require_key)?;
+            let claimed = check_creator(session, &proof, rules.key_required)?;
             let status = session.status(now_ms);
             let pick_up = session.pick_up(now_ms).map(|confirmation| PickUp {
                 account: confirmation.account,
@@ -77,7 +68,7 @@ pub(super) fn apply(
             Applied::changed(Outcome::Done, false)
         }
         Step::Cancel(proof) => {
-            check_creator(session, &proof, rules.require_key)?;
+            check_creator(session, &proof, rules.key_required)?;
             session.cancel(now_ms)?;
             Applied::changed(Outcome::Done, true)
         }
@@ -193,17 +184,12 @@ mod tests {
     use crate::crypto::hash_secret;
     use qrgate_protocol::location::Location;
     use qrgate_protocol::oauth::device::ForDevice;
-    use qrgate_protocol::qr::Creator;
+    use qrgate_protocol::qr::{Creator, SessionRules};
     use qrgate_protocol::qr::{DevicePoll, Scanner, StepError, Verdict};
     use qrgate_protocol::{Account, DeviceType};
     use qrgate_protocol::{PcInfo, QrStatus};
 
     const NOW: u64 = 1_700_000_000_000;
-    const RULES: Rules = Rules {
-        interval: 1,
-        require_key: false,
-    };
-
     fn pc() -> DeviceHeaders {
         DeviceHeaders {
             device_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
@@ -238,6 +224,7 @@ mod tests {
             },
             NOW / 1000 + 120,
             Audience::Qrgate,
+            SessionRules::default(),
         )
     }
 
@@ -270,9 +257,9 @@ mod tests {
 
     /// `account_id`'s phone scans the session and confirms it.
     fn scan_and_confirm(session: &mut QrSession, account_id: &str) {
-        apply(session, scan(account_id, "t1"), NOW, RULES).unwrap();
+        apply(session, scan(account_id, "t1"), NOW).unwrap();
         let confirm = decide(account_id, "t1", Verdict::Confirmed);
-        apply(session, confirm, NOW, RULES).unwrap();
+        apply(session, confirm, NOW).unwrap();
     }
 
     fn picked_up(applied: &Applied) -> Option<&Account> {
@@ -291,11 +278,11 @@ mod tests {
         };
         for step in [poll("wrong", pc()), poll("poll-secret", other_device)] {
             assert_eq!(
-                apply(&mut session, step, NOW, RULES).err(),
+                apply(&mut session, step, NOW).err(),
                 Some(Refusal::Unauthorized)
             );
         }
-        let applied = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        let applied = apply(&mut session, poll("poll-secret", pc()), NOW).unwrap();
         assert!(!applied.changed, "a plain poll stores nothing");
         assert!(picked_up(&applied).is_none());
     }
@@ -317,13 +304,13 @@ mod tests {
         };
         for key in others() {
             assert_eq!(
-                apply(&mut session, Step::Poll(with_key(key)), NOW, RULES).err(),
+                apply(&mut session, Step::Poll(with_key(key)), NOW).err(),
                 Some(Refusal::InvalidDpopProof)
             );
         }
         for key in others() {
             assert_eq!(
-                apply(&mut session, Step::Cancel(with_key(key)), NOW, RULES).err(),
+                apply(&mut session, Step::Cancel(with_key(key)), NOW).err(),
                 Some(Refusal::InvalidDpopProof)
             );
         }
@@ -333,7 +320,7 @@ mod tests {
             ..proof("wrong", pc())
         };
         assert_eq!(
-            apply(&mut session, Step::Poll(wrong_secret), NOW, RULES).err(),
+            apply(&mut session, Step::Poll(wrong_secret), NOW).err(),
             Some(Refusal::Unauthorized)
         );
         scan_and_confirm(&mut session, "ann");
@@ -341,7 +328,6 @@ mod tests {
             &mut session,
             Step::Poll(with_key(PresentedKey::Proven("pc-key".into()))),
             NOW,
-            RULES,
         )
         .unwrap();
         match applied.outcome {
@@ -364,11 +350,11 @@ mod tests {
     fn the_first_poll_with_the_secret_claims_an_unclaimed_session_for_its_device() {
         let mut session = unclaimed();
         assert_eq!(
-            apply(&mut session, poll("wrong", pc()), NOW, RULES).err(),
+            apply(&mut session, poll("wrong", pc()), NOW).err(),
             Some(Refusal::Unauthorized)
         );
         assert_eq!(session.pc.device_id, None, "a wrong secret claims nothing");
-        let claim = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        let claim = apply(&mut session, poll("poll-secret", pc()), NOW).unwrap();
         assert!(
             claim.changed && !claim.status_changed,
             "the claim is stored, not pushed"
@@ -378,32 +364,29 @@ mod tests {
             ..pc()
         };
         assert_eq!(
-            apply(&mut session, poll("poll-secret", other), NOW, RULES).err(),
+            apply(&mut session, poll("poll-secret", other), NOW).err(),
             Some(Refusal::Unauthorized)
         );
-        let again = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        let again = apply(&mut session, poll("poll-secret", pc()), NOW).unwrap();
         assert!(!again.changed);
     }
 
     #[test]
     fn a_claim_binds_the_key_it_proves_and_an_edge_that_requires_keys_needs_one() {
-        let strict = Rules {
-            require_key: true,
-            ..RULES
-        };
         let mut session = unclaimed();
+        session.rules.key_required = true;
         assert_eq!(
-            apply(&mut session, poll("poll-secret", pc()), NOW, strict).err(),
+            apply(&mut session, poll("poll-secret", pc()), NOW).err(),
             Some(Refusal::InvalidDpopProof)
         );
         let with_key = |key: &str| PcProof {
             key: PresentedKey::Proven(key.into()),
             ..proof("poll-secret", pc())
         };
-        apply(&mut session, Step::Poll(with_key("jkt")), NOW, strict).unwrap();
+        apply(&mut session, Step::Poll(with_key("jkt")), NOW).unwrap();
         assert_eq!(session.pc.dpop_jkt.as_deref(), Some("jkt"));
         assert_eq!(
-            apply(&mut session, Step::Poll(with_key("other")), NOW, RULES).err(),
+            apply(&mut session, Step::Poll(with_key("other")), NOW).err(),
             Some(Refusal::InvalidDpopProof)
         );
     }
@@ -411,12 +394,12 @@ mod tests {
     #[test]
     fn a_scan_is_stored_and_pushed_once_and_a_rescan_only_stored() {
         let mut session = session();
-        let first = apply(&mut session, scan("ann", "t1"), NOW, RULES).unwrap();
+        let first = apply(&mut session, scan("ann", "t1"), NOW).unwrap();
         assert!(first.changed && first.status_changed);
-        let again = apply(&mut session, scan("ann", "t2"), NOW, RULES).unwrap();
+        let again = apply(&mut session, scan("ann", "t2"), NOW).unwrap();
         assert!(again.changed && !again.status_changed);
         assert_eq!(
-            apply(&mut session, scan("bob", "t3"), NOW, RULES).err(),
+            apply(&mut session, scan("bob", "t3"), NOW).err(),
             Some(Refusal::Step(StepError::Conflict))
         );
     }
@@ -424,25 +407,13 @@ mod tests {
     #[test]
     fn only_the_latest_scan_token_decides() {
         let mut session = session();
-        apply(&mut session, scan("ann", "t1"), NOW, RULES).unwrap();
-        apply(&mut session, scan("ann", "t2"), NOW, RULES).unwrap();
+        apply(&mut session, scan("ann", "t1"), NOW).unwrap();
+        apply(&mut session, scan("ann", "t2"), NOW).unwrap();
         assert_eq!(
-            apply(
-                &mut session,
-                decide("ann", "t1", Verdict::Confirmed),
-                NOW,
-                RULES
-            )
-            .err(),
+            apply(&mut session, decide("ann", "t1", Verdict::Confirmed), NOW).err(),
             Some(Refusal::Step(StepError::Forbidden))
         );
-        let applied = apply(
-            &mut session,
-            decide("ann", "t2", Verdict::Confirmed),
-            NOW,
-            RULES,
-        )
-        .unwrap();
+        let applied = apply(&mut session, decide("ann", "t2", Verdict::Confirmed), NOW).unwrap();
         assert!(applied.changed && applied.status_changed);
     }
 
@@ -450,14 +421,14 @@ mod tests {
     fn the_confirming_account_is_picked_up_by_exactly_one_poll() {
         let mut session = session();
         scan_and_confirm(&mut session, "ann");
-        let first = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        let first = apply(&mut session, poll("poll-secret", pc()), NOW).unwrap();
         assert_eq!(picked_up(&first), Some(&phone("ann").account));
         assert!(first.changed && !first.status_changed);
-        let second = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        let second = apply(&mut session, poll("poll-secret", pc()), NOW).unwrap();
         assert_eq!(picked_up(&second), None);
         // A pick-up whose token could not be stored is given back, once.
-        apply(&mut session, Step::ReleasePickUp, NOW, RULES).unwrap();
-        let third = apply(&mut session, poll("poll-secret", pc()), NOW, RULES).unwrap();
+        apply(&mut session, Step::ReleasePickUp, NOW).unwrap();
+        let third = apply(&mut session, poll("poll-secret", pc()), NOW).unwrap();
         assert_eq!(picked_up(&third), Some(&phone("ann").account));
     }
 
@@ -484,13 +455,7 @@ mod tests {
     #[test]
     fn a_device_polls_with_its_code_as_its_client_and_every_poll_is_stored() {
         assert_eq!(
-            apply(
-                &mut session(),
-                device_poll("poll-secret", "cli"),
-                NOW,
-                RULES
-            )
-            .err(),
+            apply(&mut session(), device_poll("poll-secret", "cli"), NOW).err(),
             Some(Refusal::Unauthorized),
             "a PC's session is no device's"
         );
@@ -500,16 +465,11 @@ mod tests {
             device_poll("qr.device-code", "another-client"),
         ] {
             assert_eq!(
-                apply(&mut session, step, NOW, RULES).err(),
+                apply(&mut session, step, NOW).err(),
                 Some(Refusal::Unauthorized)
             );
         }
-        let polled = apply(
-            &mut session,
-            device_poll("qr.device-code", "cli"),
-            NOW,
-            RULES,
-        );
+        let polled = apply(&mut session, device_poll("qr.device-code", "cli"), NOW);
         let polled = polled.unwrap();
         assert!(polled.changed && !polled.status_changed);
         match polled.outcome {
@@ -521,7 +481,7 @@ mod tests {
         }
         // A QR session's poll is not polled as a device's, nor the other way round.
         assert_eq!(
-            apply(&mut session, poll("qr.device-code", pc()), NOW, RULES).err(),
+            apply(&mut session, poll("qr.device-code", pc()), NOW).err(),
             Some(Refusal::Unauthorized)
         );
         assert_eq!(session.pc.device_id, None, "no PC claimed it");
@@ -532,14 +492,14 @@ mod tests {
         let mut session = session();
         let cancel = |secret: &str| Step::Cancel(proof(secret, pc()));
         assert_eq!(
-            apply(&mut session, cancel("wrong"), NOW, RULES).err(),
+            apply(&mut session, cancel("wrong"), NOW).err(),
             Some(Refusal::Unauthorized)
         );
-        let applied = apply(&mut session, cancel("poll-secret"), NOW, RULES).unwrap();
+        let applied = apply(&mut session, cancel("poll-secret"), NOW).unwrap();
         assert!(applied.changed && applied.status_changed);
         assert_eq!(session.status(NOW), QrStatus::Cancelled);
         assert_eq!(
-            apply(&mut session, scan("ann", "t1"), NOW, RULES).err(),
+            apply(&mut session, scan("ann", "t1"), NOW).err(),
             Some(Refusal::Step(StepError::Conflict))
         );
     }
