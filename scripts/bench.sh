@@ -129,7 +129,10 @@ step_alone() {
         "each body gzipped, against the page's budget (the test command fails past it)."
     echo
     node tests/e2e/page-weight.mjs "$QRGATE_URL"
-    echo "The worker bundle (goal: at most 300 KiB gzip with the OpenID Provider, as wrangler counts it):"
+    echo "The Workers' bundles (goal: at most 300 KiB gzip with the OpenID Provider, as wrangler" \
+        "counts it, for the front, the Worker that every request starts and that holds every route;" \
+        "its Durable Objects run in a Worker of their own, built from the same crate, whose isolate" \
+        "only an object's location starts):"
     echo
     bash scripts/sizes.sh
     echo

@@ -15,5 +15,7 @@ trap 'kill "$example" 2>/dev/null' EXIT
 echo "qrgate: building, then serving http://127.0.0.1:$port (API under /api/, local KV in .wrangler/state)"
 echo "        passkeys and the phone pages want a secure context: open http://localhost:$port on this machine"
 echo "example web client (signs in with qrgate): http://127.0.0.1:$example_port"
-wrangler dev --ip 127.0.0.1 --port "$port" --persist-to .wrangler/state \
-    --show-interactive-dev-session=false
+# The front (wrangler.toml: every route, the app's files) and its Durable Objects' Worker
+# (wrangler.objects.toml) in one wrangler dev, as they are deployed: two Workers.
+wrangler dev -c wrangler.toml -c wrangler.objects.toml --ip 127.0.0.1 --port "$port" \
+    --persist-to .wrangler/state --show-interactive-dev-session=false

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Prints the worker bundle's sizes from `wrangler deploy --dry-run` (which also fails if the
-# configuration would not deploy; scripts/check-migrations.py adds what the dry run does not
-# check: every bound Durable Object class created by a migration and exported), as Markdown
-# table rows. The pages' sizes are measured as
+# Prints the two Workers' bundle sizes from `wrangler deploy --dry-run` of each (which also
+# fails if a configuration would not deploy; scripts/check-migrations.py adds what the dry run
+# does not check: every Durable Object class created by a migration, exported, and bound by the
+# front in the objects' Worker), as Markdown table rows: the front first, whose bundle every
+# request's isolate starts, then the objects'. The pages' sizes are measured as
 # Chromium fetches them, by tests/e2e/page-weight.mjs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +13,19 @@ row() { # label file
         "$(brotli -c "$2" | wc -c)"
 }
 out=$(mktemp -d)
-wrangler deploy --dry-run --outdir "$out" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
-python3 scripts/check-migrations.py wrangler.toml "$out/index.js" >&2
+dry_run() { # CONFIG DIR: the front's dry run builds both bundles; the objects' has no build
+    wrangler deploy --dry-run -c "$1" --outdir "$out/$2" >"$out/$2.log" 2>&1 ||
+        { cat "$out/$2.log" >&2; exit 1; }
+}
+dry_run wrangler.toml front
+dry_run wrangler.objects.toml objects
+python3 scripts/check-migrations.py wrangler.objects.toml "$out/objects/index.js" wrangler.toml >&2
 echo "| file | bytes | gzip -9 | brotli |"
 echo "|---|---|---|---|"
-for file in "$out"/*.wasm "$out"/index.js; do row "worker: $(basename "$file" | sed 's/^[0-9a-f]\{40\}-//')" "$file"; done
-grep -E "Total Upload" "$out.log" | sed 's/^/| wrangler: /; s/$/ | | | |/'
-rm -rf "$out" "$out.log"
+for worker in front objects; do
+    for file in "$out/$worker"/*.wasm "$out/$worker"/index.js; do
+        row "$worker: $(basename "$file" | sed 's/^[0-9a-f]\{40\}-//')" "$file"
+    done
+    grep -E "Total Upload" "$out/$worker.log" | sed "s/^/| $worker, wrangler: /; s/\$/ | | | |/"
+done
+rm -rf "$out"

@@ -57,8 +57,9 @@ step "start wrangler dev four times, each behind a recording proxy for the secre
 # objects: tests/location-b/wrangler.jsonc) for the API tests; the defaults for the flows; an
 # edge with REQUIRE_DPOP = "1" (tests/strict/wrangler.jsonc). Only the first two build. The
 # tests speak to the proxies' ports; every exchange is recorded in target/audit/. Each instance
-# has its own name, because wrangler's dev registry, through which B reaches A's objects, finds
-# workers by name machine-wide.
+# has its own name, and (except B) its own objects' Worker beside it, NAME-objects
+# (start_wrangler, scripts/dev-config.py), because wrangler's dev registry, through which B
+# reaches A's objects, finds workers by name machine-wide.
 mkdir -p target/audit
 rm -f target/audit/*.jsonl
 # The OpenID Provider's settings of this run (tests/oidc/config.mjs): a fresh key set and the

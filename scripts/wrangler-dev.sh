@@ -40,11 +40,23 @@ refuse_taken_port() {
     fi
 }
 
-# start_wrangler PORT STATE_DIR LOG [--var NAME:VALUE ...]: starts wrangler dev, sets
-# WRANGLER_PID (its process group: wrangler and its workerd) and waits until the API answers.
+# start_wrangler PORT STATE_DIR LOG [-c CONFIG] [--name NAME] [--var NAME:VALUE ...]: starts
+# wrangler dev for one instance of the edge, sets WRANGLER_PID (its process group: wrangler and
+# its workerd) and waits until the API answers. CONFIG is the front's (default wrangler.toml);
+# scripts/dev-config.py writes the instance's configs under STATE_DIR: its front, named NAME
+# (default: CONFIG's name), and its objects' Worker, NAME-objects, which the same wrangler dev
+# runs beside it. The --var settings are the front's: the objects read none.
 start_wrangler() {
-    local port=$1 state=$2 log=$3
+    local port=$1 state=$2 log=$3 config=wrangler.toml name="" configs=() rest=()
     shift 3
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -c | --config) config=$2; shift 2 ;;
+            --name) name=$2; shift 2 ;;
+            *) rest+=("$1"); shift ;;
+        esac
+    done
+    mapfile -t configs < <(python3 scripts/dev-config.py "$config" "$name" "$state/config")
     refuse_taken_port "$port"
     # Without wrangler's local dashboards (the Local Explorer, which wraps every SQLite-backed
     # Durable Object class, and local observability, which stores a trace of every invocation):
@@ -52,7 +64,8 @@ start_wrangler() {
     # request, which the benchmarks would count against the Worker. `scripts/run.sh` keeps them.
     X_LOCAL_EXPLORER=false X_LOCAL_OBSERVABILITY=false \
         setsid wrangler dev --ip 127.0.0.1 --port "$port" --persist-to "$state" \
-        --show-interactive-dev-session=false "$@" >"$log" 2>&1 </dev/null &
+        --show-interactive-dev-session=false "${configs[@]/#/--config=}" "${rest[@]}" \
+        >"$log" 2>&1 </dev/null &
     WRANGLER_PID=$!
     BACKGROUND_PIDS+=("$WRANGLER_PID")
     wait_for_port "$WRANGLER_PID" "$port" "$log" "wrangler dev"

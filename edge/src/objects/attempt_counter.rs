@@ -25,12 +25,13 @@ struct Counted {
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[durable_object(alarm)]
+#[cfg_attr(feature = "objects", durable_object(alarm))]
 pub struct AttemptCounter {
     state: State,
     counted: Stored<Counted>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for AttemptCounter {
     fn new(state: State, _env: Env) -> Self {
         Self {

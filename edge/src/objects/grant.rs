@@ -63,13 +63,14 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[durable_object(alarm)]
+#[cfg_attr(feature = "objects", durable_object(alarm))]
 pub struct OAuthGrant {
     state: State,
     env: Env,
     grant: Stored<Grant>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for OAuthGrant {
     fn new(state: State, env: Env) -> Self {
         Self {

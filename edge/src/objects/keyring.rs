@@ -52,12 +52,13 @@ pub enum KeyringCommand {
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[durable_object(alarm)]
+#[cfg_attr(feature = "objects", durable_object(alarm))]
 pub struct AccountKeyring {
     state: State,
     keyring: Stored<Keyring>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for AccountKeyring {
     fn new(state: State, _env: Env) -> Self {
         Self {

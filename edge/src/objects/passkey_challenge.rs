@@ -42,12 +42,13 @@ pub enum ChallengeCommand {
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[durable_object(alarm)]
+#[cfg_attr(feature = "objects", durable_object(alarm))]
 pub struct PasskeyChallenge {
     state: State,
     issued: Stored<IssuedChallenge>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for PasskeyChallenge {
     fn new(state: State, _env: Env) -> Self {
         Self {

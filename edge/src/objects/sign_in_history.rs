@@ -30,12 +30,13 @@ pub enum HistoryCommand {
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[durable_object(alarm)]
+#[cfg_attr(feature = "objects", durable_object(alarm))]
 pub struct SignInHistory {
     state: State,
     log: Stored<SignInLog>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for SignInHistory {
     fn new(state: State, _env: Env) -> Self {
         Self {

@@ -22,12 +22,13 @@ pub enum ClaimCommand {
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[durable_object(alarm)]
+#[cfg_attr(feature = "objects", durable_object(alarm))]
 pub struct UsernameClaim {
     state: State,
     holder: Stored<Holder>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for UsernameClaim {
     fn new(state: State, _env: Env) -> Self {
         Self {

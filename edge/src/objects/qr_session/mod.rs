@@ -24,12 +24,13 @@ use worker::{
     WebSocketIncomingMessage, WebSocketRequestResponsePair, durable_object,
 };
 
-#[durable_object]
+#[cfg_attr(feature = "objects", durable_object)]
 pub struct QrSessionObject {
     state: State,
     session: Stored<QrSession>,
 }
 
+#[cfg(feature = "objects")]
 impl DurableObject for QrSessionObject {
     fn new(state: State, _env: Env) -> Self {
         // Answered by the runtime, even while the object hibernates.
