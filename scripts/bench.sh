@@ -32,6 +32,8 @@ start_floor_wrangler() {
     start_wrangler "$port" "$state" target/wrangler-bench.log \
         --config tests/bench/floor/wrangler.jsonc
 }
+# Built once, here: no instance builds (scripts/dev-config.py).
+bash scripts/build.sh
 start_bench_wrangler
 export QRGATE_URL="http://127.0.0.1:$port"
 # The last commit before key-bound tokens and the last of their work, for the size change

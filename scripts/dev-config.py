@@ -7,7 +7,9 @@ needs its own names: wrangler's dev registry, through which location B reaches l
 objects, finds Workers by name, machine-wide. A binding that names another instance's objects
 (location B's) is left as it is, and then no objects' Worker is started for that instance.
 
-An empty NAME keeps BASE's name. Prints the configs to pass to `wrangler dev -c`, the front's first; the files are JSON in
+The front has no [build]: the test command and the bench build once before starting any
+instance, since an instance that built would rewrite the bundles under the running ones. An
+empty NAME keeps BASE's name. Prints the configs to pass to `wrangler dev -c`, the front's first; the files are JSON in
 OUT_DIR, their paths made absolute (a config's paths are relative to its own directory).
 
     python3 scripts/dev-config.py BASE NAME OUT_DIR
@@ -36,10 +38,6 @@ def absolute(config, base_dir):
     config["main"] = resolve(config["main"])
     if "assets" in config:
         config["assets"]["directory"] = resolve(config["assets"]["directory"])
-    if "build" in config:
-        config["build"]["cwd"] = resolve(config["build"].get("cwd", "."))
-        watched = config["build"].get("watch_dir", [])
-        config["build"]["watch_dir"] = [resolve(path) for path in watched]
     return config
 
 
@@ -48,6 +46,7 @@ def main():
         sys.exit(__doc__)
     base_path, name, out_dir = sys.argv[1:]
     front = absolute(load(base_path), os.path.dirname(os.path.abspath(base_path)))
+    front.pop("build", None)
     objects = absolute(load(OBJECTS_CONFIG), ROOT)
     object_classes = {b["class_name"] for b in objects["durable_objects"]["bindings"]}
     name = name or front["name"]

@@ -52,10 +52,13 @@ cargo test -p qrgate-tests --locked --no-run
 cargo build -p qrgate-tests --locked --bin secret-audit
 cargo build -p qrgate-cli --locked
 
+step "build the app and both Workers, once: no instance below builds (dev-config.py)"
+bash scripts/build.sh
+
 step "start wrangler dev four times, each behind a recording proxy for the secret audit"
 # Location A (short lifetimes, KV operation counting) and location B (its own KV, A's session
 # objects: tests/location-b/wrangler.jsonc) for the API tests; the defaults for the flows; an
-# edge with REQUIRE_DPOP = "1" (tests/strict/wrangler.jsonc). Only the first two build. The
+# edge with REQUIRE_DPOP = "1" (tests/strict/wrangler.jsonc). The
 # tests speak to the proxies' ports; every exchange is recorded in target/audit/. Each instance
 # has its own name, and (except B) its own objects' Worker beside it, NAME-objects
 # (start_wrangler, scripts/dev-config.py), because wrangler's dev registry, through which B

@@ -18,12 +18,23 @@ fn read_log() -> Vec<u8> {
 }
 
 /// Every JSON line of the log after its first `start` bytes (a line cut at `start` is not
-/// JSON and is skipped).
+/// JSON and is skipped). `wrangler dev` running two Workers puts a `[worker name] ` before each
+/// line a Worker writes; deployed, the line is the JSON alone.
 fn log_lines(start: usize) -> Vec<Value> {
     let log = read_log();
     String::from_utf8_lossy(log.get(start..).unwrap_or_default())
         .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .map(|line| {
+            let line = line.trim();
+            match line
+                .strip_prefix('[')
+                .and_then(|rest| rest.split_once("] "))
+            {
+                Some((_, json)) => json,
+                None => line,
+            }
+        })
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(Value::is_object)
         .collect()
 }
