@@ -73,7 +73,7 @@ impl Ctx {
         let client_address = client_address(&req);
         let location = request_location(&req);
         let config = Config::from_env(&env)?;
-        let store = Store::new(env.kv(crate::KV_BINDING)?, now_ms);
+        let store = Store::new(&env, crate::KV_BINDING, now_ms)?;
         Ok(Self {
             env,
             config,

@@ -158,12 +158,6 @@ impl From<worker::Error> for AppError {
     }
 }
 
-impl From<worker::kv::KvError> for AppError {
-    fn from(error: worker::kv::KvError) -> Self {
-        Self::Unavailable(format!("kv: {error}"))
-    }
-}
-
 impl From<serde_json::Error> for AppError {
     fn from(error: serde_json::Error) -> Self {
         Self::Internal(format!("json: {error}"))

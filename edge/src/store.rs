@@ -3,12 +3,16 @@
 //! expiry, and operations can be counted). QR sessions are not here: each lives in its own
 //! Durable Object (`objects/qr_session/`). `edge/README.md` explains why.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use js_sys::{JSON, Object, Promise, Reflect};
 use qrgate_protocol::{Account, DeviceType, Via};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
-use worker::kv::KvStore;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::Env;
 
 /// Workers KV refuses a shorter `expiration_ttl`. Logical expiry is decided from the times
 /// stored in each value; the KV TTL only collects garbage.
@@ -98,35 +102,63 @@ impl OpCounts {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The Workers KV namespace binding, called as its runtime API is. Not the worker crate's
+    /// `KvStore`: that asks KV for each value as a JavaScript object and walks it with
+    /// serde-wasm-bindgen (and each list through `serde_json::Value`), a second deserialiser of
+    /// every record in the bundle beside `serde_json`'s; here every value and metadata is JSON
+    /// text, read by `serde_json` alone.
+    type KvNamespace;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &Object,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn delete(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn list(this: &KvNamespace, options: &Object) -> Result<Promise, JsValue>;
+}
+
 pub struct Store {
-    kv: KvStore,
+    kv: KvNamespace,
     now_ms: u64,
     pub counts: OpCounts,
 }
 
 impl Store {
-    pub fn new(kv: KvStore, now_ms: u64) -> Self {
-        Self {
-            kv,
+    /// The namespace bound as `binding`.
+    pub fn new(env: &Env, binding: &str, now_ms: u64) -> AppResult<Self> {
+        let kv = Reflect::get(env.as_ref(), &JsValue::from_str(binding))
+            .ok()
+            .filter(JsValue::is_object)
+            .ok_or_else(|| AppError::Internal(format!("no KV namespace bound as {binding}")))?;
+        Ok(Self {
+            kv: kv.unchecked_into(),
             now_ms,
             counts: OpCounts::default(),
-        }
+        })
     }
 
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {
         OpCounts::bump(&self.counts.reads);
-        Ok(self.kv.get(key).json::<T>().await?)
+        match settled(self.kv.get(key)).await?.as_string() {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(kv_failed),
+        }
     }
 
     /// Writes `value` to be collected at `expires_at` (Unix seconds), or after KV's minimum
     /// TTL if that comes sooner; the record's own times decide when it stops counting.
     pub async fn put<T: Serialize>(&self, key: &str, value: &T, expires_at: u64) -> AppResult<()> {
         OpCounts::bump(&self.counts.writes);
-        self.kv
-            .put(key, serde_json::to_string(value)?)?
-            .expiration_ttl(self.ttl_until(expires_at))
-            .execute()
-            .await?;
+        let options = self.put_options(expires_at)?;
+        settled(self.kv.put(key, &serde_json::to_string(value)?, &options)).await?;
         Ok(())
     }
 
@@ -139,18 +171,17 @@ impl Store {
         expires_at: u64,
     ) -> AppResult<()> {
         OpCounts::bump(&self.counts.writes);
-        self.kv
-            .put(key, serde_json::to_string(value)?)?
-            .metadata(metadata)?
-            .expiration_ttl(self.ttl_until(expires_at))
-            .execute()
-            .await?;
+        let options = self.put_options(expires_at)?;
+        let metadata = JSON::parse(&serde_json::to_string(metadata)?).map_err(kv_failed)?;
+        set(&options, "metadata", &metadata)?;
+        settled(self.kv.put(key, &serde_json::to_string(value)?, &options)).await?;
         Ok(())
     }
 
     pub async fn delete(&self, key: &str) -> AppResult<()> {
         OpCounts::bump(&self.counts.deletes);
-        Ok(self.kv.delete(key).await?)
+        settled(self.kv.delete(key)).await?;
+        Ok(())
     }
 
     /// Every key under `prefix` with its metadata, in key order. A key whose metadata does not
@@ -160,26 +191,62 @@ impl Store {
         let mut cursor = None;
         loop {
             OpCounts::bump(&self.counts.lists);
-            let mut request = self.kv.list().prefix(prefix.to_owned());
+            let options = Object::new();
+            set(&options, "prefix", &JsValue::from_str(prefix))?;
             if let Some(cursor) = cursor.take() {
-                request = request.cursor(cursor);
+                set(&options, "cursor", &cursor)?;
             }
-            let page = request.execute().await?;
-            for key in page.keys {
-                let metadata = key.metadata.and_then(|m| serde_json::from_value(m).ok());
-                if let Some(metadata) = metadata {
-                    found.push((key.name, metadata));
+            let page = settled(self.kv.list(&options)).await?;
+            let keys = member(&page, "keys")?;
+            for key in js_sys::Array::from(&keys).iter() {
+                let name = member(&key, "name")?.as_string();
+                let metadata = member(&key, "metadata")?;
+                let metadata = JSON::stringify(&metadata)
+                    .ok()
+                    .and_then(|text| text.as_string())
+                    .and_then(|text| serde_json::from_str(&text).ok());
+                if let (Some(name), Some(metadata)) = (name, metadata) {
+                    found.push((name, metadata));
                 }
             }
-            match page.cursor {
-                Some(next) if !page.list_complete && !next.is_empty() => cursor = Some(next),
+            let complete = member(&page, "list_complete")?.as_bool().unwrap_or(true);
+            match member(&page, "cursor")?.as_string() {
+                Some(next) if !complete && !next.is_empty() => cursor = Some(next.into()),
                 _ => return Ok(found),
             }
         }
+    }
+
+    fn put_options(&self, expires_at: u64) -> AppResult<Object> {
+        let options = Object::new();
+        let ttl = self.ttl_until(expires_at) as f64;
+        set(&options, "expirationTtl", &JsValue::from_f64(ttl))?;
+        Ok(options)
     }
 
     fn ttl_until(&self, expires_at: u64) -> u64 {
         let now = self.now_ms / 1000;
         expires_at.saturating_sub(now).max(MIN_KV_TTL_SECONDS)
     }
+}
+
+/// What a KV call's promise settles to; a call that throws or rejects is `503`.
+async fn settled(call: Result<Promise, JsValue>) -> AppResult<JsValue> {
+    JsFuture::from(call.map_err(kv_failed)?)
+        .await
+        .map_err(kv_failed)
+}
+
+fn member(object: &JsValue, name: &str) -> AppResult<JsValue> {
+    Reflect::get(object, &JsValue::from_str(name)).map_err(kv_failed)
+}
+
+fn set(object: &Object, name: &str, value: &JsValue) -> AppResult<()> {
+    Reflect::set(object, &JsValue::from_str(name), value)
+        .map(|_| ())
+        .map_err(kv_failed)
+}
+
+fn kv_failed(error: impl std::fmt::Debug) -> AppError {
+    AppError::Unavailable(format!("kv: {error:?}"))
 }

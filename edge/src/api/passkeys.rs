@@ -5,9 +5,9 @@
 //!   account, with what `navigator.credentials.create()` needs of it) or `sign_in` (anyone;
 //!   counted per address like QR creation). Each is kept by its own object
 //!   (`objects/passkey_challenge.rs`) for five minutes and taken once.
-//! - `POST /api/passkeys` takes the registration's challenge, checks the attestation
-//!   (`qrgate_protocol::passkey`) and a packed self-attestation's signature, and adds the
-//!   passkey to the account's keyring (`objects/keyring.rs`).
+//! - `POST /api/passkeys` takes the registration's challenge; the account's keyring
+//!   (`objects/keyring.rs`) checks the attestation (`qrgate_protocol::passkey`) and a packed
+//!   self-attestation's signature, and adds the passkey.
 //! - `POST /api/sessions/passkey` takes the sign-in's challenge, then the keyring of the
 //!   account the user handle names checks the assertion, its signature and its count; the
 //!   device then gets a token as from a password login, `via: "passkey"`.
@@ -17,13 +17,14 @@ use crate::context::Ctx;
 use crate::crypto::{decode, encode, hash_secret, random_bytes};
 use crate::error::{AppError, AppResult};
 use crate::limits;
-use crate::objects::keyring::{KEYRINGS_BINDING, KeyringCommand, SignInAssertion};
+use crate::objects::keyring::{
+    KEYRINGS_BINDING, KeyringCommand, RegisterRefusal, Registration, SignInAssertion,
+};
 use crate::objects::passkey_challenge::{
     CHALLENGES_BINDING, ChallengeCommand, IssuedChallenge, Purpose,
 };
-use crate::webcrypto::{passkey_key, verify_passkey};
-use qrgate_protocol::keyring::{KeyringRefusal, StoredPasskey};
-use qrgate_protocol::passkey::{Expected, challenge_of, check_registration};
+use qrgate_protocol::keyring::KeyringRefusal;
+use qrgate_protocol::passkey::challenge_of;
 use qrgate_protocol::{
     Account, PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest,
     PasskeyEntry, PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest,
@@ -138,7 +139,7 @@ pub async fn check_approval(
         qr_id: qr_id.to_owned(),
         scan_token_hash: scan_token_hash.to_owned(),
     };
-    let challenge = take_challenge(ctx, &client_data, &expected)
+    let challenge = take_challenge(ctx, &client_data, expected)
         .await?
         .ok_or(AppError::Forbidden(APPROVAL_REFUSED))?;
     let approved = verify(ctx, account_id, assertion, challenge).await?;
@@ -156,67 +157,40 @@ pub async fn register(ctx: &Ctx) -> AppResult<Response> {
     let request: RegisterPasskeyRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
     let client_data = base64url(&request.client_data_json, "client_data_json")?;
-    let attestation = base64url(&request.attestation_object, "attestation_object")?;
+    base64url(&request.attestation_object, "attestation_object")?;
     let name = device_name_or_default(ctx, request.name.as_deref())
         .map_err(|_| AppError::invalid("name must be at most 64 characters."))?;
     let expected = Purpose::Register {
         account_id: auth.account.account_id.clone(),
     };
-    let challenge = take_challenge(ctx, &client_data, &expected)
+    let challenge = take_challenge(ctx, &client_data, expected)
         .await?
         .ok_or_else(|| AppError::invalid(STALE_CHALLENGE))?;
-    let origin = ctx.origin.clone();
-    let rp_id = rp_id(ctx);
-    let expected = Expected {
-        rp_id: &rp_id,
-        origin: &origin,
-        challenge: &challenge,
-    };
-    let credential = check_registration(expected, &client_data, &attestation)
-        .map_err(|refusal| AppError::invalid(refusal.reason()))?;
-    // A key stored now must verify later: one WebCrypto refuses (a point off the curve) is
-    // refused here, not at every sign-in.
-    if passkey_key(&credential.public_key).await.is_err() {
-        return Err(AppError::invalid(
-            "The credential's public key is not a valid key of its algorithm.",
-        ));
-    }
-    if let Some(signed) = &credential.self_attestation
-        && !verify_passkey(&credential.public_key, signed).await
-    {
-        return Err(AppError::invalid(
-            "The self-attestation does not verify with the new key.",
-        ));
-    }
-    let entry = PasskeyEntry {
-        passkey_id: encode(&credential.id),
-        name: name.into_owned(),
-        created_at: ctx.now_seconds(),
-        last_used_at: None,
-    };
-    let command = KeyringCommand::Add {
+    let command = KeyringCommand::Register {
         account: auth.account.clone(),
-        passkey: StoredPasskey {
-            entry: entry.clone(),
-            public_key: credential.public_key,
-            sign_count: credential.sign_count,
-            regressions: 0,
+        registration: Registration {
+            client_data_json: request.client_data_json,
+            attestation_object: request.attestation_object,
+            rp_id: rp_id(ctx),
+            origin: ctx.origin.clone(),
+            challenge,
+            name: name.into_owned(),
+            now_seconds: ctx.now_seconds(),
         },
         expires_at_ms: account_expiry_ms(ctx),
     };
-    let added: Result<(), KeyringRefusal> = call(
-        &ctx.env,
-        KEYRINGS_BINDING,
-        &auth.account.account_id,
-        &command,
-    )
-    .await?;
-    match added {
-        Ok(()) => crate::json_response(201, &entry),
-        Err(KeyringRefusal::Full) => Err(AppError::Conflict(
+    let account_id = &auth.account.account_id;
+    let registered: Result<PasskeyEntry, RegisterRefusal> =
+        call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await?;
+    match registered {
+        Ok(entry) => crate::json_response(201, &entry),
+        Err(RegisterRefusal::Invalid(reason)) => Err(AppError::invalid(reason)),
+        Err(RegisterRefusal::Keyring(KeyringRefusal::Full)) => Err(AppError::Conflict(
             "This account has as many passkeys as it may keep.",
         )),
-        Err(_) => Err(AppError::Conflict("This passkey is registered already.")),
+        Err(RegisterRefusal::Keyring(_)) => {
+            Err(AppError::Conflict("This passkey is registered already."))
+        }
     }
 }
 
@@ -277,7 +251,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
         .filter(|id| validate::account_id(id))
         .ok_or_else(|| AppError::invalid("user_handle is not one of this edge's accounts."))?;
     let dpop_jkt = ctx.sign_in_proof().await?;
-    let challenge = take_challenge(ctx, &client_data, &Purpose::SignIn)
+    let challenge = take_challenge(ctx, &client_data, Purpose::SignIn)
         .await?
         .ok_or_else(|| AppError::PasskeyRefused(STALE_CHALLENGE.into()))?;
     let account = verify(ctx, &account_id, assertion, challenge)
@@ -345,27 +319,24 @@ fn base64url(value: &str, name: &'static str) -> AppResult<Vec<u8>> {
 }
 
 /// The challenge a client data answers, taken from its object if it was handed out for
-/// `expected`: its text. `None` for one never handed out, taken already, lapsed or for
-/// another purpose (the caller says which error); it is gone either way. A client data that is
-/// not one is `400`.
+/// `expected` (which the object decides): its text. `None` for one never handed out, taken
+/// already, lapsed or for another purpose (the caller says which error); it is gone either
+/// way. A client data that is not one is `400`.
 async fn take_challenge(
     ctx: &Ctx,
     client_data: &[u8],
-    expected: &Purpose,
+    expected: Purpose,
 ) -> AppResult<Option<String>> {
     let challenge = challenge_of(client_data)
         .ok_or_else(|| AppError::invalid("client_data_json is not a WebAuthn client data."))?;
-    let taken: Option<IssuedChallenge> = call(
+    let taken: bool = call(
         &ctx.env,
         CHALLENGES_BINDING,
         &challenge_object(&challenge),
-        &ChallengeCommand::Take,
+        &ChallengeCommand::Take(expected),
     )
     .await?;
-    match taken {
-        Some(issued) if issued.purpose == *expected => Ok(Some(challenge)),
-        _ => Ok(None),
-    }
+    Ok(taken.then_some(challenge))
 }
 
 const STALE_CHALLENGE: &str =

@@ -2,14 +2,15 @@
 //! the list and of each passkey's sign count. A sign-in's assertion is checked here whole (its
 //! client data, authenticator data and signature, then the count), so two sign-ins with one
 //! passkey at two locations move the count forward in turn and one that repeats or trails the
-//! count is refused. When the account's lifetime passes unrenewed, its alarm forgets
-//! everything.
+//! count is refused. A registration is checked here too (its attestation and the new key), so
+//! the WebAuthn parsing lives in the objects' Worker only, not in the front that every request
+//! starts. When the account's lifetime passes unrenewed, its alarm forgets everything.
 
-use crate::crypto::decode;
+use crate::crypto::{decode, encode};
 use crate::objects::{self, Stored};
 use crate::webcrypto;
 use qrgate_protocol::keyring::{Keyring, KeyringRefusal, StoredPasskey};
-use qrgate_protocol::passkey::{Expected, check_assertion};
+use qrgate_protocol::passkey::{Expected, check_assertion, check_registration};
 use qrgate_protocol::{Account, PasskeyEntry};
 use serde::{Deserialize, Serialize};
 use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
@@ -29,12 +30,34 @@ pub struct SignInAssertion {
     pub challenge: String,
 }
 
+/// A registration's response as the browser gave it (each member base64url, checked as such
+/// by the front), with what the relying party expects of it, and the new passkey's name.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Registration {
+    pub client_data_json: String,
+    pub attestation_object: String,
+    pub rp_id: String,
+    pub origin: String,
+    pub challenge: String,
+    pub name: String,
+    pub now_seconds: u64,
+}
+
+/// Why a registration was refused: one of its checks (the reason: `400`), or the keyring
+/// (`409`).
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RegisterRefusal {
+    Invalid(String),
+    Keyring(KeyringRefusal),
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub enum KeyringCommand {
-    /// A passkey whose registration was checked: answers `Result<(), KeyringRefusal>`.
-    Add {
+    /// A new passkey of `account`: its registration is checked, then it is added. Answers
+    /// `Result<PasskeyEntry, RegisterRefusal>`.
+    Register {
         account: Account,
-        passkey: StoredPasskey,
+        registration: Registration,
         expires_at_ms: u64,
     },
     /// Answers the passkeys, oldest first.
@@ -71,17 +94,28 @@ impl DurableObject for AccountKeyring {
         let command = objects::command(req).await?;
         let stored = self.keyring.load(&self.state).await?;
         match command {
-            KeyringCommand::Add {
+            KeyringCommand::Register {
                 account,
-                passkey,
+                registration,
                 expires_at_ms,
             } => {
+                let passkey = match checked_passkey(registration).await {
+                    Ok(passkey) => passkey,
+                    Err(reason) => {
+                        let refused = RegisterRefusal::Invalid(reason.into());
+                        return Response::from_json(&Err::<PasskeyEntry, _>(refused));
+                    }
+                };
+                // Loaded again: the checks awaited WebCrypto, during which another command
+                // may have changed the keyring.
+                let stored = self.keyring.load(&self.state).await?;
                 let mut keyring = stored.unwrap_or_else(|| Keyring::new(account, expires_at_ms));
+                let entry = passkey.entry.clone();
                 let added = keyring.add(passkey, expires_at_ms);
                 if added.is_ok() {
                     self.store(&keyring).await?;
                 }
-                Response::from_json(&added)
+                Response::from_json(&added.map(|()| entry).map_err(RegisterRefusal::Keyring))
             }
             KeyringCommand::List => {
                 let listed: Vec<PasskeyEntry> = stored.map(|k| k.list()).unwrap_or_default();
@@ -129,6 +163,51 @@ impl DurableObject for AccountKeyring {
             .await?;
         Response::empty()
     }
+}
+
+/// The passkey a registration makes, once its attestation passes every check
+/// (`qrgate_protocol::passkey`), its key is one WebCrypto takes (a key stored now must verify
+/// later: a point off the curve is refused here, not at every sign-in), and a packed
+/// self-attestation verifies with it; else the reason.
+async fn checked_passkey(
+    registration: Registration,
+) -> std::result::Result<StoredPasskey, &'static str> {
+    let decoded = (
+        decode(&registration.client_data_json),
+        decode(&registration.attestation_object),
+    );
+    let (Ok(client_data), Ok(attestation)) = decoded else {
+        return Err("A member of the registration is not base64url.");
+    };
+    let expected = Expected {
+        rp_id: &registration.rp_id,
+        origin: &registration.origin,
+        challenge: &registration.challenge,
+    };
+    let credential =
+        check_registration(expected, &client_data, &attestation).map_err(|r| r.reason())?;
+    if webcrypto::passkey_key(&credential.public_key)
+        .await
+        .is_err()
+    {
+        return Err("The credential's public key is not a valid key of its algorithm.");
+    }
+    if let Some(signed) = &credential.self_attestation
+        && !webcrypto::verify_passkey(&credential.public_key, signed).await
+    {
+        return Err("The self-attestation does not verify with the new key.");
+    }
+    Ok(StoredPasskey {
+        entry: PasskeyEntry {
+            passkey_id: encode(&credential.id),
+            name: registration.name,
+            created_at: registration.now_seconds,
+            last_used_at: None,
+        },
+        public_key: credential.public_key,
+        sign_count: credential.sign_count,
+        regressions: 0,
+    })
 }
 
 fn unknown() -> String {

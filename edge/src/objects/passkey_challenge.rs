@@ -36,9 +36,9 @@ pub enum Purpose {
 pub enum ChallengeCommand {
     /// Keep this challenge until it lapses: answers `()`.
     Issue(IssuedChallenge),
-    /// Take it, once: answers `Option<IssuedChallenge>`, `None` for one that was never issued,
-    /// is taken already or has lapsed.
-    Take,
+    /// Take it, once, whatever it was issued for: answers whether it was live and issued for
+    /// `purpose` (`false` for one never issued, taken already, lapsed or for another purpose).
+    Take(Purpose),
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
@@ -66,13 +66,15 @@ impl DurableObject for PasskeyChallenge {
                 self.issued.store(&self.state, &issued).await?;
                 Response::from_json(&())
             }
-            ChallengeCommand::Take => {
+            ChallengeCommand::Take(purpose) => {
                 let issued = self.issued.load(&self.state).await?;
                 if issued.is_some() {
                     self.issued.forget(&self.state).await?;
                 }
-                let live = issued.filter(|issued| now_ms < issued.expires_at_ms);
-                Response::from_json(&live)
+                let answers = issued.is_some_and(|issued| {
+                    now_ms < issued.expires_at_ms && issued.purpose == purpose
+                });
+                Response::from_json(&answers)
             }
         }
     }
