@@ -9,9 +9,8 @@ use qrgate_protocol::oauth::{ContinueRequest, GrantsResponse, RedirectTo};
 use qrgate_protocol::{
     CreateAccountRequest, CreateQrRequest, CreateQrResponse, DEVICE_ID_HEADER, DEVICE_TYPE_HEADER,
     DPOP_HEADER, DecisionRequest, DevicesResponse, ErrorBody, ErrorCode, LoginRequest,
-    LoginSession, PasskeyAssertion, PasskeyCeremony, PasskeyChallengeRequest, PasskeyLoginRequest,
-    PasskeysResponse, PollResponse, RenamePasskeyRequest, ScanResponse, Secret, SignInsResponse,
-    TokenType,
+    LoginSession, PasskeyAssertion, PasskeyCeremony, PasskeyChallengeRequest, PasskeysResponse,
+    PollResponse, RenamePasskeyRequest, ScanResponse, Secret, SignInsResponse, TokenType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -214,13 +213,15 @@ pub async fn login(role: Role, request: &LoginRequest) -> ApiResult<LoginSession
 }
 
 /// A challenge for a passkey ceremony, as the edge's JSON text (`passkey.js` reads it): a
-/// registration's with the phone's token, a sign-in's with nothing.
-pub async fn passkey_challenge(role: Role, ceremony: PasskeyCeremony) -> ApiResult<String> {
+/// registration's with the phone's token, a sign-up's or a sign-in's with nothing.
+pub async fn passkey_challenge(role: Role, request: &PasskeyChallengeRequest) -> ApiResult<String> {
     const PATH: &str = "/api/passkeys/challenges";
-    let request = body(&PasskeyChallengeRequest { ceremony })?;
-    match ceremony {
-        PasskeyCeremony::Register => with_token("POST", PATH, role, Some(&request)).await,
-        PasskeyCeremony::SignIn => send("POST", PATH, role, Credential::None, Some(&request)).await,
+    let body = body(request)?;
+    match request.ceremony {
+        PasskeyCeremony::Register => with_token("POST", PATH, role, Some(&body)).await,
+        PasskeyCeremony::SignUp | PasskeyCeremony::SignIn => {
+            send("POST", PATH, role, Credential::None, Some(&body)).await
+        }
     }
 }
 
@@ -230,21 +231,16 @@ pub async fn register_passkey(answer: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// A sign-in with a passkey. With a proof, as a password sign-in: it binds the token to the
-/// role's key.
-pub async fn passkey_login(role: Role, request: &PasskeyLoginRequest) -> ApiResult<LoginSession> {
-    let proven = Credential::Proven(None);
+/// A sign-in with a passkey (`/api/sessions/passkey`), or a new account with one
+/// (`/api/accounts/passkey`), which signs in too. With a proof, as a password sign-in: it
+/// binds the token to the role's key.
+pub async fn passkey_session(
+    role: Role,
+    path: &str,
+    request: &impl serde::Serialize,
+) -> ApiResult<LoginSession> {
     let request = body(request)?;
-    json(
-        send(
-            "POST",
-            "/api/sessions/passkey",
-            role,
-            proven,
-            Some(&request),
-        )
-        .await?,
-    )
+    json(send("POST", path, role, Credential::Proven(None), Some(&request)).await?)
 }
 
 pub async fn passkeys() -> ApiResult<PasskeysResponse> {

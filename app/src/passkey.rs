@@ -1,5 +1,5 @@
 //! Passkeys in this browser (`src/passkey.js`, which speaks WebAuthn): adding one to the
-//! phone's account, and signing a role in with one, from a button or from the username field's
+//! phone's account, making a new account with one alone, and signing a role in with one, from a button or from the username field's
 //! autofill (conditional mediation), and approving a scan with one. The edge's challenge passes
 //! to the browser as the edge's JSON text.
 
@@ -7,7 +7,8 @@ use crate::api::{self, ApiError};
 use crate::device::{self, SignedInAs};
 use crate::role::Role;
 use qrgate_protocol::{
-    PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyLoginRequest, Via,
+    LoginSession, PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest,
+    PasskeyLoginRequest, PasskeySignUpRequest, Via,
 };
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;
@@ -44,7 +45,8 @@ async fn answer(promise: js_sys::Promise) -> Result<String, Failure> {
 
 /// Adds a passkey made by this browser's authenticator to the phone's account.
 pub async fn add() -> Result<(), Failure> {
-    let challenge = api::passkey_challenge(Role::Phone, PasskeyCeremony::Register)
+    let request = PasskeyChallengeRequest::new(PasskeyCeremony::Register);
+    let challenge = api::passkey_challenge(Role::Phone, &request)
         .await
         .map_err(Failure::Refused)?;
     let answer = answer(create_js(&challenge)).await?;
@@ -53,23 +55,62 @@ pub async fn add() -> Result<(), Failure> {
         .map_err(Failure::Refused)
 }
 
+/// Makes a new account named `username` (and `display_name`, if any) whose one way to sign
+/// in is a passkey this browser's authenticator makes now, and signs `role` in to it.
+pub async fn sign_up(
+    role: Role,
+    username: String,
+    display_name: Option<String>,
+) -> Result<(), Failure> {
+    let request = PasskeyChallengeRequest {
+        ceremony: PasskeyCeremony::SignUp,
+        username: Some(username),
+        display_name,
+    };
+    let challenge = api::passkey_challenge(role, &request)
+        .await
+        .map_err(Failure::Refused)?;
+    let user = crate::json::from_json::<PasskeyChallenge>(&challenge)
+        .and_then(|challenge| challenge.user)
+        .ok_or(Failure::NoAnswer)?;
+    let answer = answer(create_js(&challenge)).await?;
+    let passkey = crate::json::from_json(&answer).ok_or(Failure::NoAnswer)?;
+    let device_name = device::own_device_name(role);
+    let request = PasskeySignUpRequest {
+        user,
+        passkey,
+        device_name: named(role, &device_name),
+    };
+    let session = api::passkey_session(role, "/api/accounts/passkey", &request).await;
+    keep(role, session.map_err(Failure::Refused)?, device_name).await
+}
+
 /// Signs `role` in with a passkey and keeps the token, as a password sign-in does; when
 /// `conditional`, the browser offers the passkeys in the username field's autofill and this
 /// waits until one is picked there (or a button's sign-in replaces it).
 pub async fn sign_in(role: Role, conditional: bool) -> Result<(), Failure> {
-    let challenge = api::passkey_challenge(role, PasskeyCeremony::SignIn)
+    let request = PasskeyChallengeRequest::new(PasskeyCeremony::SignIn);
+    let challenge = api::passkey_challenge(role, &request)
         .await
         .map_err(Failure::Refused)?;
     let passkey = assertion(&challenge, conditional).await?;
     let device_name = device::own_device_name(role);
     let request = PasskeyLoginRequest {
         passkey,
-        // A phone is named by its type; the edge gives that name when none is sent.
-        device_name: (role == Role::Pc).then(|| device_name.clone()),
+        device_name: named(role, &device_name),
     };
-    let session = api::passkey_login(role, &request)
-        .await
-        .map_err(Failure::Refused)?;
+    let session = api::passkey_session(role, "/api/sessions/passkey", &request).await;
+    keep(role, session.map_err(Failure::Refused)?, device_name).await
+}
+
+/// The device name a passkey sign-in sends: a phone is named by its type, the name the edge
+/// gives when none is sent.
+fn named(role: Role, device_name: &str) -> Option<String> {
+    (role == Role::Pc).then(|| device_name.to_owned())
+}
+
+/// Keeps a passkey sign-in's token for `role`, as a password sign-in does.
+async fn keep(role: Role, session: LoginSession, device_name: String) -> Result<(), Failure> {
     let who = SignedInAs {
         account: session.account.clone(),
         device_name,

@@ -491,6 +491,18 @@ impl Controller {
     /// this PC in already, so its token is picked up, as the next poll would have, rather than
     /// left to expire while they type a password.
     fn use_password(&self) {
+        self.leave_for_password_page(false);
+    }
+
+    /// As [`Controller::use_password`], to the password page's passkey sign-in, which starts at
+    /// once (`?passkey`): this PC's own passkey, or a phone nearby through the browser's own
+    /// cross-device flow (FIDO's hybrid transport), signs in without a scan of this page's code.
+    /// Its code is there and not here, so this page's first visit stays within its budget.
+    fn use_passkey(&self) {
+        self.leave_for_password_page(true);
+    }
+
+    fn leave_for_password_page(&self, passkey: bool) {
         let shown = match self.state.get_untracked() {
             PcState::Showing { qr, .. } | PcState::Stale(qr) => Some(qr),
             _ => None,
@@ -514,10 +526,16 @@ impl Controller {
             // In authorization mode, the password page goes on into the app once the person
             // has signed in: it is handed the request's handle (nothing secret: the page's own
             // URL held the request).
-            match &this.app {
-                Some(app) => go(&[PASSWORD_PAGE, "?authorization=", &app.data.handle].concat()),
-                None => go(PASSWORD_PAGE),
+            let mut page = PASSWORD_PAGE.to_owned();
+            if passkey {
+                page.push_str("?passkey=1");
             }
+            if let Some(app) = &this.app {
+                page.push_str(if passkey { "&" } else { "?" });
+                page.push_str("authorization=");
+                page.push_str(&app.data.handle);
+            }
+            go(&page);
         });
     }
 
@@ -658,6 +676,7 @@ pub fn PcPage() -> impl IntoView {
             now=now
             on_new_code=on(|c| c.new_code(0))
             on_use_password=on(Controller::use_password)
+            on_use_passkey=on(Controller::use_passkey)
             on_sign_out=on(Controller::sign_out)
             app=app
             on_continue=on(|c| c.continue_as(None))
@@ -673,6 +692,7 @@ pub fn PcView(
     now: RwSignal<u64>,
     on_new_code: UnsyncCallback<()>,
     on_use_password: UnsyncCallback<()>,
+    on_use_passkey: UnsyncCallback<()>,
     on_sign_out: UnsyncCallback<()>,
     /// Authorization mode: the app, and what "Continue as" and "Cancel" do.
     #[prop(default = None)]
@@ -725,7 +745,10 @@ pub fn PcView(
     };
     // Beside a code, and wherever none can be scanned.
     let use_password = move || {
-        view! { <button class="link" on:click=move |_| on_use_password.run(())>{tr(PcText::UsePassword)}</button> }
+        view! {
+            <button class="link" on:click=move |_| on_use_passkey.run(())>{tr(Text::SignInWithPasskey)}</button>
+            <button class="link" on:click=move |_| on_use_password.run(())>{tr(PcText::UsePassword)}</button>
+        }
     };
     let body = move || {
         match state.get() {

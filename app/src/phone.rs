@@ -682,6 +682,9 @@ fn Passkeys(problem: RwSignal<Option<Msg>>) -> impl IntoView {
     let change = move |changed: Result<(), api::ApiError>| match changed {
         Ok(()) => load(),
         Err(error) if error.is(ErrorCode::NotFound) => load(),
+        Err(error) if error.is(ErrorCode::Conflict) => {
+            problem.set(Some(PhoneText::LastPasskey.into()))
+        }
         Err(_) => problem.set(Some(Text::CouldNotReach.into())),
     };
     let renaming = RwSignal::new(None::<String>);
@@ -904,7 +907,29 @@ pub fn PasswordForm(
             });
         }
     };
-    with_passkey(true);
+    // Sent here to sign in with a passkey (the PC page's button: `?passkey`), the browser's
+    // passkey picker opens at once; else the autofill waits.
+    with_passkey(query_param("passkey").is_none());
+    // A new account whose one way in is a passkey made now: no password asked for.
+    let sign_up_with_passkey = {
+        let on_signed_in = on_signed_in.clone();
+        move || {
+            let on_signed_in = on_signed_in.clone();
+            problem.set(None);
+            busy.set(true);
+            spawn_local(async move {
+                let username = username.get_untracked().trim().to_owned();
+                let display_name = display_name.get_untracked().trim().to_owned();
+                let display_name = Some(display_name).filter(|name| !name.is_empty());
+                let made = passkey::sign_up(role, username, display_name).await;
+                busy.set(false);
+                match made {
+                    Ok(()) => on_signed_in(),
+                    Err(failure) => problem.set(Some(passkey_problem(failure))),
+                }
+            });
+        }
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let on_signed_in = on_signed_in.clone();
@@ -955,7 +980,12 @@ pub fn PasswordForm(
                     problem.set(None);
                     with_passkey(false);
                 }>
-                {tr(PhoneText::SignInWithPasskey)}
+                {tr(Text::SignInWithPasskey)}
+            </button>
+            <button class="passkey" type="button" hidden=move || !creating.get()
+                disabled=move || busy.get()
+                on:click=move |_| sign_up_with_passkey()>
+                {tr(PhoneText::CreateWithPasskey)}
             </button>
             <Show when=move || allow_create>
                 <button class="link" type="button" on:click=move |_| creating.update(|c| *c = !*c)>
@@ -975,6 +1005,12 @@ fn passkey_problem(failure: passkey::Failure) -> Msg {
         }
         passkey::Failure::Refused(error) if error.is(ErrorCode::RateLimited) => {
             PhoneText::TooManyAttempts.into()
+        }
+        passkey::Failure::Refused(error) if error.is(ErrorCode::Conflict) => {
+            PhoneText::NameTaken.into()
+        }
+        passkey::Failure::Refused(error) if error.is(ErrorCode::InvalidRequest) => {
+            PhoneText::InvalidInput.into()
         }
         passkey::Failure::Refused(_) => Text::CouldNotReach.into(),
     }

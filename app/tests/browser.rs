@@ -120,7 +120,7 @@ fn pc_view(state: PcState) -> web_sys::HtmlElement {
         let noop = UnsyncCallback::new(|()| {});
         view! {
             <PcView state=RwSignal::new(state) now=RwSignal::new(1_999_999_990)
-                on_new_code=noop on_use_password=noop on_sign_out=noop />
+                on_new_code=noop on_use_password=noop on_use_passkey=noop on_sign_out=noop />
         }
     });
     root
@@ -201,7 +201,7 @@ async fn a_stale_code_is_blurred_under_a_new_code_button() {
 }
 
 #[wasm_bindgen_test]
-async fn the_password_is_offered_wherever_there_is_no_sign_in() {
+async fn a_password_and_a_passkey_are_offered_wherever_there_is_no_sign_in() {
     let offered = [
         PcState::Showing {
             qr: qr(),
@@ -212,6 +212,7 @@ async fn the_password_is_offered_wherever_there_is_no_sign_in() {
         PcState::Failed,
     ];
     let password = PcText::UsePassword.get(Lang::En);
+    let passkey = Text::SignInWithPasskey.get(Lang::En);
     for state in offered {
         let root = pc_view(state.clone());
         next_tick().await;
@@ -220,7 +221,7 @@ async fn the_password_is_offered_wherever_there_is_no_sign_in() {
             .filter_map(|i| buttons.item(i)?.text_content())
             .collect();
         assert!(
-            labels.iter().any(|l| l == password),
+            labels.iter().any(|l| l == password) && labels.iter().any(|l| l == passkey),
             "{state:?}: {labels:?}"
         );
     }
@@ -274,7 +275,7 @@ async fn the_language_switch_changes_every_text_and_the_page_language() {
             <Header />
             <PcView state=RwSignal::new(PcState::Ended(QrStatus::Denied)) now=RwSignal::new(0)
                 on_new_code=UnsyncCallback::new(|()| {}) on_use_password=UnsyncCallback::new(|()| {})
-                on_sign_out=UnsyncCallback::new(|()| {}) />
+                on_use_passkey=UnsyncCallback::new(|()| {}) on_sign_out=UnsyncCallback::new(|()| {}) />
         }
     });
     next_tick().await;

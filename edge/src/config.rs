@@ -27,6 +27,9 @@ pub struct Config {
     /// `ISSUER`: the provider's issuer, where it is not the origin the edge is served from
     /// (behind a custom domain, say).
     pub issuer: Option<String>,
+    /// How long a passkey challenge can be answered (WebAuthn's recommended ceremony timeout,
+    /// 5 minutes, by default).
+    pub passkey_challenge_ttl_seconds: u64,
     /// `PASSKEY_RP_ID`: the passkeys' relying party id, where it is not the host the edge is
     /// served from (a parent domain, say).
     pub passkey_rp_id: Option<String>,
@@ -68,6 +71,7 @@ impl Config {
                 .ok()
                 .map(|value| value.to_string())
                 .filter(|issuer| !issuer.trim().is_empty()),
+            passkey_challenge_ttl_seconds: number("PASSKEY_CHALLENGE_TTL_SECONDS", 300)?,
             passkey_rp_id: env
                 .var("PASSKEY_RP_ID")
                 .ok()

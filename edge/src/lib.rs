@@ -184,6 +184,7 @@ async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
         ApiRoute::RenamePasskey(passkey_id) => passkeys::rename(ctx, &passkey_id).await,
         ApiRoute::RemovePasskey(passkey_id) => passkeys::remove(ctx, &passkey_id).await,
         ApiRoute::PasskeyLogin => passkeys::login(ctx).await,
+        ApiRoute::PasskeySignUp => passkeys::sign_up(ctx).await,
         ApiRoute::LiveQr(_) => Err(AppError::Internal(
             "the live route is served before this".into(),
         )),

@@ -45,6 +45,8 @@ pub enum ApiRoute {
     RemovePasskey(String),
     /// `POST /api/sessions/passkey`: a sign-in with a passkey.
     PasskeyLogin,
+    /// `POST /api/accounts/passkey`: a new account with a passkey alone.
+    PasskeySignUp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,7 @@ fn api(method: &str, rest: &str) -> Resolved {
     let (allowed, route): (&'static [&'static str], Option<ApiRoute>) =
         match (method, &segments[..]) {
             (m, ["accounts"]) => (&["POST"], (m == "POST").then_some(CreateAccount)),
+            (m, ["accounts", "passkey"]) => (&["POST"], (m == "POST").then_some(PasskeySignUp)),
             (m, ["sessions"]) => (&["POST"], (m == "POST").then_some(Login)),
             (m, ["sessions", "current"]) => (&["DELETE"], (m == "DELETE").then_some(Logout)),
             (m, ["sessions", "passkey"]) => (&["POST"], (m == "POST").then_some(PasskeyLogin)),
@@ -207,6 +210,7 @@ impl ApiRoute {
             Self::RenamePasskey(_) => "PATCH /api/passkeys/{passkey_id}",
             Self::RemovePasskey(_) => "DELETE /api/passkeys/{passkey_id}",
             Self::PasskeyLogin => "POST /api/sessions/passkey",
+            Self::PasskeySignUp => "POST /api/accounts/passkey",
         }
     }
 
@@ -226,6 +230,7 @@ impl ApiRoute {
                 | Self::RegisterPasskey
                 | Self::RenamePasskey(_)
                 | Self::PasskeyLogin
+                | Self::PasskeySignUp
         )
     }
 }
@@ -282,6 +287,7 @@ mod tests {
             RemovePasskey("abc".into())
         );
         assert_eq!(api("POST", "/api/sessions/passkey"), PasskeyLogin);
+        assert_eq!(api("POST", "/api/accounts/passkey"), PasskeySignUp);
         assert_eq!(api("GET", "/api/devices"), ListDevices);
         assert_eq!(api("GET", "/api/sign-ins"), SignIns);
         assert_eq!(
@@ -438,7 +444,7 @@ mod tests {
             .iter()
             .filter(|(_, p)| p.starts_with("/api/"))
             .count();
-        assert_eq!(api, 24, "the twenty-four routes of the API: {described:?}");
+        assert_eq!(api, 25, "the twenty-five routes of the API: {described:?}");
         let provider = described.len() - api;
         assert_eq!(
             provider, 16,

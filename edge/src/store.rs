@@ -41,13 +41,32 @@ pub mod keys {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountRecord {
     pub account: Account,
-    /// PBKDF2-HMAC-SHA256, URL-safe base64.
+    /// PBKDF2-HMAC-SHA256, URL-safe base64; both empty for an account made with a passkey
+    /// alone, which no password signs in to.
     pub password_salt: String,
     pub password_hash: String,
     pub password_iterations: u32,
     pub created_at: u64,
     /// When the record's expiry was last pushed back (an account lives while it is used).
     pub renewed_at: u64,
+}
+
+impl AccountRecord {
+    /// The record of an account made at `now` with a passkey alone.
+    pub fn passwordless(account: Account, now: u64) -> Self {
+        Self {
+            account,
+            password_salt: String::new(),
+            password_hash: String::new(),
+            password_iterations: 0,
+            created_at: now,
+            renewed_at: now,
+        }
+    }
+
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
 }
 
 /// The one login token a device holds for an account. Rewriting this key replaces the token.

@@ -432,18 +432,36 @@ mod tests {
     }
 }
 
-/// `POST /api/passkeys/challenges`: a challenge for one WebAuthn ceremony.
+/// `POST /api/passkeys/challenges`: a challenge for one WebAuthn ceremony. `username` (and
+/// optionally `display_name`) name the account a `sign_up` makes; no other ceremony takes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyChallengeRequest {
     pub ceremony: PasskeyCeremony,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
-/// What a passkey challenge is for: adding a passkey to the signed-in account
-/// (`navigator.credentials.create()`), or signing in with one (`navigator.credentials.get()`).
+impl PasskeyChallengeRequest {
+    /// A challenge for `ceremony` that names no new account (every ceremony but `sign_up`).
+    pub fn new(ceremony: PasskeyCeremony) -> Self {
+        Self {
+            ceremony,
+            username: None,
+            display_name: None,
+        }
+    }
+}
+
+/// What a passkey challenge is for: adding a passkey to the signed-in account, or making a new
+/// account whose one way to sign in is the passkey (`navigator.credentials.create()`), or
+/// signing in with one (`navigator.credentials.get()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PasskeyCeremony {
     Register,
+    SignUp,
     SignIn,
 }
 
@@ -483,6 +501,17 @@ pub struct RegisterPasskeyRequest {
     /// What the passkey is called in the list; by default, the device's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// `POST /api/accounts/passkey`: a new account with a passkey alone, as the browser's `create()`
+/// answered a `sign_up` challenge; the account is the challenge's `user` (its `id` and `name`
+/// come back here), and this device is signed in to it at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeySignUpRequest {
+    pub user: PasskeyUser,
+    pub passkey: RegisterPasskeyRequest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
 }
 
 /// `PATCH /api/passkeys/{passkey_id}`: a passkey's new name.

@@ -32,6 +32,8 @@ pub enum KeyringRefusal {
     Unknown,
     /// The sign count did not advance (`passkey::sign_count_advances`).
     SignCountRegressed,
+    /// The account has no password and this is its last passkey: never the last way to sign in.
+    LastWayToSignIn,
 }
 
 /// The account's passkeys, oldest first, and when the keyring is forgotten.
@@ -41,14 +43,19 @@ pub struct Keyring {
     passkeys: Vec<StoredPasskey>,
     /// The account's own lifetime: pushed back by each passkey added or used.
     pub expires_at_ms: u64,
+    /// The account was made with a passkey alone: it has no password, so its passkeys are its
+    /// only way to sign in.
+    #[serde(default)]
+    pub passwordless: bool,
 }
 
 impl Keyring {
-    pub fn new(account: Account, expires_at_ms: u64) -> Self {
+    pub fn new(account: Account, expires_at_ms: u64, passwordless: bool) -> Self {
         Self {
             account,
             passkeys: Vec::new(),
             expires_at_ms,
+            passwordless,
         }
     }
 
@@ -113,13 +120,19 @@ impl Keyring {
         }
     }
 
-    /// Takes a passkey off the keyring: whether it was on it. A password always remains to
-    /// sign in with (an account is made with one), so the last passkey may go too.
-    pub fn remove(&mut self, passkey_id: &str) -> bool {
-        let before = self.passkeys.len();
-        self.passkeys
-            .retain(|passkey| passkey.entry.passkey_id != passkey_id);
-        self.passkeys.len() < before
+    /// Takes a passkey off the keyring, unless it is the last one of an account without a
+    /// password (which would be left with no way to sign in).
+    pub fn remove(&mut self, passkey_id: &str) -> Result<(), KeyringRefusal> {
+        let index = self
+            .passkeys
+            .iter()
+            .position(|passkey| passkey.entry.passkey_id == passkey_id)
+            .ok_or(KeyringRefusal::Unknown)?;
+        if self.passwordless && self.passkeys.len() == 1 {
+            return Err(KeyringRefusal::LastWayToSignIn);
+        }
+        self.passkeys.remove(index);
+        Ok(())
     }
 
     /// The passkeys as listed, oldest first.
@@ -152,7 +165,7 @@ mod tests {
             username: "ann".into(),
             display_name: "Ann".into(),
         };
-        Keyring::new(account, 1_000)
+        Keyring::new(account, 1_000, false)
     }
 
     #[test]
@@ -202,9 +215,25 @@ mod tests {
         assert!(ring.rename("k2", "Laptop"));
         assert!(!ring.rename("k3", "Nothing"));
         assert_eq!(ring.find("k2").unwrap().entry.name, "Laptop");
-        assert!(ring.remove("k1"));
-        assert!(!ring.remove("k1"));
+        assert_eq!(ring.remove("k1"), Ok(()));
+        assert_eq!(ring.remove("k1"), Err(KeyringRefusal::Unknown));
         let left: Vec<String> = ring.list().into_iter().map(|e| e.passkey_id).collect();
         assert_eq!(left, ["k2"]);
+        assert_eq!(
+            ring.remove("k2"),
+            Ok(()),
+            "a password is left to sign in with"
+        );
+    }
+
+    #[test]
+    fn an_account_without_a_password_keeps_its_last_passkey() {
+        let mut ring = keyring();
+        ring.passwordless = true;
+        ring.add(passkey("k1"), 0).unwrap();
+        ring.add(passkey("k2"), 0).unwrap();
+        assert_eq!(ring.remove("k1"), Ok(()));
+        assert_eq!(ring.remove("k2"), Err(KeyringRefusal::LastWayToSignIn));
+        assert_eq!(ring.list().len(), 1);
     }
 }

@@ -76,6 +76,7 @@ texts! {
     ViaQr => "signed in with a QR code", "通过二维码登录";
     ViaPassword => "signed in with a password", "通过密码登录";
     ViaPasskey => "signed in with a passkey", "通过通行密钥登录";
+    SignInWithPasskey => "Sign in with a passkey", "使用通行密钥登录";
     Scan => "Scan", "扫码";
     Devices => "Devices", "设备";
     NotFoundTitle => "Page not found", "页面不存在";
@@ -206,12 +207,13 @@ texts! {
     PasskeysExplained => "Sign in with this phone's fingerprint, face or screen lock instead of a password.", "用这部手机的指纹、面容或屏幕锁登录，无需密码。";
     NoPasskeys => "No passkeys yet.", "还没有通行密钥。";
     AddPasskey => "Add a passkey", "添加通行密钥";
+    CreateWithPasskey => "Create account with a passkey", "使用通行密钥创建账号";
+    LastPasskey => "This passkey is your only way to sign in: add another before removing it.", "这是你唯一的登录方式：请先添加另一个通行密钥再移除它。";
     PasskeyAdded => "added", "添加于";
     RenamePasskey => "Rename", "重命名";
     SaveName => "Save", "保存";
     RemovePasskey => "Remove", "移除";
     PasskeyName => "Passkey name", "通行密钥名称";
-    SignInWithPasskey => "Sign in with a passkey", "使用通行密钥登录";
     PasskeyNoAnswer => "No passkey was used. Try again, or use your password.", "未使用通行密钥。请重试，或使用密码。";
     PasskeyRefused => "This passkey was not accepted.", "此通行密钥未被接受。";
     AppsTitle => "Connected apps", "已连接的应用";

@@ -604,10 +604,39 @@ fn every_request_body_has_exactly_the_described_fields() {
         (
             "/components/schemas/PasskeyChallengeRequest",
             json(&PasskeyChallengeRequest {
-                ceremony: PasskeyCeremony::Register,
+                ceremony: PasskeyCeremony::SignUp,
+                username: Some("ann.lee".into()),
+                display_name: Some("Ann Lee".into()),
             }),
-            json(&PasskeyChallengeRequest {
-                ceremony: PasskeyCeremony::SignIn,
+            json(&PasskeyChallengeRequest::new(PasskeyCeremony::SignIn)),
+        ),
+        (
+            "/components/schemas/PasskeySignUpRequest",
+            json(&PasskeySignUpRequest {
+                user: PasskeyUser {
+                    id: "MGY4ZmFk".into(),
+                    name: "ann.lee".into(),
+                    display_name: "Ann Lee".into(),
+                },
+                passkey: RegisterPasskeyRequest {
+                    client_data_json: "e30".into(),
+                    attestation_object: "oA".into(),
+                    name: None,
+                },
+                device_name: Some("Ann's phone".into()),
+            }),
+            json(&PasskeySignUpRequest {
+                user: PasskeyUser {
+                    id: "MGY4ZmFk".into(),
+                    name: "ann.lee".into(),
+                    display_name: "ann.lee".into(),
+                },
+                passkey: RegisterPasskeyRequest {
+                    client_data_json: "e30".into(),
+                    attestation_object: "oA".into(),
+                    name: Some("Phone".into()),
+                },
+                device_name: None,
             }),
         ),
         (
@@ -728,10 +757,14 @@ fn every_enum_lists_exactly_the_variants() {
             Via::Password | Via::Qr | Via::Passkey => {}
         }
     }
-    let ceremonies = [PasskeyCeremony::Register, PasskeyCeremony::SignIn];
+    let ceremonies = [
+        PasskeyCeremony::Register,
+        PasskeyCeremony::SignUp,
+        PasskeyCeremony::SignIn,
+    ];
     for ceremony in ceremonies {
         match ceremony {
-            PasskeyCeremony::Register | PasskeyCeremony::SignIn => {}
+            PasskeyCeremony::Register | PasskeyCeremony::SignUp | PasskeyCeremony::SignIn => {}
         }
     }
     // What a client names itself by (`DeviceType::ALL`, the header's values), and every type an

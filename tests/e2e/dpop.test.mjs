@@ -76,7 +76,7 @@ async function signedInPhone() {
   await page.getByRole("button", { name: "Create a new account" }).click();
   await page.getByLabel("Username").fill(`dpop-${Date.now().toString(36)}`);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   await page.waitForURL(BASE + "/m/");
   await page.locator(".account").waitFor();
   const login = sent.find((r) => r.method === "POST" && r.url === `${BASE}/api/sessions`);

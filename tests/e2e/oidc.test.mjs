@@ -73,7 +73,7 @@ before(async () => {
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByLabel("Display name (optional)").fill(account.displayName);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   await page.waitForURL(BASE + "/m/");
   const me = await page.evaluate(async () => {
     const id = localStorage.getItem("qrgate.phone.device_id");

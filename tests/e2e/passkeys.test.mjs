@@ -1,10 +1,12 @@
 // Passkeys end to end in headless Chromium with its virtual authenticator (CDP's WebAuthn
-// domain: CTAP2, internal transport, resident keys, user verification): a phone adds a passkey
-// to its account, signs out and signs in with it; with user verification failing, the sign-in
+// domain: CTAP2, internal transport, resident keys, user verification): a phone signs up with
+// a passkey alone, signs out and in with it, and cannot remove its only way in; a phone adds a
+// passkey to its account, signs out and signs in with it; with user verification failing, the sign-in
 // is refused and the page says so; it approves a PC's code with the passkey (refused, the PC
-// still waiting, while user verification fails); renames and removes it; and a PC whose authenticator holds the passkey is signed in
-// on the password page by the username field's autofill (conditional mediation), which the
-// virtual authenticator answers at once, as a person picking the passkey there would. WebAuthn
+// still waiting, while user verification fails); renames and removes it; and a PC whose
+// authenticator holds the passkey is signed in on the password page by the username field's
+// autofill (conditional mediation), which the virtual authenticator answers at once, as a
+// person picking the passkey there would, and by the PC page's "Sign in with a passkey". WebAuthn
 // refuses IP addresses as relying party ids, so the pages are loaded from http://localhost, the
 // same edge as QRGATE_URL.
 import { test, before, after } from "node:test";
@@ -54,7 +56,7 @@ test("a phone adds a passkey, signs out and signs in with it alone; a PC's autof
   await page.getByRole("button", { name: "Create a new account" }).click();
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   await page.waitForURL(BASE + "/m/");
 
   await page.goto(BASE + "/m/devices");
@@ -108,7 +110,21 @@ test("a phone adds a passkey, signs out and signs in with it alone; a PC's autof
   await pc.page.waitForURL(BASE + "/");
   await pc.page.locator(".display-name").filter({ hasText: username }).waitFor();
   assert.match(await pc.page.locator(".signed-in").textContent(), /signed in with a passkey/);
+  const [used] = await pc.credentials();
   await pc.context.close();
+
+  // The PC page's own "Sign in with a passkey", beside its code: the browser's passkey picker
+  // opens at once on the password page, and the PC's authenticator answers it. (It holds the
+  // passkey as last used, so its count moves on.)
+  const beside = await withAuthenticator({ viewport: { width: 1280, height: 900 } });
+  await beside.hold(used);
+  await beside.page.goto(BASE + "/");
+  await beside.page.locator(".qr-link").waitFor();
+  await beside.page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await beside.page.locator(".display-name").filter({ hasText: username }).waitFor();
+  assert.equal(new URL(beside.page.url()).pathname, "/");
+  assert.match(await beside.page.locator(".signed-in").textContent(), /signed in with a passkey/);
+  await beside.context.close();
 
   // Renamed, then removed, on the devices page.
   await page.goto(BASE + "/m/devices");
@@ -119,5 +135,29 @@ test("a phone adds a passkey, signs out and signs in with it alone; a PC's autof
   await listed.locator(".passkey-name").filter({ hasText: "My phone's passkey" }).waitFor();
   await listed.getByRole("button", { name: "Remove" }).click();
   await page.locator("section.passkeys").filter({ hasText: "No passkeys yet." }).waitFor();
+  await context.close();
+});
+
+test("a passkey alone makes an account, which signs in with it and keeps its last passkey", async () => {
+  const { context, page } = await withAuthenticator(PHONE);
+  const username = `pko-${Date.now().toString(36)}`;
+  await page.goto(BASE + "/m/login");
+  await page.getByRole("button", { name: "Create a new account" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByRole("button", { name: "Create account with a passkey" }).click();
+  await page.waitForURL(BASE + "/m/");
+  await page.locator(".account .display-name").filter({ hasText: username }).waitFor();
+
+  // Signed out, it is signed in again by the passkey alone: the sign-in form's autofill
+  // request, which the virtual authenticator answers at once.
+  await page.getByRole("button", { name: "Sign out on this phone" }).click();
+  await page.locator(".account .display-name").filter({ hasText: username }).waitFor();
+
+  // Its one passkey is its one way in: the devices page keeps it and says why.
+  await page.goto(BASE + "/m/devices");
+  const listed = page.locator(".passkeys li.passkey");
+  await listed.getByRole("button", { name: "Remove" }).click();
+  await page.locator("main [role=status]").filter({ hasText: "only way to sign in" }).waitFor();
+  assert.equal(await listed.count(), 1);
   await context.close();
 });

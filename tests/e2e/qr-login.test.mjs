@@ -75,7 +75,7 @@ before(async () => {
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByLabel("Display name (optional)").fill(displayName);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   await page.waitForURL(BASE + "/m/");
   await page.locator(".account .display-name").filter({ hasText: displayName }).waitFor();
   await page.close();
@@ -307,7 +307,7 @@ for (const [locale, title] of [["en-US", "Sign in with your phone"], ["zh-CN", "
     ]);
     assert.ok(drawnByEdge, "the edge drew the page's first code");
     assert.equal(comparable(drawnByPage), comparable(drawnByEdge));
-    assert.equal((drawnByEdge.match(/<button [^>]*hidden=""/g) ?? []).length, 2, "both drawn buttons wait hidden");
+    assert.equal((drawnByEdge.match(/<button [^>]*hidden=""/g) ?? []).length, 3, "the drawn buttons wait hidden");
     assert.deepEqual(pagePlaces, edgePlaces, "nothing moved when the page drew itself");
     assert.equal(await page.locator("#qrgate-first-view").count(), 0);
     await pc.close();
@@ -470,7 +470,7 @@ async function signUpOnNewPhone(name, password, refuse) {
   await page.getByRole("button", { name: "Create a new account" }).click();
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   return { freshPhone, page, refused };
 }
 
@@ -502,7 +502,7 @@ test("an account made by a creation whose answer was lost is signed in when aske
   const name = `e2e-lost-${Date.now().toString(36)}`;
   const { freshPhone, page } = await signUpAnswerLost(name, PASSWORD, true);
   // Asked again, the name is taken (by the first request); the password typed signs in.
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   await page.waitForURL(BASE + "/m/");
   await page.locator(".account").filter({ hasText: name }).waitFor();
   await freshPhone.close();
@@ -510,7 +510,7 @@ test("an account made by a creation whose answer was lost is signed in when aske
 
 test("a name taken by someone else stays taken after a creation with no answer", async () => {
   const { freshPhone, page } = await signUpAnswerLost(username, "not the owner's password", false);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Create account", exact: true }).click();
   await status(page).filter({ hasText: "This username is taken." }).waitFor();
   assert.equal(new URL(page.url()).pathname, "/m/login");
   await freshPhone.close();

@@ -2,18 +2,21 @@
 //! P-256 key (`qrgate_tests::passkey`): a passkey added on a signed-in phone signs another
 //! device in as its account; every check of a sign-in and of a registration refuses what it
 //! names with a clear JSON error; a challenge is taken once, and a sign count moves forward
-//! once, also when two locations race for them; a sign count that does not advance is refused.
+//! once, also when two locations race for them; a sign count that does not advance is refused;
+//! a challenge answers within its lifetime only; a passkey alone makes an account, which keeps
+//! it.
 
 use futures::future::join_all;
 use qrgate_protocol::{
     CreateQrResponse, DecisionRequest, ErrorCode, LoginSession, MeResponse, PasskeyAssertion,
     PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry, PasskeyLoginRequest,
-    PasskeysResponse, QrStatus, RegisterPasskeyRequest, RenamePasskeyRequest, ScanResponse, Secret,
-    SignInsResponse, Via,
+    PasskeySignUpRequest, PasskeysResponse, QrStatus, RegisterPasskeyRequest, RenamePasskeyRequest,
+    ScanResponse, Secret, SignInsResponse, Via,
 };
 use qrgate_tests::passkey::{Authenticator, Said, USER_PRESENT, USER_VERIFIED};
 use qrgate_tests::*;
 use reqwest::Method;
+use std::time::Duration;
 
 /// The origin a browser on `device`'s location would name: the URL it loads the edge from.
 fn origin_of(device: &Device) -> String {
@@ -23,7 +26,7 @@ fn origin_of(device: &Device) -> String {
 fn challenge_call(device: &Device, ceremony: PasskeyCeremony) -> Call {
     device
         .call(Method::POST, "/api/passkeys/challenges")
-        .json(&PasskeyChallengeRequest { ceremony })
+        .json(&PasskeyChallengeRequest::new(ceremony))
 }
 
 async fn sign_in_challenge(device: &Device) -> PasskeyChallenge {
@@ -46,6 +49,35 @@ fn register_call(device: &Device, token: &Secret, request: &RegisterPasskeyReque
         .call(Method::POST, "/api/passkeys")
         .bearer(token)
         .json(request)
+}
+
+fn sign_up_challenge_call(device: &Device, username: &str) -> Call {
+    device
+        .call(Method::POST, "/api/passkeys/challenges")
+        .json(&PasskeyChallengeRequest {
+            ceremony: PasskeyCeremony::SignUp,
+            username: Some(username.to_owned()),
+            display_name: None,
+        })
+}
+
+fn sign_up_call(device: &Device, request: &PasskeySignUpRequest) -> Call {
+    device
+        .call(Method::POST, "/api/accounts/passkey")
+        .json(request)
+}
+
+/// A sign-up's request: `authenticator`'s new passkey for the account `challenge` names.
+fn sign_up_answer(
+    device: &Device,
+    authenticator: &Authenticator,
+    challenge: &PasskeyChallenge,
+) -> PasskeySignUpRequest {
+    PasskeySignUpRequest {
+        user: challenge.user.clone().expect("a sign-up names its user"),
+        passkey: authenticator.register(&Said::answering(challenge, &origin_of(device))),
+        device_name: None,
+    }
 }
 
 fn login_call(device: &Device, request: &PasskeyLoginRequest) -> Call {
@@ -118,6 +150,147 @@ async fn a_passkey_added_on_the_phone_signs_another_device_in_as_its_account() {
     assert_eq!(history.sign_ins[0].device_id, pc.id);
     let listed = passkeys_of(&phone, &session.token).await;
     assert!(listed.passkeys[0].last_used_at.is_some());
+}
+
+/// A passkey alone makes an account: the device is signed in to it at once (`via: "passkey"`),
+/// the name is taken, no password signs in to it, another device signs in with the passkey,
+/// and the account's last passkey, its only way in, is never removed.
+#[tokio::test]
+async fn a_passkey_alone_makes_an_account_that_keeps_it() {
+    let phone = Device::phone();
+    let username = unique_username("pk");
+    let challenge: PasskeyChallenge = sign_up_challenge_call(&phone, &username)
+        .send()
+        .await
+        .expect(201);
+    let mut authenticator = Authenticator::new();
+    let request = sign_up_answer(&phone, &authenticator, &challenge);
+    assert_eq!(request.user.name, username);
+    let session: LoginSession = sign_up_call(&phone, &request).send().await.expect(201);
+    assert_eq!(session.account.username, username);
+    let me: MeResponse = me_call(&phone, &session.token).send().await.expect(200);
+    assert_eq!(
+        (me.account, me.session.via),
+        (session.account.clone(), Via::Passkey)
+    );
+
+    sign_up_challenge_call(&Device::phone(), &username)
+        .fails(409, ErrorCode::Conflict)
+        .await;
+    qrgate_tests::register_call(&Device::phone(), &username)
+        .fails(409, ErrorCode::Conflict)
+        .await;
+    qrgate_tests::login_call(&Device::pc(), &username, PASSWORD)
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
+
+    let pc = Device::pc();
+    let said = Said::answering(&sign_in_challenge(&pc).await, &origin_of(&pc));
+    let request = authenticator.sign_in(&said, &request.user.id);
+    let signed_in: LoginSession = login_call(&pc, &request).send().await.expect(201);
+    assert_eq!(signed_in.account, session.account);
+
+    let listed = passkeys_of(&phone, &session.token).await;
+    let path = format!("/api/passkeys/{}", listed.passkeys[0].passkey_id);
+    let refusal = phone
+        .call(Method::DELETE, &path)
+        .bearer(&session.token)
+        .fails(409, ErrorCode::Conflict)
+        .await;
+    assert!(
+        refusal.message.contains("only way to sign in"),
+        "{}",
+        refusal.message
+    );
+    assert_eq!(passkeys_of(&phone, &session.token).await.passkeys.len(), 1);
+}
+
+/// A sign-up's challenge makes the account it named and no other, once; names go with a
+/// sign-up's challenge only.
+#[tokio::test]
+async fn a_sign_up_makes_only_the_account_its_challenge_named_and_once() {
+    let phone = Device::phone();
+    let username = unique_username("pk");
+    let challenge: PasskeyChallenge = sign_up_challenge_call(&phone, &username)
+        .send()
+        .await
+        .expect(201);
+    let mut renamed = sign_up_answer(&phone, &Authenticator::new(), &challenge);
+    renamed.user.name = unique_username("pk");
+    sign_up_call(&phone, &renamed)
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
+    // That answer took the challenge: the true one finds it gone.
+    let request = sign_up_answer(&phone, &Authenticator::new(), &challenge);
+    sign_up_call(&phone, &request)
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
+
+    // A sign-in's challenge makes no account.
+    let sign_in = sign_in_challenge(&phone).await;
+    let mut said = Said::answering(&sign_in, &origin_of(&phone));
+    said.kind = "webauthn.create".into();
+    let forged = PasskeySignUpRequest {
+        passkey: Authenticator::new().register(&said),
+        ..sign_up_answer(&phone, &Authenticator::new(), &challenge)
+    };
+    sign_up_call(&phone, &forged)
+        .fails(400, ErrorCode::InvalidRequest)
+        .await;
+
+    let made = sign_up_answer(
+        &phone,
+        &Authenticator::new(),
+        &sign_up_challenge_call(&phone, &username)
+            .send()
+            .await
+            .expect(201),
+    );
+    let _: LoginSession = sign_up_call(&phone, &made).send().await.expect(201);
+    sign_up_call(&phone, &made)
+        .fails(409, ErrorCode::Conflict)
+        .await;
+
+    for (ceremony, username) in [
+        (PasskeyCeremony::SignUp, None),
+        (PasskeyCeremony::SignIn, Some("ann".to_owned())),
+    ] {
+        phone
+            .call(Method::POST, "/api/passkeys/challenges")
+            .json(&PasskeyChallengeRequest {
+                ceremony,
+                username,
+                display_name: None,
+            })
+            .fails(400, ErrorCode::InvalidRequest)
+            .await;
+    }
+}
+
+/// A challenge's lifetime is `PASSKEY_CHALLENGE_TTL_SECONDS` (3 s at location A, where these
+/// tests run): answered a second before it ends, it signs in; answered after it, it is refused.
+#[tokio::test]
+async fn a_challenge_is_answered_within_its_lifetime_and_refused_after_it() {
+    let (_, _, mut authenticator, user_handle) = phone_with_passkey().await;
+    let pc = Device::pc();
+    let within = sign_in_challenge(&pc).await;
+    let lifetime = Duration::from_millis(within.timeout_ms);
+    assert_eq!(
+        lifetime,
+        Duration::from_secs(3),
+        "location A's challenge lifetime"
+    );
+    tokio::time::sleep(lifetime - Duration::from_secs(1)).await;
+    let request = authenticator.sign_in(&Said::answering(&within, &origin_of(&pc)), &user_handle);
+    let _: LoginSession = login_call(&pc, &request).send().await.expect(201);
+
+    let lapsed = sign_in_challenge(&pc).await;
+    tokio::time::sleep(lifetime + Duration::from_millis(300)).await;
+    let request = authenticator.sign_in(&Said::answering(&lapsed, &origin_of(&pc)), &user_handle);
+    let refusal = login_call(&pc, &request)
+        .fails(401, ErrorCode::Unauthorized)
+        .await;
+    assert!(refusal.message.contains("expired"), "{}", refusal.message);
 }
 
 /// One part of what a browser and its authenticator say, made wrong.

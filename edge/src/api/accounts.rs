@@ -14,36 +14,63 @@ use qrgate_protocol::{
     Account, CreateAccountRequest, DeviceEntry, DeviceInfo, DevicesResponse, LoginRequest,
     MeResponse, Secret, SessionInfo, SignInsResponse, Via, hex, validate,
 };
+use std::borrow::Cow;
 use worker::Response;
 
 /// A salt used for usernames that do not exist, so that they cost the same PBKDF2 work as a
 /// wrong password and answer in similar time.
 const ABSENT_ACCOUNT_SALT: [u8; 16] = *b"qrgate-no-such-a";
 
+fn checked_username(username: &str) -> AppResult<&str> {
+    validate::username(username)
+        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))
+}
+
 /// The username and password of a request, checked against the contract's rules.
 fn credentials<'a>(username: &'a str, password: &'a Secret) -> AppResult<(&'a str, &'a str)> {
-    let username = validate::username(username)
-        .ok_or_else(|| AppError::invalid("username must be 3–32 of a-z 0-9 . _ -"))?;
+    let username = checked_username(username)?;
     let password = validate::password(password.expose())
         .ok_or_else(|| AppError::invalid("password must be 8–128 characters."))?;
     Ok((username, password))
+}
+
+/// A new account's username and display name (the username's when none is given), checked
+/// against the contract's rules.
+pub fn new_names<'a>(
+    username: &'a str,
+    display_name: Option<&'a str>,
+) -> AppResult<(&'a str, Cow<'a, str>)> {
+    let username = checked_username(username)?;
+    let display_name = validate::display_name(display_name, username)
+        .ok_or_else(|| AppError::invalid("display_name must be 1–64 characters."))?;
+    Ok((username, display_name))
+}
+
+/// `409` for a name this location's KV holds already: the quick answer, before any work. The
+/// name's object decides at the claim (`usernames::claim`), whatever KV has seen.
+pub async fn refuse_taken(ctx: &Ctx, username: &str) -> AppResult<()> {
+    match ctx
+        .store
+        .get::<AccountRecord>(&keys::account(username))
+        .await?
+    {
+        Some(_) => Err(AppError::Conflict("This username is taken.")),
+        None => Ok(()),
+    }
 }
 
 /// `POST /api/accounts`.
 pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
     let request: CreateAccountRequest = ctx.json()?;
     let (username, password) = credentials(&request.username, &request.password)?;
-    let display_name = validate::display_name(request.display_name.as_deref(), username)
-        .ok_or_else(|| AppError::invalid("display_name must be 1–64 characters."))?;
+    let (_, display_name) = new_names(username, request.display_name.as_deref())?;
     // No credential here, but a malformed proof is refused on every route.
     ctx.refuse_malformed_proof()?;
 
     limits::admit_sign_up(ctx).await?;
     let key = keys::account(username);
-    // The answer for a name already stored here, without hashing a password for nothing.
-    if ctx.store.get::<AccountRecord>(&key).await?.is_some() {
-        return Err(AppError::Conflict("This username is taken."));
-    }
+    // Without hashing a password for nothing.
+    refuse_taken(ctx, username).await?;
     let salt = random_bytes::<16>()?;
     let hash = derive_password_key(password, &salt, PASSWORD_ITERATIONS).await?;
     let now = ctx.now_seconds();
@@ -82,6 +109,8 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let counted = limits::admit_login(ctx, username).await?;
     let key = keys::account(username);
     let record = ctx.store.get::<AccountRecord>(&key).await?;
+    // An account without a password costs the same work as one that does not exist.
+    let record = record.filter(AccountRecord::has_password);
     let (salt, iterations) = match &record {
         Some(r) => (decode(&r.password_salt)?, r.password_iterations),
         None => (ABSENT_ACCOUNT_SALT.to_vec(), PASSWORD_ITERATIONS),

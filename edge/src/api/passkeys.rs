@@ -2,61 +2,81 @@
 //! the signed-in account, its list, and a sign-in with one.
 //!
 //! - `POST /api/passkeys/challenges` hands out 32 random bytes for `register` (the signed-in
-//!   account, with what `navigator.credentials.create()` needs of it) or `sign_in` (anyone;
-//!   counted per address like QR creation). Each is kept by its own object
+//!   account, with what `navigator.credentials.create()` needs of it), `sign_up` (a new
+//!   account's name, and its id made now) or `sign_in` (anyone); the last two counted per
+//!   address like QR creation. Each is kept by its own object
 //!   (`objects/passkey_challenge.rs`) for five minutes and taken once.
 //! - `POST /api/passkeys` takes the registration's challenge; the account's keyring
 //!   (`objects/keyring.rs`) checks the attestation (`qrgate_protocol::passkey`) and a packed
 //!   self-attestation's signature, and adds the passkey.
+//! - `POST /api/accounts/passkey` takes a `sign_up` challenge (which named the new account):
+//!   the name is claimed, the keyring checks and adds the passkey (the account's one way to
+//!   sign in, which it never removes), the account is stored, and the device is signed in.
 //! - `POST /api/sessions/passkey` takes the sign-in's challenge, then the keyring of the
 //!   account the user handle names checks the assertion, its signature and its count; the
 //!   device then gets a token as from a password login, `via: "passkey"`.
 
+use crate::api::accounts::{new_names, refuse_taken};
 use crate::auth::{authenticate, device_name_or_default, renew_in_use, sign_in};
 use crate::context::Ctx;
 use crate::crypto::{decode, encode, hash_secret, random_bytes};
 use crate::error::{AppError, AppResult};
-use crate::limits;
 use crate::objects::keyring::{
     KEYRINGS_BINDING, KeyringCommand, RegisterRefusal, Registration, SignInAssertion,
 };
 use crate::objects::passkey_challenge::{
     CHALLENGES_BINDING, ChallengeCommand, IssuedChallenge, Purpose,
 };
+use crate::store::{AccountRecord, keys};
+use crate::{limits, usernames};
 use qrgate_protocol::keyring::KeyringRefusal;
 use qrgate_protocol::passkey::challenge_of;
 use qrgate_protocol::{
     Account, PasskeyAssertion, PasskeyCeremony, PasskeyChallenge, PasskeyChallengeRequest,
-    PasskeyEntry, PasskeyLoginRequest, PasskeyUser, PasskeysResponse, RegisterPasskeyRequest,
-    RenamePasskeyRequest, Via, validate,
+    PasskeyEntry, PasskeyLoginRequest, PasskeySignUpRequest, PasskeyUser, PasskeysResponse,
+    RegisterPasskeyRequest, RenamePasskeyRequest, Via, hex, validate,
 };
 use serde::de::DeserializeOwned;
 use worker::{Env, Response};
 
-/// How long a challenge can be answered: WebAuthn's recommended ceremony timeout.
-const CHALLENGE_TTL_MS: u64 = 5 * 60 * 1000;
-
 /// `POST /api/passkeys/challenges`.
 pub async fn challenge(ctx: &Ctx) -> AppResult<Response> {
     let request: PasskeyChallengeRequest = ctx.json()?;
-    let (account, exclude_credentials) = match request.ceremony {
+    let names = request.username.is_some() || request.display_name.is_some();
+    if names != (request.ceremony == PasskeyCeremony::SignUp) {
+        return Err(AppError::invalid(
+            "username and display_name name the account of a sign_up, and only of one.",
+        ));
+    }
+    let (purpose, account, exclude_credentials) = match request.ceremony {
         PasskeyCeremony::Register => {
             let auth = authenticate(ctx).await?;
             let passkeys = list_of(&ctx.env, &auth.account.account_id).await?;
             let ids = passkeys.into_iter().map(|p| p.passkey_id).collect();
-            (Some(auth.account), ids)
+            let purpose = Purpose::Register {
+                account_id: auth.account.account_id.clone(),
+            };
+            (purpose, Some(auth.account), ids)
+        }
+        PasskeyCeremony::SignUp => {
+            let username = request.username.as_deref().unwrap_or_default();
+            let (username, display_name) = new_names(username, request.display_name.as_deref())?;
+            ctx.refuse_malformed_proof()?;
+            limits::check_passkey_challenge(&ctx.env, &ctx.client_address).await?;
+            refuse_taken(ctx, username).await?;
+            // The account's id now: the passkey keeps it as its user handle.
+            let account = Account {
+                account_id: hex(&random_bytes::<16>()?),
+                username: username.to_owned(),
+                display_name: display_name.into_owned(),
+            };
+            (Purpose::SignUp(account.clone()), Some(account), Vec::new())
         }
         PasskeyCeremony::SignIn => {
             ctx.refuse_malformed_proof()?;
             limits::check_passkey_challenge(&ctx.env, &ctx.client_address).await?;
-            (None, Vec::new())
+            (Purpose::SignIn, None, Vec::new())
         }
-    };
-    let purpose = match &account {
-        Some(account) => Purpose::Register {
-            account_id: account.account_id.clone(),
-        },
-        None => Purpose::SignIn,
     };
     let mut challenge = issue(ctx, purpose).await?;
     challenge.user = account.map(|account| PasskeyUser {
@@ -72,9 +92,13 @@ pub async fn challenge(ctx: &Ctx) -> AppResult<Response> {
 /// of it, with no user and no credentials named yet.
 async fn issue(ctx: &Ctx, purpose: Purpose) -> AppResult<PasskeyChallenge> {
     let challenge = encode(&random_bytes::<32>()?);
+    let lifetime_ms = ctx
+        .config
+        .passkey_challenge_ttl_seconds
+        .saturating_mul(1000);
     let issued = IssuedChallenge {
         purpose,
-        expires_at_ms: ctx.now_ms + CHALLENGE_TTL_MS,
+        expires_at_ms: ctx.now_ms + lifetime_ms,
     };
     call::<()>(
         &ctx.env,
@@ -86,7 +110,7 @@ async fn issue(ctx: &Ctx, purpose: Purpose) -> AppResult<PasskeyChallenge> {
     Ok(PasskeyChallenge {
         challenge,
         rp_id: rp_id(ctx),
-        timeout_ms: CHALLENGE_TTL_MS,
+        timeout_ms: lifetime_ms,
         user: None,
         exclude_credentials: Vec::new(),
         allow_credentials: Vec::new(),
@@ -156,18 +180,74 @@ const APPROVAL_REFUSED: &str =
 pub async fn register(ctx: &Ctx) -> AppResult<Response> {
     let request: RegisterPasskeyRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
-    let client_data = base64url(&request.client_data_json, "client_data_json")?;
-    base64url(&request.attestation_object, "attestation_object")?;
-    let name = device_name_or_default(ctx, request.name.as_deref())
-        .map_err(|_| AppError::invalid("name must be at most 64 characters."))?;
+    let client_data = checked_registration(&request)?;
     let expected = Purpose::Register {
         account_id: auth.account.account_id.clone(),
     };
     let challenge = take_challenge(ctx, &client_data, expected)
         .await?
         .ok_or_else(|| AppError::invalid(STALE_CHALLENGE))?;
+    let entry = add_passkey(ctx, &auth.account, request, challenge, false).await?;
+    crate::json_response(201, &entry)
+}
+
+/// `POST /api/accounts/passkey`: a new account whose one way to sign in is the passkey, as the
+/// `sign_up` challenge named it, and this device signed in to it (`via: "passkey"`). Counted
+/// as a sign-up of the address, as a password's is.
+pub async fn sign_up(ctx: &Ctx) -> AppResult<Response> {
+    let request: PasskeySignUpRequest = ctx.json()?;
+    let (username, display_name) = new_names(&request.user.name, Some(&request.user.display_name))?;
+    let account = Account {
+        account_id: account_of_user_handle(&request.user.id)?,
+        username: username.to_owned(),
+        display_name: display_name.into_owned(),
+    };
+    let client_data = checked_registration(&request.passkey)?;
+    let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
+    let dpop_jkt = ctx.sign_in_proof().await?;
+    limits::admit_sign_up(ctx).await?;
+    refuse_taken(ctx, username).await?;
+    let challenge = take_challenge(ctx, &client_data, Purpose::SignUp(account.clone()))
+        .await?
+        .ok_or_else(|| AppError::invalid(STALE_CHALLENGE))?;
+    let now = ctx.now_seconds();
+    let expires_at = now + ctx.config.account_ttl_seconds;
+    // The name's one writer decides, as for a password's sign-up; then the passkey, the
+    // account's one way in; then the account, which every location then finds in KV.
+    usernames::claim(ctx, username, &account.account_id, expires_at).await?;
+    if let Err(error) = add_passkey(ctx, &account, request.passkey, challenge, true).await {
+        usernames::release(ctx, username, &account.account_id).await;
+        return Err(error);
+    }
+    let key = keys::account(username);
+    // A write that fails may have been made: the name stays claimed, not handed to another.
+    let record = AccountRecord::passwordless(account.clone(), now);
+    ctx.store.put(&key, &record, expires_at).await?;
+    let signed_in = sign_in(ctx, &account, &device_name, Via::Passkey, dpop_jkt).await?;
+    crate::json_response(201, &signed_in.session)
+}
+
+/// A registration's members checked as base64url before its challenge is taken, so a malformed
+/// request keeps it: the client data's bytes.
+fn checked_registration(request: &RegisterPasskeyRequest) -> AppResult<Vec<u8>> {
+    base64url(&request.attestation_object, "attestation_object")?;
+    base64url(&request.client_data_json, "client_data_json")
+}
+
+/// The account's keyring checks the registration that answered `challenge` and adds its
+/// passkey (named by the request, else after this device); `passwordless` for the first
+/// passkey of an account made with it alone.
+async fn add_passkey(
+    ctx: &Ctx,
+    account: &Account,
+    request: RegisterPasskeyRequest,
+    challenge: String,
+    passwordless: bool,
+) -> AppResult<PasskeyEntry> {
+    let name = device_name_or_default(ctx, request.name.as_deref())
+        .map_err(|_| AppError::invalid("name must be at most 64 characters."))?;
     let command = KeyringCommand::Register {
-        account: auth.account.clone(),
+        account: account.clone(),
         registration: Registration {
             client_data_json: request.client_data_json,
             attestation_object: request.attestation_object,
@@ -178,20 +258,17 @@ pub async fn register(ctx: &Ctx) -> AppResult<Response> {
             now_seconds: ctx.now_seconds(),
         },
         expires_at_ms: account_expiry_ms(ctx),
+        passwordless,
     };
-    let account_id = &auth.account.account_id;
     let registered: Result<PasskeyEntry, RegisterRefusal> =
-        call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await?;
-    match registered {
-        Ok(entry) => crate::json_response(201, &entry),
-        Err(RegisterRefusal::Invalid(reason)) => Err(AppError::invalid(reason)),
-        Err(RegisterRefusal::Keyring(KeyringRefusal::Full)) => Err(AppError::Conflict(
-            "This account has as many passkeys as it may keep.",
-        )),
-        Err(RegisterRefusal::Keyring(_)) => {
-            Err(AppError::Conflict("This passkey is registered already."))
+        call(&ctx.env, KEYRINGS_BINDING, &account.account_id, &command).await?;
+    registered.map_err(|refusal| match refusal {
+        RegisterRefusal::Invalid(reason) => AppError::invalid(reason),
+        RegisterRefusal::Keyring(KeyringRefusal::Full) => {
+            AppError::Conflict("This account has as many passkeys as it may keep.")
         }
-    }
+        RegisterRefusal::Keyring(_) => AppError::Conflict("This passkey is registered already."),
+    })
 }
 
 /// `GET /api/passkeys`.
@@ -227,15 +304,18 @@ pub async fn remove(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
 }
 
 /// Renames or removes a passkey of `account_id`'s keyring: `204` for one it had, else `404`
-/// (another account's, or none).
+/// (another account's, or none); `409` for the last passkey of an account without a password.
 async fn change_keyring(
     ctx: &Ctx,
     account_id: &str,
     command: &KeyringCommand,
 ) -> AppResult<Response> {
     match call(&ctx.env, KEYRINGS_BINDING, account_id, command).await? {
-        true => Ok(crate::no_content()),
-        false => Err(AppError::NotFound("passkey")),
+        Ok(()) => Ok(crate::no_content()),
+        Err(KeyringRefusal::LastWayToSignIn) => Err(AppError::Conflict(
+            "This passkey is the account's only way to sign in: add another before removing it.",
+        )),
+        Err(_) => Err(AppError::NotFound("passkey")),
     }
 }
 
@@ -245,11 +325,7 @@ pub async fn login(ctx: &Ctx) -> AppResult<Response> {
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
     let assertion = request.passkey;
     let client_data = base64url(&assertion.client_data_json, "client_data_json")?;
-    let account_id = decode(&assertion.user_handle)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|id| validate::account_id(id))
-        .ok_or_else(|| AppError::invalid("user_handle is not one of this edge's accounts."))?;
+    let account_id = account_of_user_handle(&assertion.user_handle)?;
     let dpop_jkt = ctx.sign_in_proof().await?;
     let challenge = take_challenge(ctx, &client_data, Purpose::SignIn)
         .await?
@@ -293,6 +369,15 @@ async fn verify(
         expires_at_ms: account_expiry_ms(ctx),
     };
     call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await
+}
+
+/// The account id a passkey's user handle names (`PasskeyUser::id`).
+fn account_of_user_handle(user_handle: &str) -> AppResult<String> {
+    decode(user_handle)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|id| validate::account_id(id))
+        .ok_or_else(|| AppError::invalid("user_handle is not one of this edge's accounts."))
 }
 
 /// The relying party id: `PASSKEY_RP_ID`, else the host the edge is served from.

@@ -54,17 +54,19 @@ pub enum RegisterRefusal {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum KeyringCommand {
     /// A new passkey of `account`: its registration is checked, then it is added. Answers
-    /// `Result<PasskeyEntry, RegisterRefusal>`.
+    /// `Result<PasskeyEntry, RegisterRefusal>`. `passwordless` is for an account's first
+    /// passkey only: the account has no password (a passkey sign-up).
     Register {
         account: Account,
         registration: Registration,
         expires_at_ms: u64,
+        passwordless: bool,
     },
     /// Answers the passkeys, oldest first.
     List,
-    /// Answers whether the keyring had the passkey to rename.
+    /// Answers `Result<(), KeyringRefusal>`: `Unknown` for a passkey it does not have.
     Rename { passkey_id: String, name: String },
-    /// Answers whether the keyring had the passkey to remove.
+    /// Answers `Result<(), KeyringRefusal>`: `Unknown`, or `LastWayToSignIn`.
     Remove { passkey_id: String },
     /// A sign-in: answers `Result<Account, String>`, the refusal's reason.
     SignIn {
@@ -98,6 +100,7 @@ impl DurableObject for AccountKeyring {
                 account,
                 registration,
                 expires_at_ms,
+                passwordless,
             } => {
                 let passkey = match checked_passkey(registration).await {
                     Ok(passkey) => passkey,
@@ -109,7 +112,8 @@ impl DurableObject for AccountKeyring {
                 // Loaded again: the checks awaited WebCrypto, during which another command
                 // may have changed the keyring.
                 let stored = self.keyring.load(&self.state).await?;
-                let mut keyring = stored.unwrap_or_else(|| Keyring::new(account, expires_at_ms));
+                let mut keyring =
+                    stored.unwrap_or_else(|| Keyring::new(account, expires_at_ms, passwordless));
                 let entry = passkey.entry.clone();
                 let added = keyring.add(passkey, expires_at_ms);
                 if added.is_ok() {
@@ -122,24 +126,16 @@ impl DurableObject for AccountKeyring {
                 Response::from_json(&listed)
             }
             KeyringCommand::Rename { passkey_id, name } => {
-                let Some(mut keyring) = stored else {
-                    return Response::from_json(&false);
-                };
-                let renamed = keyring.rename(&passkey_id, &name);
-                if renamed {
-                    self.store(&keyring).await?;
-                }
-                Response::from_json(&renamed)
+                let changed =
+                    self.change(stored, |keyring| match keyring.rename(&passkey_id, &name) {
+                        true => Ok(()),
+                        false => Err(KeyringRefusal::Unknown),
+                    });
+                Response::from_json(&changed.await?)
             }
             KeyringCommand::Remove { passkey_id } => {
-                let Some(mut keyring) = stored else {
-                    return Response::from_json(&false);
-                };
-                let removed = keyring.remove(&passkey_id);
-                if removed {
-                    self.store(&keyring).await?;
-                }
-                Response::from_json(&removed)
+                let changed = self.change(stored, |keyring| keyring.remove(&passkey_id));
+                Response::from_json(&changed.await?)
             }
             KeyringCommand::SignIn {
                 assertion,
@@ -215,6 +211,22 @@ fn unknown() -> String {
 }
 
 impl AccountKeyring {
+    /// Applies `change` to the keyring as `stored`, and stores it if the change was made.
+    async fn change(
+        &self,
+        stored: Option<Keyring>,
+        change: impl FnOnce(&mut Keyring) -> std::result::Result<(), KeyringRefusal>,
+    ) -> Result<std::result::Result<(), KeyringRefusal>> {
+        let Some(mut keyring) = stored else {
+            return Ok(Err(KeyringRefusal::Unknown));
+        };
+        let changed = change(&mut keyring);
+        if changed.is_ok() {
+            self.store(&keyring).await?;
+        }
+        Ok(changed)
+    }
+
     async fn store(&self, keyring: &Keyring) -> Result<()> {
         // The alarm first: a keyring stored without one would never be forgotten.
         objects::wake_at(&self.state, keyring.expires_at_ms).await?;

@@ -5,6 +5,7 @@
 //! alarm when it lapses untaken.
 
 use crate::objects::{self, Stored};
+use qrgate_protocol::Account;
 use serde::{Deserialize, Serialize};
 use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
 
@@ -22,6 +23,8 @@ pub struct IssuedChallenge {
 pub enum Purpose {
     /// A new passkey for this signed-in account.
     Register { account_id: String },
+    /// A new account, as named, made with the passkey alone.
+    SignUp(Account),
     /// A sign-in, by anyone.
     SignIn,
     /// The confirmation of one scan of one QR session, by the account that scanned.

@@ -6,7 +6,7 @@
 //! function; that the markup is the app's too is checked in Chromium (`tests/e2e`, "drawn by
 //! the edge").
 //!
-//! Its two buttons are `hidden` until the page's code runs: they would do nothing before then,
+//! Its buttons are `hidden` until the page's code runs: they would do nothing before then,
 //! and the language button's label, in the other language's own script, would make the first
 //! frame wait for that script's font (in headless Chromium here, a Chinese font for an English
 //! page: about 15 ms of a cold load). The language button leads the header's links, which are
@@ -38,6 +38,7 @@ pub fn first_view(lang: Lang, title: &str, qr_url: &str, seconds_left: u64) -> O
          <figure class=\"qr\"><div class=\"qr-image\" role=\"img\" aria-label=\"{alt} {url}\">{svg}</div>\
          <figcaption><span>{alt}</span> <code class=\"qr-link\">{url}</code></figcaption></figure>\
          <p class=\"countdown\">{expires_in} <strong>{seconds_left}</strong> {seconds}</p>\
+         <button class=\"link\" hidden>{use_passkey}</button>\
          <button class=\"link\" hidden>{use_password}</button></main></div>",
         app = shared(Text::AppName),
         scan = shared(Text::Scan),
@@ -50,6 +51,7 @@ pub fn first_view(lang: Lang, title: &str, qr_url: &str, seconds_left: u64) -> O
         instructions = own(PcText::PcInstructions),
         expires_in = own(PcText::ExpiresIn),
         seconds = own(PcText::Seconds),
+        use_passkey = shared(Text::SignInWithPasskey),
         use_password = own(PcText::UsePassword),
     ))
 }

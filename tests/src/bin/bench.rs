@@ -422,9 +422,7 @@ impl PasskeyHolder {
         let challenge: PasskeyChallenge = phone
             .call(reqwest::Method::POST, "/api/passkeys/challenges")
             .bearer(&login.token)
-            .json(&PasskeyChallengeRequest {
-                ceremony: PasskeyCeremony::Register,
-            })
+            .json(&PasskeyChallengeRequest::new(PasskeyCeremony::Register))
             .send()
             .await
             .expect(201);
@@ -713,9 +711,7 @@ async fn pool_line(step: &str, context: &PoolContext, index: usize) -> String {
             let pc = Device::pc();
             let challenge: PasskeyChallenge = pc
                 .call(reqwest::Method::POST, "/api/passkeys/challenges")
-                .json(&PasskeyChallengeRequest {
-                    ceremony: PasskeyCeremony::SignIn,
-                })
+                .json(&PasskeyChallengeRequest::new(PasskeyCeremony::SignIn))
                 .send()
                 .await
                 .expect(201);
