@@ -12,13 +12,22 @@ const bytes = (text) =>
 const ALGORITHMS = [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -8 }];
 
 // The conditional request waiting on the username field's autofill, if any: a button's request
-// replaces it, as a browser runs one at a time.
+// replaces it. A browser runs one request at a time and lets the aborted one end first (else
+// the new one is refused as "already pending"), so the replacement waits for that end.
 let waiting = null;
+async function replaceWaiting() {
+  const replaced = waiting;
+  waiting = null;
+  if (replaced) {
+    replaced.controller.abort();
+    await replaced.ended;
+  }
+}
 
 /** A new passkey for the signed-in account, answering a `register` challenge. */
 export async function create(challengeJson) {
   const challenge = JSON.parse(challengeJson);
-  waiting?.abort();
+  await replaceWaiting();
   const credential = await navigator.credentials.create({
     publicKey: {
       challenge: bytes(challenge.challenge),
@@ -50,10 +59,9 @@ export async function create(challengeJson) {
  */
 export async function get(challengeJson, conditional) {
   const challenge = JSON.parse(challengeJson);
-  waiting?.abort();
+  await replaceWaiting();
   const controller = new AbortController();
-  if (conditional) waiting = controller;
-  const credential = await navigator.credentials.get({
+  const request = navigator.credentials.get({
     publicKey: {
       challenge: bytes(challenge.challenge),
       rpId: challenge.rp_id,
@@ -66,6 +74,8 @@ export async function get(challengeJson, conditional) {
     mediation: conditional ? "conditional" : "optional",
     signal: controller.signal,
   });
+  if (conditional) waiting = { controller, ended: request.then(() => {}, () => {}) };
+  const credential = await request;
   const answer = credential.response;
   return JSON.stringify({
     passkey_id: base64url(credential.rawId),

@@ -48,9 +48,11 @@ async function withAuthenticator(options) {
 }
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+/** A phone at an address of its own: its sign-up is counted against no other test's. */
+const phoneAt = (address) => ({ ...PHONE, extraHTTPHeaders: { "CF-Connecting-IP": address } });
 
 test("a phone adds a passkey, signs out and signs in with it alone; a PC's autofill offers it", async () => {
-  const { context, page, verifyUser, credentials } = await withAuthenticator(PHONE);
+  const { context, page, verifyUser, credentials } = await withAuthenticator(phoneAt("10.67.0.1"));
   const username = `pk-${Date.now().toString(36)}`;
   await page.goto(BASE + "/m/login");
   await page.getByRole("button", { name: "Create a new account" }).click();
@@ -139,7 +141,7 @@ test("a phone adds a passkey, signs out and signs in with it alone; a PC's autof
 });
 
 test("a passkey alone makes an account, which signs in with it and keeps its last passkey", async () => {
-  const { context, page } = await withAuthenticator(PHONE);
+  const { context, page, verifyUser } = await withAuthenticator(phoneAt("10.67.0.2"));
   const username = `pko-${Date.now().toString(36)}`;
   await page.goto(BASE + "/m/login");
   await page.getByRole("button", { name: "Create a new account" }).click();
@@ -148,9 +150,16 @@ test("a passkey alone makes an account, which signs in with it and keeps its las
   await page.waitForURL(BASE + "/m/");
   await page.locator(".account .display-name").filter({ hasText: username }).waitFor();
 
-  // Signed out, it is signed in again by the passkey alone: the sign-in form's autofill
-  // request, which the virtual authenticator answers at once.
+  // Signed out, it signs in again with the passkey alone: refused while user verification
+  // fails (which also keeps the sign-in form's autofill request, which the virtual
+  // authenticator would answer at once, from signing it in first), then signed in.
+  await verifyUser(false);
+  await page.goto(BASE + "/m/");
   await page.getByRole("button", { name: "Sign out on this phone" }).click();
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await page.locator("main [role=status]").filter({ hasText: "No passkey was used" }).waitFor();
+  await verifyUser(true);
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await page.locator(".account .display-name").filter({ hasText: username }).waitFor();
 
   // Its one passkey is its one way in: the devices page keeps it and says why.

@@ -22,7 +22,8 @@ use crate::context::Ctx;
 use crate::crypto::{decode, encode, hash_secret, random_bytes};
 use crate::error::{AppError, AppResult};
 use crate::objects::keyring::{
-    KEYRINGS_BINDING, KeyringCommand, RegisterRefusal, Registration, SignInAssertion,
+    ApprovalRefusal, KEYRINGS_BINDING, KeyringCommand, PendingApproval, RegisterRefusal,
+    Registration, SignInAssertion,
 };
 use crate::objects::passkey_challenge::{
     CHALLENGES_BINDING, ChallengeCommand, IssuedChallenge, Purpose,
@@ -91,51 +92,67 @@ pub async fn challenge(ctx: &Ctx) -> AppResult<Response> {
 /// A new challenge for `purpose`, kept by its object: what the browser's WebAuthn call needs
 /// of it, with no user and no credentials named yet.
 async fn issue(ctx: &Ctx, purpose: Purpose) -> AppResult<PasskeyChallenge> {
-    let challenge = encode(&random_bytes::<32>()?);
-    let lifetime_ms = ctx
-        .config
-        .passkey_challenge_ttl_seconds
-        .saturating_mul(1000);
+    let challenge = new_challenge(ctx)?;
     let issued = IssuedChallenge {
         purpose,
-        expires_at_ms: ctx.now_ms + lifetime_ms,
+        expires_at_ms: challenge_expiry_ms(ctx),
     };
     call::<()>(
         &ctx.env,
         CHALLENGES_BINDING,
-        &challenge_object(&challenge),
+        &challenge_object(&challenge.challenge),
         &ChallengeCommand::Issue(issued),
     )
     .await?;
+    Ok(challenge)
+}
+
+/// 32 random bytes for one ceremony, with what the browser's WebAuthn call needs of them.
+fn new_challenge(ctx: &Ctx) -> AppResult<PasskeyChallenge> {
     Ok(PasskeyChallenge {
-        challenge,
+        challenge: encode(&random_bytes::<32>()?),
         rp_id: rp_id(ctx),
-        timeout_ms: lifetime_ms,
+        timeout_ms: ctx
+            .config
+            .passkey_challenge_ttl_seconds
+            .saturating_mul(1000),
         user: None,
         exclude_credentials: Vec::new(),
         allow_credentials: Vec::new(),
     })
 }
 
+fn challenge_expiry_ms(ctx: &Ctx) -> u64 {
+    ctx.now_ms
+        + ctx
+            .config
+            .passkey_challenge_ttl_seconds
+            .saturating_mul(1000)
+}
+
 /// The challenge of a scan by `account_id` of the QR session `qr_id` whose scan token hashes
-/// to `scan_token_hash`, if the account has a passkey: its confirmation must answer it.
+/// to `scan_token_hash`, if the account has a passkey: its confirmation must answer it. The
+/// account's keyring decides whether it has one and, if so, keeps the challenge, in one call:
+/// no object of its own per approval.
 pub async fn approval_challenge(
     ctx: &Ctx,
     account_id: &str,
     qr_id: &str,
     scan_token_hash: &str,
 ) -> AppResult<Option<PasskeyChallenge>> {
-    let passkeys = list_of(&ctx.env, account_id).await?;
+    let mut challenge = new_challenge(ctx)?;
+    let approval = PendingApproval {
+        qr_id: qr_id.to_owned(),
+        scan_token_hash: scan_token_hash.to_owned(),
+        challenge: challenge.challenge.clone(),
+        expires_at_ms: challenge_expiry_ms(ctx),
+    };
+    let command = KeyringCommand::AwaitApproval(approval);
+    let passkeys: Vec<String> = call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await?;
     if passkeys.is_empty() {
         return Ok(None);
     }
-    let purpose = Purpose::Approve {
-        account_id: account_id.to_owned(),
-        qr_id: qr_id.to_owned(),
-        scan_token_hash: scan_token_hash.to_owned(),
-    };
-    let mut challenge = issue(ctx, purpose).await?;
-    challenge.allow_credentials = passkeys.into_iter().map(|p| p.passkey_id).collect();
+    challenge.allow_credentials = passkeys;
     Ok(Some(challenge))
 }
 
@@ -149,27 +166,27 @@ pub async fn check_approval(
     scan_token_hash: &str,
     assertion: Option<PasskeyAssertion>,
 ) -> AppResult<()> {
-    let Some(assertion) = assertion else {
-        if list_of(&ctx.env, account_id).await?.is_empty() {
-            return Ok(());
+    let assertion = match assertion {
+        None => None,
+        Some(assertion) => {
+            let client_data = base64url(&assertion.client_data_json, "client_data_json")?;
+            let challenge = challenge_of(&client_data).ok_or_else(not_client_data)?;
+            Some(sign_in_assertion(ctx, assertion, challenge)?)
         }
-        return Err(AppError::Forbidden(
-            "This account approves with its passkey: answer the scan's passkey challenge.",
-        ));
     };
-    let client_data = base64url(&assertion.client_data_json, "client_data_json")?;
-    let expected = Purpose::Approve {
-        account_id: account_id.to_owned(),
+    let command = KeyringCommand::Approve {
         qr_id: qr_id.to_owned(),
         scan_token_hash: scan_token_hash.to_owned(),
+        assertion,
+        now_seconds: ctx.now_seconds(),
+        expires_at_ms: account_expiry_ms(ctx),
     };
-    let challenge = take_challenge(ctx, &client_data, expected)
-        .await?
-        .ok_or(AppError::Forbidden(APPROVAL_REFUSED))?;
-    let approved = verify(ctx, account_id, assertion, challenge).await?;
-    match approved {
-        Ok(account) if account.account_id == account_id => Ok(()),
-        _ => Err(AppError::Forbidden(APPROVAL_REFUSED)),
+    match call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await? {
+        Ok(()) => Ok(()),
+        Err(ApprovalRefusal::PasskeyNeeded) => Err(AppError::Forbidden(
+            "This account approves with its passkey: answer the scan's passkey challenge.",
+        )),
+        Err(ApprovalRefusal::Refused) => Err(AppError::Forbidden(APPROVAL_REFUSED)),
     }
 }
 
@@ -348,6 +365,21 @@ async fn verify(
     assertion: PasskeyAssertion,
     challenge: String,
 ) -> AppResult<Result<Account, String>> {
+    let command = KeyringCommand::SignIn {
+        assertion: sign_in_assertion(ctx, assertion, challenge)?,
+        now_seconds: ctx.now_seconds(),
+        expires_at_ms: account_expiry_ms(ctx),
+    };
+    call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await
+}
+
+/// `assertion` as the keyring checks it: each binary member checked as base64url here (a
+/// malformed one is `400`), with what the relying party expects of it.
+fn sign_in_assertion(
+    ctx: &Ctx,
+    assertion: PasskeyAssertion,
+    challenge: String,
+) -> AppResult<SignInAssertion> {
     for (value, name) in [
         (&assertion.authenticator_data, "authenticator_data"),
         (&assertion.signature, "signature"),
@@ -355,20 +387,15 @@ async fn verify(
     ] {
         base64url(value, name)?;
     }
-    let command = KeyringCommand::SignIn {
-        assertion: SignInAssertion {
-            passkey_id: assertion.passkey_id,
-            client_data_json: assertion.client_data_json,
-            authenticator_data: assertion.authenticator_data,
-            signature: assertion.signature,
-            rp_id: rp_id(ctx),
-            origin: ctx.origin.clone(),
-            challenge,
-        },
-        now_seconds: ctx.now_seconds(),
-        expires_at_ms: account_expiry_ms(ctx),
-    };
-    call(&ctx.env, KEYRINGS_BINDING, account_id, &command).await
+    Ok(SignInAssertion {
+        passkey_id: assertion.passkey_id,
+        client_data_json: assertion.client_data_json,
+        authenticator_data: assertion.authenticator_data,
+        signature: assertion.signature,
+        rp_id: rp_id(ctx),
+        origin: ctx.origin.clone(),
+        challenge,
+    })
 }
 
 /// The account id a passkey's user handle names (`PasskeyUser::id`).
@@ -412,8 +439,7 @@ async fn take_challenge(
     client_data: &[u8],
     expected: Purpose,
 ) -> AppResult<Option<String>> {
-    let challenge = challenge_of(client_data)
-        .ok_or_else(|| AppError::invalid("client_data_json is not a WebAuthn client data."))?;
+    let challenge = challenge_of(client_data).ok_or_else(not_client_data)?;
     let taken: bool = call(
         &ctx.env,
         CHALLENGES_BINDING,
@@ -422,6 +448,10 @@ async fn take_challenge(
     )
     .await?;
     Ok(taken.then_some(challenge))
+}
+
+fn not_client_data() -> AppError {
+    AppError::invalid("client_data_json is not a WebAuthn client data.")
 }
 
 const STALE_CHALLENGE: &str =

@@ -13,7 +13,7 @@ use qrgate_protocol::keyring::{Keyring, KeyringRefusal, StoredPasskey};
 use qrgate_protocol::passkey::{Expected, check_assertion, check_registration};
 use qrgate_protocol::{Account, PasskeyEntry};
 use serde::{Deserialize, Serialize};
-use worker::{DurableObject, Env, Request, Response, Result, State, durable_object};
+use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
 
 pub const KEYRINGS_BINDING: &str = "KEYRINGS";
 
@@ -51,6 +51,30 @@ pub enum RegisterRefusal {
     Keyring(KeyringRefusal),
 }
 
+/// The most approval challenges a keyring keeps at once: scans by one account waiting for their
+/// confirmation. A newer one crowds out the oldest.
+const MAX_PENDING_APPROVALS: usize = 16;
+
+/// A scan's approval challenge, kept by the scanning account's keyring until its confirmation
+/// takes it (once) or it lapses: bound to the session and the scan token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    pub qr_id: String,
+    pub scan_token_hash: String,
+    pub challenge: String,
+    pub expires_at_ms: u64,
+}
+
+/// Why a confirmation is not approved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApprovalRefusal {
+    /// The account has a passkey, and no answer came.
+    PasskeyNeeded,
+    /// The answer does not approve this scan: no challenge kept for it, another challenge, or
+    /// one of a sign-in's refusals.
+    Refused,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub enum KeyringCommand {
     /// A new passkey of `account`: its registration is checked, then it is added. Answers
@@ -68,6 +92,20 @@ pub enum KeyringCommand {
     Rename { passkey_id: String, name: String },
     /// Answers `Result<(), KeyringRefusal>`: `Unknown`, or `LastWayToSignIn`.
     Remove { passkey_id: String },
+    /// A scan by the account: if it has a passkey, keeps this challenge for the scan's
+    /// confirmation and answers the passkeys' ids, one of which must answer it; else keeps
+    /// nothing and answers none.
+    AwaitApproval(PendingApproval),
+    /// A scan's confirmation: answers `Result<(), ApprovalRefusal>`. Without an assertion only
+    /// an account without passkeys passes; with one, it must answer the scan's kept challenge
+    /// (taken, once, whatever the answer's fate) as a sign-in's answers its own.
+    Approve {
+        qr_id: String,
+        scan_token_hash: String,
+        assertion: Option<SignInAssertion>,
+        now_seconds: u64,
+        expires_at_ms: u64,
+    },
     /// A sign-in: answers `Result<Account, String>`, the refusal's reason.
     SignIn {
         assertion: SignInAssertion,
@@ -81,6 +119,7 @@ pub enum KeyringCommand {
 pub struct AccountKeyring {
     state: State,
     keyring: Stored<Keyring>,
+    approvals: Stored<Vec<PendingApproval>>,
 }
 
 #[cfg(feature = "objects")]
@@ -89,6 +128,7 @@ impl DurableObject for AccountKeyring {
         Self {
             state,
             keyring: Stored::new("keyring"),
+            approvals: Stored::new("approvals"),
         }
     }
 
@@ -120,6 +160,54 @@ impl DurableObject for AccountKeyring {
                     self.store(&keyring).await?;
                 }
                 Response::from_json(&added.map(|()| entry).map_err(RegisterRefusal::Keyring))
+            }
+            KeyringCommand::AwaitApproval(approval) => {
+                let passkeys: Vec<String> = stored
+                    .map(|keyring| keyring.list().into_iter().map(|p| p.passkey_id).collect())
+                    .unwrap_or_default();
+                if !passkeys.is_empty() {
+                    let mut pending = self.pending().await?;
+                    if pending.len() >= MAX_PENDING_APPROVALS {
+                        pending.remove(0);
+                    }
+                    pending.push(approval);
+                    self.approvals.store(&self.state, &pending).await?;
+                }
+                Response::from_json(&passkeys)
+            }
+            KeyringCommand::Approve {
+                qr_id,
+                scan_token_hash,
+                assertion,
+                now_seconds,
+                expires_at_ms,
+            } => {
+                let has_passkeys = stored.as_ref().is_some_and(|k| !k.list().is_empty());
+                let (Some(keyring), Some(assertion)) = (stored, assertion) else {
+                    let approved = match has_passkeys {
+                        false => Ok(()),
+                        true => Err(ApprovalRefusal::PasskeyNeeded),
+                    };
+                    return Response::from_json(&approved);
+                };
+                // The scan's challenge is taken before the answer is checked: a second answer
+                // finds nothing.
+                let mut pending = self.pending().await?;
+                let kept = pending.iter().position(|approval| {
+                    approval.qr_id == qr_id && approval.scan_token_hash == scan_token_hash
+                });
+                let Some(kept) = kept.map(|index| pending.remove(index)) else {
+                    return Response::from_json(&Err::<(), _>(ApprovalRefusal::Refused));
+                };
+                self.approvals.store(&self.state, &pending).await?;
+                if kept.challenge != assertion.challenge {
+                    return Response::from_json(&Err::<(), _>(ApprovalRefusal::Refused));
+                }
+                let signed = self
+                    .sign_in(&keyring, &assertion, now_seconds, expires_at_ms)
+                    .await?;
+                let approved = signed.map(|_| ()).map_err(|_| ApprovalRefusal::Refused);
+                Response::from_json(&approved)
             }
             KeyringCommand::List => {
                 let listed: Vec<PasskeyEntry> = stored.map(|k| k.list()).unwrap_or_default();
@@ -211,6 +299,14 @@ fn unknown() -> String {
 }
 
 impl AccountKeyring {
+    /// The approval challenges kept, without those lapsed by now.
+    async fn pending(&self) -> Result<Vec<PendingApproval>> {
+        let mut pending = self.approvals.load(&self.state).await?.unwrap_or_default();
+        let now_ms = Date::now().as_millis();
+        pending.retain(|approval| now_ms < approval.expires_at_ms);
+        Ok(pending)
+    }
+
     /// Applies `change` to the keyring as `stored`, and stores it if the change was made.
     async fn change(
         &self,

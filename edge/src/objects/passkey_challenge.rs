@@ -25,14 +25,9 @@ pub enum Purpose {
     Register { account_id: String },
     /// A new account, as named, made with the passkey alone.
     SignUp(Account),
-    /// A sign-in, by anyone.
+    /// A sign-in, by anyone. (A scan's approval challenge is kept by the scanning account's
+    /// keyring: `objects/keyring.rs`.)
     SignIn,
-    /// The confirmation of one scan of one QR session, by the account that scanned.
-    Approve {
-        account_id: String,
-        qr_id: String,
-        scan_token_hash: String,
-    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
