@@ -61,6 +61,13 @@ fn sign_up_challenge_call(device: &Device, username: &str) -> Call {
         })
 }
 
+async fn sign_up_challenge(device: &Device, username: &str) -> PasskeyChallenge {
+    sign_up_challenge_call(device, username)
+        .send()
+        .await
+        .expect(201)
+}
+
 fn sign_up_call(device: &Device, request: &PasskeySignUpRequest) -> Call {
     device
         .call(Method::POST, "/api/accounts/passkey")
@@ -159,10 +166,7 @@ async fn a_passkey_added_on_the_phone_signs_another_device_in_as_its_account() {
 async fn a_passkey_alone_makes_an_account_that_keeps_it() {
     let phone = Device::phone();
     let username = unique_username("pk");
-    let challenge: PasskeyChallenge = sign_up_challenge_call(&phone, &username)
-        .send()
-        .await
-        .expect(201);
+    let challenge: PasskeyChallenge = sign_up_challenge(&phone, &username).await;
     let mut authenticator = Authenticator::new();
     let request = sign_up_answer(&phone, &authenticator, &challenge);
     assert_eq!(request.user.name, username);
@@ -211,10 +215,7 @@ async fn a_passkey_alone_makes_an_account_that_keeps_it() {
 async fn a_sign_up_makes_only_the_account_its_challenge_named_and_once() {
     let phone = Device::phone();
     let username = unique_username("pk");
-    let challenge: PasskeyChallenge = sign_up_challenge_call(&phone, &username)
-        .send()
-        .await
-        .expect(201);
+    let challenge: PasskeyChallenge = sign_up_challenge(&phone, &username).await;
     let mut renamed = sign_up_answer(&phone, &Authenticator::new(), &challenge);
     renamed.user.name = unique_username("pk");
     sign_up_call(&phone, &renamed)
