@@ -32,8 +32,9 @@ start_floor_wrangler() {
     start_wrangler "$port" "$state" target/wrangler-bench.log \
         --config tests/bench/floor/wrangler.jsonc
 }
-# Built once, here: no instance builds (scripts/dev-config.py).
-bash scripts/build.sh
+# Built once, here, by the deploy dry run that measures the Workers' sizes (printed below):
+# no instance builds (scripts/dev-config.py), and none runs while this rewrites the bundles.
+bash scripts/sizes.sh >target/bench-sizes.md
 start_bench_wrangler
 export QRGATE_URL="http://127.0.0.1:$port"
 # The last commit before key-bound tokens and the last of their work, for the size change
@@ -136,7 +137,7 @@ step_alone() {
         "its Durable Objects run in a Worker of their own, built from the same crate, whose isolate" \
         "only an object's location starts):"
     echo
-    bash scripts/sizes.sh
+    cat target/bench-sizes.md
     echo
     echo "## Sign-in latency (phone's confirm answer → PC holds its token)"
     echo

@@ -403,10 +403,16 @@ struct PoolContext {
     phones: Vec<(Device, LoginSession)>,
     /// For `user-code`: the live device's code.
     user_code: String,
-    /// For the passkey steps: a phone whose account has a passkey, held by an authenticator
-    /// that keeps no count (so that answers used in any order all pass).
-    passkey: Option<PasskeyHolder>,
+    /// For the passkey steps: phones whose accounts have a passkey, each held by an
+    /// authenticator that keeps no count (so that answers used in any order all pass). One,
+    /// but for `confirm-passkey`: an account's keyring keeps the challenges of at most
+    /// [`APPROVALS_PER_KEYRING`] scans waiting for their confirmation, so the pool's scans are
+    /// shared out among as many accounts as that takes.
+    passkeys: Vec<PasskeyHolder>,
 }
+
+/// The approval challenges one keyring keeps waiting (`edge/src/objects/keyring.rs`).
+const APPROVALS_PER_KEYRING: usize = 16;
 
 struct PasskeyHolder {
     phone: Device,
@@ -526,11 +532,16 @@ async fn pool(step: &str, count: usize) {
         }
         _ => (Vec::new(), String::new()),
     };
-    let passkey = if step.starts_with("passkey-") || step == "confirm-passkey" {
-        Some(PasskeyHolder::new().await)
-    } else {
-        None
+    let holders = match step {
+        "confirm-passkey" => count.div_ceil(APPROVALS_PER_KEYRING),
+        _ if step.starts_with("passkey-") => 1,
+        _ => 0,
     };
+    let passkeys = futures::stream::iter(0..holders)
+        .map(|_| PasskeyHolder::new())
+        .buffer_unordered(POOL_CONCURRENCY)
+        .collect()
+        .await;
     let context = &PoolContext {
         phone,
         login,
@@ -539,7 +550,7 @@ async fn pool(step: &str, count: usize) {
         access_token,
         phones,
         user_code,
-        passkey,
+        passkeys,
     };
     let lines: Vec<String> = futures::stream::iter(0..count)
         .map(|index| pool_line(step, context, index))
@@ -707,7 +718,7 @@ async fn pool_line(step: &str, context: &PoolContext, index: usize) -> String {
             ("GET", "/oauth/userinfo".to_owned(), String::new(), headers)
         }
         "passkey-sign-in" | "passkey-forged" | "passkey-unknown" => {
-            let holder = context.passkey.as_ref().expect("a passkey holder");
+            let holder = context.passkeys.first().expect("a passkey holder");
             let pc = Device::pc();
             let challenge: PasskeyChallenge = pc
                 .call(reqwest::Method::POST, "/api/passkeys/challenges")
@@ -736,7 +747,7 @@ async fn pool_line(step: &str, context: &PoolContext, index: usize) -> String {
             ("POST", "/api/sessions/passkey".to_owned(), body, headers)
         }
         "confirm-passkey" => {
-            let holder = context.passkey.as_ref().expect("a passkey holder");
+            let holder = &context.passkeys[index % context.passkeys.len()];
             let qr = create_qr(&Device::pc()).await;
             let scan = scan(&holder.phone, &holder.login.token, &qr.qr_id).await;
             let challenge = scan.passkey.expect("the scan's passkey challenge");
