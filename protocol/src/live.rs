@@ -15,6 +15,10 @@ pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// public (anyone who saw the QR has it), so without a bound anyone could hold any number of
 /// sockets open on the session's object; the PC needs one, two across a reload.
 pub const MAX_WAITING_SOCKETS: usize = 16;
+/// At most this many sockets of one session are authenticated at once; a further first
+/// message, even a right one, is [`CloseCode::TooManySockets`]. The PC needs one (two across a
+/// reload); whoever holds its poll secret must not hold the object's sockets without bound.
+pub const MAX_AUTHENTICATED_SOCKETS: usize = 8;
 /// The keep-alive a client sends about every 20 s, at any time, answered with [`PONG`].
 pub const PING: &str = "ping";
 pub const PONG: &str = "pong";
@@ -58,15 +62,19 @@ pub enum CloseCode {
     /// No first message within [`HELLO_TIMEOUT_MS`], or, before that, crowded out by newer
     /// sockets ([`crowded_out`]).
     HelloTimeout,
+    /// A right first message when [`MAX_AUTHENTICATED_SOCKETS`] of the session's sockets are
+    /// authenticated already.
+    TooManySockets,
 }
 
 impl CloseCode {
-    pub const ALL: [CloseCode; 5] = [
+    pub const ALL: [CloseCode; 6] = [
         Self::Done,
         Self::BadMessage,
         Self::Unauthorized,
         Self::Collected,
         Self::HelloTimeout,
+        Self::TooManySockets,
     ];
 
     pub fn code(self) -> u16 {
@@ -76,6 +84,7 @@ impl CloseCode {
             Self::Unauthorized => 4401,
             Self::Collected => 4404,
             Self::HelloTimeout => 4408,
+            Self::TooManySockets => 4429,
         }
     }
 
@@ -87,6 +96,7 @@ impl CloseCode {
             Self::Unauthorized => "wrong poll secret or device",
             Self::Collected => "session collected",
             Self::HelloTimeout => "no first message in time",
+            Self::TooManySockets => "too many sockets",
         }
     }
 
@@ -298,7 +308,7 @@ mod tests {
     #[test]
     fn close_codes_are_the_contracts() {
         let codes: Vec<u16> = CloseCode::ALL.into_iter().map(CloseCode::code).collect();
-        assert_eq!(codes, [1000, 4400, 4401, 4404, 4408]);
+        assert_eq!(codes, [1000, 4400, 4401, 4404, 4408, 4429]);
         for code in CloseCode::ALL {
             assert_eq!(CloseCode::from_code(code.code()), Some(code));
             assert!(code.reason().len() <= 123, "a close reason fits its frame");

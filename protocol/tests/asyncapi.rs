@@ -8,8 +8,8 @@ mod common;
 
 use common::{object_keys as keys, string_set as strings};
 use qrgate_protocol::live::{
-    CloseCode, DeviceHello, HELLO_TIMEOUT_MS, LiveHello, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS,
-    PING, PONG,
+    CloseCode, DeviceHello, HELLO_TIMEOUT_MS, LiveHello, MAX_AUTHENTICATED_SOCKETS,
+    MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS, PING, PONG,
 };
 use qrgate_protocol::{DeviceType, PollResponse, QrStatus, Secret};
 use serde_json::Value;
@@ -126,6 +126,10 @@ fn the_limits_keep_alive_and_close_codes_are_the_code_s() {
     assert_eq!(
         at(&document, "/info/x-max-waiting-sockets").as_u64(),
         u64::try_from(MAX_WAITING_SOCKETS).ok()
+    );
+    assert_eq!(
+        at(&document, "/info/x-max-authenticated-sockets").as_u64(),
+        u64::try_from(MAX_AUTHENTICATED_SOCKETS).ok()
     );
     assert_eq!(
         at(&document, "/components/messages/ping/payload/const"),

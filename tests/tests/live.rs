@@ -3,7 +3,9 @@
 //! the first message, every close code, pushes to every socket, and nothing secret anywhere.
 
 use futures::future::join_all;
-use qrgate_protocol::live::{CloseCode, HELLO_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS};
+use qrgate_protocol::live::{
+    CloseCode, HELLO_TIMEOUT_MS, MAX_AUTHENTICATED_SOCKETS, MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS,
+};
 use qrgate_protocol::qr::{COLLECTION_DELAY_MS, PICKUP_WINDOW_MS};
 use qrgate_protocol::{CreateQrResponse, DPOP_HEADER, DeviceType, ErrorCode, QrStatus, Secret};
 use qrgate_tests::dpop::Key;
@@ -343,6 +345,26 @@ async fn past_sixteen_waiting_sockets_the_oldest_is_crowded_out_and_the_pc_still
     cancel_call(&pc, &qr).send().await.expect_empty(204);
     watching.expect_status(QrStatus::Cancelled).await;
     newest.expect_status(QrStatus::Cancelled).await;
+}
+
+/// At most eight sockets of a session are authenticated at once: a ninth right first message
+/// is closed with 4429 (told nothing), and the eight are still told every change.
+#[tokio::test]
+async fn past_eight_authenticated_sockets_a_ninth_is_refused_and_the_eight_still_told() {
+    let pc = Device::pc();
+    let qr = create_qr(&pc).await;
+    let mut watching = Vec::new();
+    for _ in 0..MAX_AUTHENTICATED_SOCKETS {
+        let mut socket = LiveSocket::watch(&pc, &qr).await;
+        socket.expect_status(QrStatus::Pending).await;
+        watching.push(socket);
+    }
+    let mut ninth = LiveSocket::watch(&pc, &qr).await;
+    ninth.expect_close(CloseCode::TooManySockets).await;
+    cancel_call(&pc, &qr).send().await.expect_empty(204);
+    for socket in &mut watching {
+        socket.expect_status(QrStatus::Cancelled).await;
+    }
 }
 
 /// Collection comes `PICKUP_WINDOW_MS + COLLECTION_DELAY_MS` after `expires_at` (two minutes),

@@ -10,7 +10,9 @@ use crate::context::DeviceHeaders;
 use crate::crypto::hash_secret;
 use crate::error::AppError;
 use crate::logs;
-use qrgate_protocol::live::{self, CloseCode, Frame, Hello, PONG, Reaction};
+use qrgate_protocol::live::{
+    self, CloseCode, Frame, Hello, MAX_AUTHENTICATED_SOCKETS, PONG, Reaction,
+};
 use qrgate_protocol::qr::{Audience, QrSession, is_final};
 use qrgate_protocol::{PollResponse, QrStatus};
 use serde::{Deserialize, Serialize};
@@ -105,6 +107,15 @@ impl QrSessionObject {
         };
         if !holds {
             close(ws, CloseCode::Unauthorized);
+            return Ok(());
+        }
+        let authenticated = self.open_sockets().into_iter();
+        if authenticated
+            .filter(|(_, state)| state.authenticated)
+            .count()
+            >= MAX_AUTHENTICATED_SOCKETS
+        {
+            close(ws, CloseCode::TooManySockets);
             return Ok(());
         }
         ws.serialize_attachment(SocketState {
