@@ -182,13 +182,14 @@ impl DurableObject for AccountKeyring {
                 now_seconds,
                 expires_at_ms,
             } => {
-                let has_passkeys = stored.as_ref().is_some_and(|k| !k.list().is_empty());
-                let (Some(keyring), Some(assertion)) = (stored, assertion) else {
-                    let approved = match has_passkeys {
-                        false => Ok(()),
-                        true => Err(ApprovalRefusal::PasskeyNeeded),
-                    };
-                    return Response::from_json(&approved);
+                // An account without passkeys approves as before, whatever was sent; one with
+                // them (even a keyring emptied since the scan) needs the answer.
+                let keyring = stored.filter(|keyring| !keyring.list().is_empty());
+                let Some(keyring) = keyring else {
+                    return Response::from_json(&Ok::<(), ApprovalRefusal>(()));
+                };
+                let Some(assertion) = assertion else {
+                    return Response::from_json(&Err::<(), _>(ApprovalRefusal::PasskeyNeeded));
                 };
                 // The scan's challenge is taken before the answer is checked: a second answer
                 // finds nothing.
