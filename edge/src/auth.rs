@@ -1,15 +1,19 @@
 //! Who a request is, and signing devices in and out: a login token is `<account_id>.<256 random
 //! bits>`. The account id in front lets the edge find the one record that can validate it,
 //! `dev:<account_id>:<X-Device-Id>`, which holds the token's hash. So a request is
-//! authenticated with one read, a token presented with another device's headers finds another
+//! authenticated by one record, a token presented with another device's headers finds another
 //! record (or none) and fails, and signing a device in again simply overwrites that record,
-//! which retires its earlier token. The handlers of `/api/` (`api/`) and the provider
+//! which retires its earlier token. KV carries a delete or an overwrite to other locations only
+//! after a minute or more, so every sign-in and sign-out also goes through the account's object
+//! (`history.rs`), which each authentication asks beside its read: a token signed out or
+//! replaced anywhere is refused at once everywhere. The handlers of `/api/` (`api/`) and the provider
 //! (`oauth/`) build on this; it depends on neither.
 
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, hash_secret, random_secret};
 use crate::error::{AppError, AppResult};
 use crate::history;
+use crate::objects::sign_in_history::TokenStanding;
 use crate::store::{AccountRecord, DeviceSessionRecord, DeviceSummary, LastSeen, keys};
 use crate::usernames;
 use futures_util::future::try_join;
@@ -56,16 +60,18 @@ pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
         return Err(AppError::Unauthorized);
     }
     let device_id = &ctx.device.device_id;
-    let record = ctx
-        .store
-        .get::<DeviceSessionRecord>(&keys::device(account_id, device_id))
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    let token_matches = constant_time_eq(
-        hash_secret(token.expose()).as_bytes(),
-        record.token_hash.as_bytes(),
-    );
+    let token_hash = hash_secret(token.expose());
+    // Side by side, so the object's answer costs no time beyond the slower of the two reads.
+    let (record, standing) = try_join(
+        ctx.store
+            .get::<DeviceSessionRecord>(&keys::device(account_id, device_id)),
+        history::standing(&ctx.env, account_id, device_id, &token_hash),
+    )
+    .await?;
+    let record = record.ok_or(AppError::Unauthorized)?;
+    let token_matches = constant_time_eq(token_hash.as_bytes(), record.token_hash.as_bytes());
     let valid = token_matches
+        && standing != TokenStanding::Revoked
         && record.device.device_type == ctx.device.device_type
         && ctx.now_seconds() < record.device.expires_at;
     if !valid {
@@ -145,13 +151,22 @@ pub async fn sign_in(
     via: Via,
     dpop_jkt: Option<String>,
 ) -> AppResult<SignedIn> {
-    let renewal_due = history::record(ctx, &account.account_id, device_name, via).await?;
     // The new token replaces the device's earlier one, and is bound to the key of thumbprint
     // `dpop_jkt` if there is one.
     let device = &ctx.device;
     let token = format!("{}.{}", account.account_id, random_secret()?);
+    let token_hash = hash_secret(&token);
     let created_at = ctx.now_seconds();
     let expires_at = created_at + ctx.config.session_ttl_seconds;
+    let renewal_due = history::record(
+        ctx,
+        &account.account_id,
+        device_name,
+        via,
+        token_hash.clone(),
+        expires_at,
+    )
+    .await?;
     let summary = DeviceSummary {
         device_type: device.device_type,
         device_name: device_name.to_owned(),
@@ -161,7 +176,7 @@ pub async fn sign_in(
     };
     let token_type = token_type(dpop_jkt.as_deref());
     let record = DeviceSessionRecord {
-        token_hash: hash_secret(&token),
+        token_hash,
         dpop_jkt,
         account: account.clone(),
         device: summary.clone(),
@@ -226,12 +241,15 @@ pub async fn renew(ctx: &Ctx, key: &str, record: AccountRecord) {
     let _ = ctx.store.put(key, &renewed, expires_at).await;
 }
 
-/// Deleting the device's record retires its token: nothing else can validate it.
-pub async fn sign_out(ctx: &Ctx, account_id: &str, device_id: &str) -> AppResult<()> {
+/// Signs the device out: its account's object refuses its token from now on, at every location,
+/// and deleting its record retires the token for good. Whether the device held a token (the
+/// object knows a token issued at another location that KV has not carried here yet).
+pub async fn sign_out(ctx: &Ctx, account_id: &str, device_id: &str) -> AppResult<bool> {
+    let held = history::sign_out(&ctx.env, account_id, device_id).await?;
     try_join(
         ctx.store.delete(&keys::device(account_id, device_id)),
         ctx.store.delete(&keys::seen(account_id, device_id)),
     )
     .await?;
-    Ok(())
+    Ok(held)
 }

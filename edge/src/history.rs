@@ -1,11 +1,12 @@
 //! Each account's history in its own Durable Object (`objects/sign_in_history.rs`): its
 //! sign-ins (`GET /api/sign-ins`), recorded when a token or an app's code is issued, with what
 //! the edge saw of the device that signed in; and the apps it is connected to
-//! (`GET /api/grants`), each listed by the sign-in that made its grant.
+//! (`GET /api/grants`), each listed by the sign-in that made its grant; and which token each
+//! device holds, the authority that a sign-out reaches at once everywhere.
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::objects::sign_in_history::HistoryCommand;
+use crate::objects::sign_in_history::{HistoryCommand, TokenStanding};
 use qrgate_protocol::history::{ConnectedApp, RecordOutcome};
 use qrgate_protocol::oauth::GrantEntry;
 use qrgate_protocol::{SignInEntry, Via};
@@ -38,12 +39,45 @@ pub fn entry(ctx: &Ctx, device_name: &str, via: Via) -> SignInEntry {
     }
 }
 
-/// Records a sign-in of `account_id` by this request's device ([`crate::auth::sign_in`] hands a
-/// token out only once it is recorded), and answers whether the account is due a renewal (at
-/// most once a day).
-pub async fn record(ctx: &Ctx, account_id: &str, device_name: &str, via: Via) -> AppResult<bool> {
-    let command = HistoryCommand::Record(entry(ctx, device_name, via));
+/// Records a sign-in of `account_id` by this request's device, which is given the token of
+/// hash `token_hash` ([`crate::auth::sign_in`] hands it out only once it is recorded), and
+/// answers whether the account is due a renewal (at most once a day).
+pub async fn record(
+    ctx: &Ctx,
+    account_id: &str,
+    device_name: &str,
+    via: Via,
+    token_hash: String,
+    expires_at: u64,
+) -> AppResult<bool> {
+    let command = HistoryCommand::Record {
+        entry: entry(ctx, device_name, via),
+        token_hash,
+        expires_at_ms: expires_at * 1000,
+    };
     crate::objects::call(&history(&ctx.env, account_id)?, &command).await
+}
+
+/// Tells the account's object that `device_id` signed out: whether it held a token.
+pub async fn sign_out(env: &Env, account_id: &str, device_id: &str) -> AppResult<bool> {
+    let command = HistoryCommand::SignOut {
+        device_id: device_id.to_owned(),
+    };
+    crate::objects::call(&history(env, account_id)?, &command).await
+}
+
+/// What the account's object says of the token of hash `token_hash` on `device_id`.
+pub async fn standing(
+    env: &Env,
+    account_id: &str,
+    device_id: &str,
+    token_hash: &str,
+) -> AppResult<TokenStanding> {
+    let command = HistoryCommand::Standing {
+        device_id: device_id.to_owned(),
+        token_hash: token_hash.to_owned(),
+    };
+    crate::objects::call(&history(env, account_id)?, &command).await
 }
 
 /// Records `sign_in`, to `app`, and lists the app by its grant (`oauth/grants.rs` hands the

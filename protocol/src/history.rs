@@ -9,6 +9,7 @@
 //! connected to (`GET /api/grants`), each listed by the sign-in that made its grant.
 
 use crate::SignInEntry;
+use crate::device_tokens::DeviceTokens;
 use crate::oauth::GrantEntry;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,9 @@ pub struct SignInLog {
     /// The grants of apps the account signed in to, oldest first.
     #[serde(default)]
     apps: Vec<ConnectedApp>,
+    /// The token each device holds, which the log's object is the authority on.
+    #[serde(default)]
+    pub tokens: DeviceTokens,
 }
 
 /// An app the account is connected to: one grant, until it expires or is revoked.
@@ -136,12 +140,12 @@ impl SignInLog {
         }
     }
 
-    /// When the last thing kept goes (the newest sign-in, or the last app's grant), after which
-    /// nothing is left.
+    /// When the last thing kept goes (the newest sign-in, the last app's grant, or the last
+    /// device's token), after which nothing is left.
     pub fn empty_after_ms(&self) -> Option<u64> {
         let newest_sign_in = self.recorded.first().map(|newest| newest.at_ms + KEEP_MS);
         let last_app = self.apps.iter().map(|app| app.expires_at_ms).max();
-        newest_sign_in.max(last_app)
+        newest_sign_in.max(last_app).max(self.tokens.until_ms())
     }
 
     fn forget_old(&mut self, now_ms: u64) {

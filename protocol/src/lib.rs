@@ -5,6 +5,7 @@
 //! state machine is tested on the host.
 
 pub mod api;
+pub mod device_tokens;
 pub mod error;
 pub mod history;
 pub mod keyring;

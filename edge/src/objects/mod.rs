@@ -80,6 +80,14 @@ impl<T: Clone + Serialize + DeserializeOwned> Stored<T> {
         Ok(value)
     }
 
+    /// What `read` makes of the value (or of its absence), without copying it.
+    pub async fn read<R>(&self, state: &State, read: impl FnOnce(Option<&T>) -> R) -> Result<R> {
+        if self.copy.borrow().is_none() {
+            self.load(state).await?;
+        }
+        Ok(read(self.copy.borrow().as_ref()))
+    }
+
     pub async fn store(&self, state: &State, value: &T) -> Result<()> {
         let json = serde_json::to_string(value)?;
         state.storage().put(self.key, json).await?;

@@ -1,19 +1,36 @@
 //! The Durable Object of one account's history (`qrgate_protocol::history`): the one writer of
 //! its sign-ins, so every sign-in is listed at once, wherever it happened, in the order it was
-//! recorded; the one that tells a sign-in its account is due a renewal; and the list of the apps
-//! the account is connected to. When its newest sign-in is 90 days old and its last app's grant
-//! has expired, its alarm forgets everything.
+//! recorded; the one that tells a sign-in its account is due a renewal; the list of the apps
+//! the account is connected to; and the authority on which token each device holds
+//! (`qrgate_protocol::device_tokens`), so that a device signed out anywhere is refused at once
+//! everywhere. When its newest sign-in is 90 days old, its last app's grant and its last
+//! device's token have expired, its alarm forgets everything.
 
+use crate::crypto::constant_time_eq;
 use crate::objects::{self, Stored};
 use qrgate_protocol::SignInEntry;
+use qrgate_protocol::device_tokens::Held;
 use qrgate_protocol::history::{ConnectedApp, SignInLog};
 use serde::{Deserialize, Serialize};
 use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum HistoryCommand {
-    /// A sign-in that happened now: answers whether its account is due a renewal.
-    Record(SignInEntry),
+    /// A device's sign-in that happened now, with the token it is given (by its hash, expiring
+    /// at `expires_at_ms`), which replaces the device's earlier one: answers whether its
+    /// account is due a renewal.
+    Record {
+        entry: SignInEntry,
+        token_hash: String,
+        expires_at_ms: u64,
+    },
+    /// The device signed out: answers whether it held a token.
+    SignOut { device_id: String },
+    /// Answers the [`TokenStanding`] of the token of hash `token_hash` on `device_id`.
+    Standing {
+        device_id: String,
+        token_hash: String,
+    },
     /// A sign-in to an app that was granted `app`: answers a `Recorded`.
     RecordApp {
         entry: SignInEntry,
@@ -27,6 +44,17 @@ pub enum HistoryCommand {
     Disconnect { grant_id: String },
     /// A grant was used at `at` (Unix seconds): answers `()`.
     Used { grant_id: String, at: u64 },
+}
+
+/// What the account's object says of a presented token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenStanding {
+    /// The device's current token.
+    Current,
+    /// Replaced by a newer sign-in, or signed out.
+    Revoked,
+    /// Not known here: KV decides alone.
+    Unknown,
 }
 
 /// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
@@ -47,32 +75,42 @@ impl DurableObject for SignInHistory {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let now_ms = Date::now().as_millis();
-        let command: HistoryCommand = objects::command(req).await?;
-        let mut log = self.log.load(&self.state).await?.unwrap_or_default();
-        match command {
-            HistoryCommand::Record(entry) => {
-                let renewal_due = log.record(entry, now_ms);
-                self.store(&log).await?;
-                Response::from_json(&renewal_due)
+        match objects::command(req).await? {
+            // Reads, answered from the instance's copy without copying it: a token's standing
+            // is asked at every authenticated request.
+            HistoryCommand::Standing {
+                device_id,
+                token_hash,
+            } => {
+                self.answer(|log| standing(log, &device_id, &token_hash, now_ms))
+                    .await
+            }
+            HistoryCommand::List => self.answer(|log| log.list(now_ms)).await,
+            HistoryCommand::Apps => self.answer(|log| log.apps(now_ms)).await,
+            HistoryCommand::Record {
+                entry,
+                token_hash,
+                expires_at_ms,
+            } => {
+                self.change(|log| {
+                    log.tokens
+                        .signed_in(&entry.device_id, token_hash, expires_at_ms, now_ms);
+                    log.record(entry, now_ms)
+                })
+                .await
+            }
+            HistoryCommand::SignOut { device_id } => {
+                self.change(|log| log.tokens.signed_out(&device_id, now_ms))
+                    .await
             }
             HistoryCommand::RecordApp { entry, app } => {
-                let recorded = log.record_app(entry, app, now_ms);
-                self.store(&log).await?;
-                Response::from_json(&recorded)
+                self.change(|log| log.record_app(entry, app, now_ms)).await
             }
-            HistoryCommand::List => Response::from_json(&log.list(now_ms)),
-            HistoryCommand::Apps => Response::from_json(&log.apps(now_ms)),
             HistoryCommand::Disconnect { grant_id } => {
-                let listed = log.disconnect(&grant_id);
-                if listed {
-                    self.store(&log).await?;
-                }
-                Response::from_json(&listed)
+                self.change(|log| log.disconnect(&grant_id)).await
             }
             HistoryCommand::Used { grant_id, at } => {
-                log.used(&grant_id, at);
-                self.store(&log).await?;
-                Response::from_json(&())
+                self.change(|log| log.used(&grant_id, at)).await
             }
         }
     }
@@ -85,12 +123,39 @@ impl DurableObject for SignInHistory {
     }
 }
 
+fn standing(log: &SignInLog, device_id: &str, token_hash: &str, now_ms: u64) -> TokenStanding {
+    match log.tokens.held_by(device_id, now_ms) {
+        Held::Token(held) if constant_time_eq(held.as_bytes(), token_hash.as_bytes()) => {
+            TokenStanding::Current
+        }
+        Held::Token(_) | Held::SignedOut => TokenStanding::Revoked,
+        Held::Unknown => TokenStanding::Unknown,
+    }
+}
+
 impl SignInHistory {
-    async fn store(&self, log: &SignInLog) -> Result<()> {
+    /// Answers what `read` makes of the log (an empty one if there is none).
+    async fn answer<R: Serialize>(&self, read: impl FnOnce(&SignInLog) -> R) -> Result<Response> {
+        let empty = SignInLog::default();
+        let answer = self
+            .log
+            .read(&self.state, |log| read(log.unwrap_or(&empty)))
+            .await?;
+        Response::from_json(&answer)
+    }
+
+    /// Changes the log, stores it, and answers what `change` returned.
+    async fn change<R: Serialize>(
+        &self,
+        change: impl FnOnce(&mut SignInLog) -> R,
+    ) -> Result<Response> {
+        let mut log = self.log.load(&self.state).await?.unwrap_or_default();
+        let answer = change(&mut log);
         // The alarm first: entries stored without one would never be deleted.
         if let Some(at_ms) = log.empty_after_ms() {
             objects::wake_at(&self.state, at_ms).await?;
         }
-        self.log.store(&self.state, log).await
+        self.log.store(&self.state, &log).await?;
+        Response::from_json(&answer)
     }
 }

@@ -1,0 +1,161 @@
+//! Which login token each of an account's devices holds, as the account's one object knows it
+//! (`edge/README.md`, "Revocation at once"). KV keeps the token records, but a delete or an
+//! overwrite there reaches other locations only after a minute or more, and until then the old
+//! record still validates the old token. Every sign-in and sign-out goes through the account's
+//! object first, so it always knows the newest: a token it does not hold is refused at once,
+//! wherever it is presented. `now` is passed in.
+
+use serde::{Deserialize, Serialize};
+
+/// How long a sign-out is remembered: far beyond the time KV takes to carry the deleted record
+/// everywhere, after which KV alone refuses the token.
+pub const SIGNED_OUT_KEPT_MS: u64 = 3600 * 1000;
+/// The most devices an account's object keeps. Past it the entries that end soonest go (signed
+/// out ones first, as they are kept the shortest), and their tokens are decided by KV alone.
+pub const MAX_DEVICES: usize = 1024;
+
+/// One device's entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct DeviceToken {
+    device_id: String,
+    /// The SHA-256 hash of the device's current token; `None` once it signed out.
+    token_hash: Option<String>,
+    /// When the entry is forgotten: the token's expiry, or a sign-out's end of memory.
+    until_ms: u64,
+}
+
+/// The devices of one account and the token each holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceTokens {
+    devices: Vec<DeviceToken>,
+}
+
+/// What the account's object holds for a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held<'a> {
+    /// This token, by its hash: any other is refused.
+    Token(&'a str),
+    /// No token: the device signed out.
+    SignedOut,
+    /// Nothing: a token issued before its object kept tokens, or one it had to forget, which
+    /// KV decides alone.
+    Unknown,
+}
+
+impl DeviceTokens {
+    /// `device_id` was signed in now with the token of hash `token_hash`, which expires at
+    /// `expires_at_ms`; its earlier token is refused from now on.
+    pub fn signed_in(
+        &mut self,
+        device_id: &str,
+        token_hash: String,
+        expires_at_ms: u64,
+        now_ms: u64,
+    ) {
+        self.set(device_id, Some(token_hash), expires_at_ms, now_ms);
+    }
+
+    /// `device_id` signed out now: whether it held a token.
+    pub fn signed_out(&mut self, device_id: &str, now_ms: u64) -> bool {
+        let held = matches!(self.held_by(device_id, now_ms), Held::Token(_));
+        self.set(device_id, None, now_ms + SIGNED_OUT_KEPT_MS, now_ms);
+        held
+    }
+
+    /// What is held for `device_id` now.
+    pub fn held_by(&self, device_id: &str, now_ms: u64) -> Held<'_> {
+        match self
+            .devices
+            .iter()
+            .find(|d| d.device_id == device_id && now_ms < d.until_ms)
+        {
+            Some(DeviceToken {
+                token_hash: Some(hash),
+                ..
+            }) => Held::Token(hash),
+            Some(_) => Held::SignedOut,
+            None => Held::Unknown,
+        }
+    }
+
+    /// When the last entry is forgotten.
+    pub fn until_ms(&self) -> Option<u64> {
+        self.devices.iter().map(|d| d.until_ms).max()
+    }
+
+    fn set(&mut self, device_id: &str, token_hash: Option<String>, until_ms: u64, now_ms: u64) {
+        self.devices
+            .retain(|d| d.device_id != device_id && now_ms < d.until_ms);
+        if self.devices.len() >= MAX_DEVICES {
+            self.devices.sort_by_key(|d| std::cmp::Reverse(d.until_ms));
+            self.devices.truncate(MAX_DEVICES - 1);
+        }
+        self.devices.push(DeviceToken {
+            device_id: device_id.to_owned(),
+            token_hash,
+            until_ms,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_700_000_000_000;
+    const DAY_MS: u64 = 24 * 3600 * 1000;
+
+    #[test]
+    fn a_new_sign_in_replaces_the_device_s_token_and_a_sign_out_ends_it() {
+        let mut tokens = DeviceTokens::default();
+        assert_eq!(tokens.held_by("pc", T0), Held::Unknown);
+        tokens.signed_in("pc", "h1".into(), T0 + DAY_MS, T0);
+        tokens.signed_in("phone", "p".into(), T0 + DAY_MS, T0);
+        assert_eq!(tokens.held_by("pc", T0 + 1), Held::Token("h1"));
+        tokens.signed_in("pc", "h2".into(), T0 + DAY_MS, T0 + 2);
+        assert_eq!(tokens.held_by("pc", T0 + 3), Held::Token("h2"));
+        assert!(tokens.signed_out("pc", T0 + 4));
+        assert_eq!(tokens.held_by("pc", T0 + 5), Held::SignedOut);
+        assert!(!tokens.signed_out("pc", T0 + 6), "signed out already");
+        assert_eq!(tokens.held_by("phone", T0 + 7), Held::Token("p"));
+    }
+
+    #[test]
+    fn a_sign_out_is_remembered_an_hour_and_a_token_until_it_expires() {
+        let mut tokens = DeviceTokens::default();
+        tokens.signed_in("pc", "h".into(), T0 + DAY_MS, T0);
+        assert_eq!(tokens.held_by("pc", T0 + DAY_MS - 1), Held::Token("h"));
+        assert_eq!(tokens.held_by("pc", T0 + DAY_MS), Held::Unknown);
+        tokens.signed_out("pc", T0);
+        assert_eq!(
+            tokens.held_by("pc", T0 + SIGNED_OUT_KEPT_MS - 1),
+            Held::SignedOut
+        );
+        assert_eq!(tokens.held_by("pc", T0 + SIGNED_OUT_KEPT_MS), Held::Unknown);
+        assert_eq!(tokens.until_ms(), Some(T0 + SIGNED_OUT_KEPT_MS));
+    }
+
+    #[test]
+    fn past_the_most_devices_the_entries_that_end_soonest_go_first() {
+        let mut tokens = DeviceTokens::default();
+        tokens.signed_in("kept", "k".into(), T0 + 2 * DAY_MS, T0);
+        tokens.signed_out("out", T0);
+        for i in 0..MAX_DEVICES - 2 {
+            tokens.signed_in(&i.to_string(), "h".into(), T0 + DAY_MS, T0);
+        }
+        assert_eq!(tokens.held_by("out", T0), Held::SignedOut);
+        tokens.signed_in("one more", "m".into(), T0 + DAY_MS, T0);
+        assert_eq!(tokens.devices.len(), MAX_DEVICES);
+        assert_eq!(tokens.held_by("out", T0), Held::Unknown);
+        assert_eq!(tokens.held_by("kept", T0), Held::Token("k"));
+        assert_eq!(tokens.held_by("one more", T0), Held::Token("m"));
+    }
+
+    #[test]
+    fn entries_past_their_end_are_dropped_when_another_is_set() {
+        let mut tokens = DeviceTokens::default();
+        tokens.signed_in("old", "o".into(), T0 + 10, T0);
+        tokens.signed_in("new", "n".into(), T0 + DAY_MS, T0 + 20);
+        assert_eq!(tokens.devices.len(), 1);
+    }
+}
