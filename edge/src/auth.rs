@@ -207,20 +207,27 @@ pub fn device_name_or_default<'a>(ctx: &Ctx, given: Option<&'a str>) -> AppResul
 /// own: sign-ins by QR alone (each device signing in the next) are use too, and without this
 /// the account's record and its name's hold would expire while its devices stay signed in,
 /// and the name could be taken by a new account. The record is read only then, once a day,
-/// not at every sign-in. Best effort, as [`renew`]: a record not found here (not yet carried
-/// to this location) is renewed a day later.
+/// not at every sign-in. A record not found here (not yet carried to this location) still has
+/// its name's hold renewed, and the account's next sign-in is told the renewal is due again.
 pub async fn renew_in_use(ctx: &Ctx, account: &Account) {
     let key = keys::account(&account.username);
-    if let Ok(Some(record)) = ctx.store.get::<AccountRecord>(&key).await
-        && record.account.account_id == account.account_id
-    {
-        renew(ctx, &key, record).await;
+    match ctx.store.get::<AccountRecord>(&key).await {
+        Ok(Some(record)) if record.account.account_id == account.account_id => {
+            renew(ctx, &key, record).await;
+        }
+        // The name now belongs to another account: nothing of this one's to renew.
+        Ok(Some(_)) => {}
+        Ok(None) | Err(_) => {
+            let expires_at = ctx.now_seconds() + ctx.config.account_ttl_seconds;
+            let _ = usernames::claim(ctx, &account.username, &account.account_id, expires_at).await;
+            history::renewal_still_due(&ctx.env, &account.account_id).await;
+        }
     }
 }
 
 /// Pushes an account's expiry back, at most once a day: an account lives while it is used.
 /// Its name's hold first, so the record never outlives it. Best effort: the person is signed
-/// in already, and a sign-in a day later tries again.
+/// in already, and a renewal that fails is tried again at the account's next sign-in.
 pub async fn renew(ctx: &Ctx, key: &str, record: AccountRecord) {
     let now = ctx.now_seconds();
     if now < record.renewed_at + RENEWAL_INTERVAL_SECONDS {
@@ -228,17 +235,20 @@ pub async fn renew(ctx: &Ctx, key: &str, record: AccountRecord) {
     }
     let expires_at = now + ctx.config.account_ttl_seconds;
     let account = &record.account;
-    if usernames::claim(ctx, &account.username, &account.account_id, expires_at)
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let renewed = AccountRecord {
-        renewed_at: now,
-        ..record
+    let account_id = account.account_id.clone();
+    let renewed = match usernames::claim(ctx, &account.username, &account_id, expires_at).await {
+        Ok(()) => {
+            let renewed = AccountRecord {
+                renewed_at: now,
+                ..record
+            };
+            ctx.store.put(key, &renewed, expires_at).await.is_ok()
+        }
+        Err(_) => false,
     };
-    let _ = ctx.store.put(key, &renewed, expires_at).await;
+    if !renewed {
+        history::renewal_still_due(&ctx.env, &account_id).await;
+    }
 }
 
 /// Signs the device out: its account's object refuses its token from now on, at every location,

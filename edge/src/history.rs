@@ -58,6 +58,15 @@ pub async fn record(
     crate::objects::call(&history(&ctx.env, account_id)?, &command).await
 }
 
+/// Tells the account's object that the renewal it said was due did not happen, so its next
+/// sign-in is told again. Best effort: if the object cannot be told, the renewal is due a day
+/// later.
+pub async fn renewal_still_due(env: &Env, account_id: &str) {
+    if let Ok(stub) = history(env, account_id) {
+        let _: AppResult<()> = crate::objects::call(&stub, &HistoryCommand::RenewalStillDue).await;
+    }
+}
+
 /// Tells the account's object that `device_id` signed out: whether it held a token.
 pub async fn sign_out(env: &Env, account_id: &str, device_id: &str) -> AppResult<bool> {
     let command = HistoryCommand::SignOut {

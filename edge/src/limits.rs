@@ -140,20 +140,28 @@ async fn admit_both(
     }
 }
 
-/// Admits a sign-up from this client address, or answers `429`. Every well-formed attempt
-/// counts, a taken name too: a sign-up's `409` tells whether a name exists.
-pub async fn admit_sign_up(ctx: &Ctx) -> AppResult<()> {
+/// Admits a sign-up from this client address, or answers `429`. It holds its place while it is
+/// judged; [`count_if_created`] takes it back if it creates no account.
+pub async fn admit_sign_up(ctx: &Ctx) -> AppResult<Counted> {
     let per_address = Window {
         limit: ctx.config.sign_ups_per_address,
         window_ms: ctx.config.sign_up_window_seconds * 1000,
     };
     let key = format!("sign-up:{}", hash_secret(&ctx.client_address));
-    match admit(ctx, key, per_address).await? {
-        Ok(_) => Ok(()),
-        Err(retry_after_seconds) => Err(AppError::RateLimited {
+    admit(ctx, key, per_address)
+        .await?
+        .map_err(|retry_after_seconds| AppError::RateLimited {
             retry_after_seconds,
-        }),
+        })
+}
+
+/// The limit counts accounts created (`shared/API.md`): a sign-up `refused` before its account
+/// could be stored (a taken name, a passkey that does not hold) is taken back from the count.
+pub async fn count_if_created<T>(counted: Counted, attempt: AppResult<T>) -> AppResult<T> {
+    if attempt.is_err() {
+        forgive(vec![counted]).await;
     }
+    attempt
 }
 
 /// `429` when `client_address` creates QR sessions faster than the binding allows: by

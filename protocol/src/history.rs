@@ -85,6 +85,11 @@ impl SignInLog {
         renewal_due
     }
 
+    /// The renewal the last sign-in was told of did not happen: the next sign-in is told.
+    pub fn renewal_still_due(&mut self) {
+        self.renewal_due_at_ms = None;
+    }
+
     /// The sign-ins still kept, newest first.
     pub fn list(&self, now_ms: u64) -> Vec<SignInEntry> {
         self.recorded
@@ -242,6 +247,15 @@ mod tests {
         assert!(log.record(entry("d"), T0 + day_ms));
         assert!(!log.record(entry("e"), T0 + day_ms + day_ms / 2));
         assert!(log.record(entry("f"), T0 + 2 * day_ms));
+    }
+
+    #[test]
+    fn a_renewal_that_did_not_happen_is_due_at_the_next_sign_in() {
+        let mut log = SignInLog::default();
+        assert!(log.record(entry("a"), T0));
+        log.renewal_still_due();
+        assert!(log.record(entry("b"), T0 + 1));
+        assert!(!log.record(entry("c"), T0 + 2));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! scheme in any letter case.
 
 use futures::future::join_all;
-use qrgate_protocol::{ErrorCode, LoginSession, MeResponse, QrStatus};
+use qrgate_protocol::{Account, ErrorCode, LoginSession, MeResponse, QrStatus};
 use qrgate_tests::*;
 use reqwest::Method;
 
@@ -214,6 +214,32 @@ async fn the_eleventh_sign_up_of_the_hour_from_one_address_is_refused() {
     }
     // Another address is not affected.
     register(&Device::phone(), &unique_username("new")).await;
+}
+
+#[tokio::test]
+async fn sign_ups_refused_for_a_taken_name_do_not_count_against_the_address() {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let address = format!("10.{}.{}.{}", bytes[0], bytes[1], bytes[2]);
+    let taken = unique_username("taken");
+    register(&Device::phone(), &taken).await;
+    let sign_up = |i: usize, username: &str| {
+        phone_at(&address, either_location(i))
+            .call(Method::POST, "/api/accounts")
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+    };
+    for i in 0..SIGN_UPS_PER_ADDRESS + 2 {
+        sign_up(i, &taken).fails(409, ErrorCode::Conflict).await;
+    }
+    // Ten accounts are still theirs to create this hour, and not an eleventh.
+    for i in 0..SIGN_UPS_PER_ADDRESS {
+        sign_up(i, &unique_username("new"))
+            .send()
+            .await
+            .expect::<Account>(201);
+    }
+    sign_up(0, &unique_username("new"))
+        .fails(429, ErrorCode::RateLimited)
+        .await;
 }
 
 #[tokio::test]

@@ -67,8 +67,24 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
     // No credential here, but a malformed proof is refused on every route.
     ctx.refuse_malformed_proof()?;
 
-    limits::admit_sign_up(ctx).await?;
-    let key = keys::account(username);
+    let counted = limits::admit_sign_up(ctx).await?;
+    let claimed = claim_new_account(ctx, username, password, display_name).await;
+    let (record, expires_at) = limits::count_if_created(counted, claimed).await?;
+    // A write that fails may have been made: the name stays claimed, not handed to another
+    // sign-up that would replace this account, and the sign-up stays counted.
+    ctx.store
+        .put(&keys::account(username), &record, expires_at)
+        .await?;
+    crate::json_response(201, &record.account)
+}
+
+/// A new account's record (and its expiry), its name claimed for it: `409` when taken.
+async fn claim_new_account(
+    ctx: &Ctx,
+    username: &str,
+    password: &str,
+    display_name: Cow<'_, str>,
+) -> AppResult<(AccountRecord, u64)> {
     // Without hashing a password for nothing.
     refuse_taken(ctx, username).await?;
     let salt = random_bytes::<16>()?;
@@ -89,13 +105,8 @@ pub async fn create_account(ctx: &Ctx) -> AppResult<Response> {
     };
     // The name's one writer decides, not KV: a sign-up for it at another location, or a moment
     // ago here, may not be in this location's KV yet.
-    let account_id = &record.account.account_id;
-    usernames::claim(ctx, username, account_id, expires_at).await?;
-    if let Err(error) = ctx.store.put(&key, &record, expires_at).await {
-        usernames::release(ctx, username, account_id).await;
-        return Err(error);
-    }
-    crate::json_response(201, &record.account)
+    usernames::claim(ctx, username, &record.account.account_id, expires_at).await?;
+    Ok((record, expires_at))
 }
 
 /// `POST /api/sessions`.

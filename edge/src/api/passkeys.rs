@@ -222,26 +222,39 @@ pub async fn sign_up(ctx: &Ctx) -> AppResult<Response> {
     let client_data = checked_registration(&request.passkey)?;
     let device_name = device_name_or_default(ctx, request.device_name.as_deref())?;
     let dpop_jkt = ctx.sign_in_proof().await?;
-    limits::admit_sign_up(ctx).await?;
+    let counted = limits::admit_sign_up(ctx).await?;
+    let added = claim_with_passkey(ctx, &account, request.passkey, &client_data).await;
+    let expires_at = limits::count_if_created(counted, added).await?;
+    // A write that fails may have been made: the name stays claimed, not handed to another.
+    let record = AccountRecord::passwordless(account.clone(), ctx.now_seconds());
+    ctx.store
+        .put(&keys::account(&account.username), &record, expires_at)
+        .await?;
+    let signed_in = sign_in(ctx, &account, &device_name, Via::Passkey, dpop_jkt).await?;
+    crate::json_response(201, &signed_in.session)
+}
+
+/// Claims a new account's name, then has its keyring check and add the passkey that answered
+/// the account's `sign_up` challenge, its one way in: the account's expiry.
+async fn claim_with_passkey(
+    ctx: &Ctx,
+    account: &Account,
+    passkey: RegisterPasskeyRequest,
+    client_data: &[u8],
+) -> AppResult<u64> {
+    let username = &account.username;
     refuse_taken(ctx, username).await?;
-    let challenge = take_challenge(ctx, &client_data, Purpose::SignUp(account.clone()))
+    let challenge = take_challenge(ctx, client_data, Purpose::SignUp(account.clone()))
         .await?
         .ok_or_else(|| AppError::invalid(STALE_CHALLENGE))?;
-    let now = ctx.now_seconds();
-    let expires_at = now + ctx.config.account_ttl_seconds;
-    // The name's one writer decides, as for a password's sign-up; then the passkey, the
-    // account's one way in; then the account, which every location then finds in KV.
+    let expires_at = ctx.now_seconds() + ctx.config.account_ttl_seconds;
+    // The name's one writer decides, as for a password's sign-up; then the passkey.
     usernames::claim(ctx, username, &account.account_id, expires_at).await?;
-    if let Err(error) = add_passkey(ctx, &account, request.passkey, challenge, true).await {
+    if let Err(error) = add_passkey(ctx, account, passkey, challenge, true).await {
         usernames::release(ctx, username, &account.account_id).await;
         return Err(error);
     }
-    let key = keys::account(username);
-    // A write that fails may have been made: the name stays claimed, not handed to another.
-    let record = AccountRecord::passwordless(account.clone(), now);
-    ctx.store.put(&key, &record, expires_at).await?;
-    let signed_in = sign_in(ctx, &account, &device_name, Via::Passkey, dpop_jkt).await?;
-    crate::json_response(201, &signed_in.session)
+    Ok(expires_at)
 }
 
 /// A registration's members checked as base64url before its challenge is taken, so a malformed

@@ -24,6 +24,8 @@ pub enum HistoryCommand {
         token_hash: String,
         expires_at_ms: u64,
     },
+    /// The renewal a sign-in was told of did not happen: answers `()`.
+    RenewalStillDue,
     /// The device signed out: answers whether it held a token.
     SignOut { device_id: String },
     /// Answers the [`TokenStanding`] of the token of hash `token_hash` on `device_id`.
@@ -99,6 +101,7 @@ impl DurableObject for SignInHistory {
                 })
                 .await
             }
+            HistoryCommand::RenewalStillDue => self.change(SignInLog::renewal_still_due).await,
             HistoryCommand::SignOut { device_id } => {
                 self.change(|log| log.tokens.signed_out(&device_id, now_ms))
                     .await
