@@ -163,7 +163,7 @@ pub async fn sign_in(
         &account.account_id,
         device_name,
         via,
-        token_hash.clone(),
+        (token_hash.clone(), dpop_jkt.clone()),
         expires_at,
     )
     .await?;

@@ -15,7 +15,8 @@ use worker::{Env, Stub};
 /// The Durable Object namespace of the histories, in `wrangler.toml`.
 pub const SIGN_IN_HISTORY_BINDING: &str = "SIGN_IN_HISTORY";
 
-fn history(env: &Env, account_id: &str) -> AppResult<Stub> {
+/// The account's object: its history, the authority on its tokens, and its live channel.
+pub fn history(env: &Env, account_id: &str) -> AppResult<Stub> {
     let namespace = env.durable_object(SIGN_IN_HISTORY_BINDING)?;
     Ok(namespace
         .id_from_name(&format!("account:{account_id}"))?
@@ -40,19 +41,21 @@ pub fn entry(ctx: &Ctx, device_name: &str, via: Via) -> SignInEntry {
 }
 
 /// Records a sign-in of `account_id` by this request's device, which is given the token of
-/// hash `token_hash` ([`crate::auth::sign_in`] hands it out only once it is recorded), and
+/// hash `token_hash`, bound to the key of thumbprint `key` if it is bound
+/// ([`crate::auth::sign_in`] hands it out only once it is recorded), and
 /// answers whether the account is due a renewal (at most once a day).
 pub async fn record(
     ctx: &Ctx,
     account_id: &str,
     device_name: &str,
     via: Via,
-    token_hash: String,
+    (token_hash, key): (String, Option<String>),
     expires_at: u64,
 ) -> AppResult<bool> {
     let command = HistoryCommand::Record {
         entry: entry(ctx, device_name, via),
         token_hash,
+        key,
         expires_at_ms: expires_at * 1000,
     };
     crate::objects::call(&history(&ctx.env, account_id)?, &command).await

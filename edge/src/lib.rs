@@ -145,9 +145,13 @@ async fn api(
     now_ms: u64,
     kv_counts: &mut Option<String>,
 ) -> AppResult<Response> {
-    if let ApiRoute::LiveQr(qr_id) = &route {
-        // No device headers and no body: the socket's first message carries the device.
-        return api::qr::live(req, &env, qr_id).await;
+    // No device headers and no body: the socket's first message carries the device.
+    match &route {
+        ApiRoute::LiveQr(qr_id) => return api::qr::live(req, &env, qr_id).await,
+        ApiRoute::LiveAccount(account_id) => {
+            return api::live::account(req, &env, account_id).await;
+        }
+        _ => {}
     }
     let ctx = Ctx::from_request(req, env, route.takes_body(), now_ms).await?;
     let result = dispatch(&ctx, route).await;
@@ -185,8 +189,8 @@ async fn dispatch(ctx: &Ctx, route: ApiRoute) -> AppResult<Response> {
         ApiRoute::RemovePasskey(passkey_id) => passkeys::remove(ctx, &passkey_id).await,
         ApiRoute::PasskeyLogin => passkeys::login(ctx).await,
         ApiRoute::PasskeySignUp => passkeys::sign_up(ctx).await,
-        ApiRoute::LiveQr(_) => Err(AppError::Internal(
-            "the live route is served before this".into(),
+        ApiRoute::LiveQr(_) | ApiRoute::LiveAccount(_) => Err(AppError::Internal(
+            "the live routes are served before this".into(),
         )),
     }
 }

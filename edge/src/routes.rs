@@ -29,6 +29,8 @@ pub enum ApiRoute {
     DenyQr(String),
     /// `GET /api/qr/{qr_id}/live`: the WebSocket that pushes the session's status.
     LiveQr(String),
+    /// `GET /api/accounts/{account_id}/live`: the WebSocket that pushes the account's events.
+    LiveAccount(String),
     /// `POST /api/authorizations`: single sign-on into an app with the browser's token.
     ContinueAuthorization,
     ListGrants,
@@ -93,6 +95,9 @@ fn api(method: &str, rest: &str) -> Resolved {
         match (method, &segments[..]) {
             (m, ["accounts"]) => (&["POST"], (m == "POST").then_some(CreateAccount)),
             (m, ["accounts", "passkey"]) => (&["POST"], (m == "POST").then_some(PasskeySignUp)),
+            (m, ["accounts", id, "live"]) if !id.is_empty() => {
+                (&["GET"], (m == "GET").then(|| LiveAccount(param(id))))
+            }
             (m, ["sessions"]) => (&["POST"], (m == "POST").then_some(Login)),
             (m, ["sessions", "current"]) => (&["DELETE"], (m == "DELETE").then_some(Logout)),
             (m, ["sessions", "passkey"]) => (&["POST"], (m == "POST").then_some(PasskeyLogin)),
@@ -200,6 +205,7 @@ impl ApiRoute {
             Self::ConfirmQr(_) => "POST /api/qr/{qr_id}/confirm",
             Self::DenyQr(_) => "POST /api/qr/{qr_id}/deny",
             Self::LiveQr(_) => "GET /api/qr/{qr_id}/live",
+            Self::LiveAccount(_) => "GET /api/accounts/{account_id}/live",
             Self::ContinueAuthorization => "POST /api/authorizations",
             Self::ListGrants => "GET /api/grants",
             Self::RevokeGrant(_) => "DELETE /api/grants/{grant_id}",
@@ -301,6 +307,10 @@ mod tests {
         assert_eq!(api("POST", "/api/qr/abc/confirm"), ConfirmQr("abc".into()));
         assert_eq!(api("POST", "/api/qr/abc/deny"), DenyQr("abc".into()));
         assert_eq!(api("GET", "/api/qr/abc/live"), LiveQr("abc".into()));
+        assert_eq!(
+            api("GET", "/api/accounts/abc/live"),
+            LiveAccount("abc".into())
+        );
         assert_eq!(api("POST", "/api/authorizations"), ContinueAuthorization);
         assert_eq!(api("GET", "/api/grants"), ListGrants);
         assert_eq!(api("DELETE", "/api/grants/abc"), RevokeGrant("abc".into()));

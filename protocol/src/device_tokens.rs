@@ -20,6 +20,9 @@ struct DeviceToken {
     device_id: String,
     /// The SHA-256 hash of the device's current token; `None` once it signed out.
     token_hash: Option<String>,
+    /// The thumbprint of the key the token is bound to (DPoP), if it is bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     /// When the entry is forgotten: the token's expiry, or a sign-out's end of memory.
     until_ms: u64,
 }
@@ -33,8 +36,9 @@ pub struct DeviceTokens {
 /// What the account's object holds for a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held<'a> {
-    /// This token, by its hash: any other is refused.
-    Token(&'a str),
+    /// This token, by its hash, bound to the key of thumbprint `key` if it is bound: any
+    /// other token is refused.
+    Token { hash: &'a str, key: Option<&'a str> },
     /// No token: the device signed out.
     SignedOut,
     /// Nothing: a token issued before its object kept tokens, or one it had to forget, which
@@ -43,22 +47,22 @@ pub enum Held<'a> {
 }
 
 impl DeviceTokens {
-    /// `device_id` was signed in now with the token of hash `token_hash`, which expires at
-    /// `expires_at_ms`; its earlier token is refused from now on.
+    /// `device_id` was signed in now with the token of hash `token_hash` (bound to `key`, if
+    /// bound), which expires at `expires_at_ms`; its earlier token is refused from now on.
     pub fn signed_in(
         &mut self,
         device_id: &str,
-        token_hash: String,
+        (token_hash, key): (String, Option<String>),
         expires_at_ms: u64,
         now_ms: u64,
     ) {
-        self.set(device_id, Some(token_hash), expires_at_ms, now_ms);
+        self.set(device_id, Some(token_hash), key, expires_at_ms, now_ms);
     }
 
     /// `device_id` signed out now: whether it held a token.
     pub fn signed_out(&mut self, device_id: &str, now_ms: u64) -> bool {
-        let held = matches!(self.held_by(device_id, now_ms), Held::Token(_));
-        self.set(device_id, None, now_ms + SIGNED_OUT_KEPT_MS, now_ms);
+        let held = matches!(self.held_by(device_id, now_ms), Held::Token { .. });
+        self.set(device_id, None, None, now_ms + SIGNED_OUT_KEPT_MS, now_ms);
         held
     }
 
@@ -71,8 +75,12 @@ impl DeviceTokens {
         {
             Some(DeviceToken {
                 token_hash: Some(hash),
+                key,
                 ..
-            }) => Held::Token(hash),
+            }) => Held::Token {
+                hash,
+                key: key.as_deref(),
+            },
             Some(_) => Held::SignedOut,
             None => Held::Unknown,
         }
@@ -83,7 +91,14 @@ impl DeviceTokens {
         self.devices.iter().map(|d| d.until_ms).max()
     }
 
-    fn set(&mut self, device_id: &str, token_hash: Option<String>, until_ms: u64, now_ms: u64) {
+    fn set(
+        &mut self,
+        device_id: &str,
+        token_hash: Option<String>,
+        key: Option<String>,
+        until_ms: u64,
+        now_ms: u64,
+    ) {
         self.devices
             .retain(|d| d.device_id != device_id && now_ms < d.until_ms);
         if self.devices.len() >= MAX_DEVICES {
@@ -93,6 +108,7 @@ impl DeviceTokens {
         self.devices.push(DeviceToken {
             device_id: device_id.to_owned(),
             token_hash,
+            key,
             until_ms,
         });
     }
@@ -105,26 +121,67 @@ mod tests {
     const T0: u64 = 1_700_000_000_000;
     const DAY_MS: u64 = 24 * 3600 * 1000;
 
+    fn token(hash: &str) -> (String, Option<String>) {
+        (hash.to_owned(), None)
+    }
+
+    #[test]
+    fn a_bound_token_is_held_with_its_key() {
+        let mut tokens = DeviceTokens::default();
+        tokens.signed_in("pc", ("h".into(), Some("jkt".into())), T0 + DAY_MS, T0);
+        assert_eq!(
+            tokens.held_by("pc", T0),
+            Held::Token {
+                hash: "h",
+                key: Some("jkt")
+            }
+        );
+    }
+
     #[test]
     fn a_new_sign_in_replaces_the_device_s_token_and_a_sign_out_ends_it() {
         let mut tokens = DeviceTokens::default();
         assert_eq!(tokens.held_by("pc", T0), Held::Unknown);
-        tokens.signed_in("pc", "h1".into(), T0 + DAY_MS, T0);
-        tokens.signed_in("phone", "p".into(), T0 + DAY_MS, T0);
-        assert_eq!(tokens.held_by("pc", T0 + 1), Held::Token("h1"));
-        tokens.signed_in("pc", "h2".into(), T0 + DAY_MS, T0 + 2);
-        assert_eq!(tokens.held_by("pc", T0 + 3), Held::Token("h2"));
+        tokens.signed_in("pc", token("h1"), T0 + DAY_MS, T0);
+        tokens.signed_in("phone", token("p"), T0 + DAY_MS, T0);
+        assert_eq!(
+            tokens.held_by("pc", T0 + 1),
+            Held::Token {
+                hash: "h1",
+                key: None
+            }
+        );
+        tokens.signed_in("pc", token("h2"), T0 + DAY_MS, T0 + 2);
+        assert_eq!(
+            tokens.held_by("pc", T0 + 3),
+            Held::Token {
+                hash: "h2",
+                key: None
+            }
+        );
         assert!(tokens.signed_out("pc", T0 + 4));
         assert_eq!(tokens.held_by("pc", T0 + 5), Held::SignedOut);
         assert!(!tokens.signed_out("pc", T0 + 6), "signed out already");
-        assert_eq!(tokens.held_by("phone", T0 + 7), Held::Token("p"));
+        assert_eq!(
+            tokens.held_by("phone", T0 + 7),
+            Held::Token {
+                hash: "p",
+                key: None
+            }
+        );
     }
 
     #[test]
     fn a_sign_out_is_remembered_an_hour_and_a_token_until_it_expires() {
         let mut tokens = DeviceTokens::default();
-        tokens.signed_in("pc", "h".into(), T0 + DAY_MS, T0);
-        assert_eq!(tokens.held_by("pc", T0 + DAY_MS - 1), Held::Token("h"));
+        tokens.signed_in("pc", token("h"), T0 + DAY_MS, T0);
+        assert_eq!(
+            tokens.held_by("pc", T0 + DAY_MS - 1),
+            Held::Token {
+                hash: "h",
+                key: None
+            }
+        );
         assert_eq!(tokens.held_by("pc", T0 + DAY_MS), Held::Unknown);
         tokens.signed_out("pc", T0);
         assert_eq!(
@@ -138,24 +195,36 @@ mod tests {
     #[test]
     fn past_the_most_devices_the_entries_that_end_soonest_go_first() {
         let mut tokens = DeviceTokens::default();
-        tokens.signed_in("kept", "k".into(), T0 + 2 * DAY_MS, T0);
+        tokens.signed_in("kept", token("k"), T0 + 2 * DAY_MS, T0);
         tokens.signed_out("out", T0);
         for i in 0..MAX_DEVICES - 2 {
-            tokens.signed_in(&i.to_string(), "h".into(), T0 + DAY_MS, T0);
+            tokens.signed_in(&i.to_string(), token("h"), T0 + DAY_MS, T0);
         }
         assert_eq!(tokens.held_by("out", T0), Held::SignedOut);
-        tokens.signed_in("one more", "m".into(), T0 + DAY_MS, T0);
+        tokens.signed_in("one more", token("m"), T0 + DAY_MS, T0);
         assert_eq!(tokens.devices.len(), MAX_DEVICES);
         assert_eq!(tokens.held_by("out", T0), Held::Unknown);
-        assert_eq!(tokens.held_by("kept", T0), Held::Token("k"));
-        assert_eq!(tokens.held_by("one more", T0), Held::Token("m"));
+        assert_eq!(
+            tokens.held_by("kept", T0),
+            Held::Token {
+                hash: "k",
+                key: None
+            }
+        );
+        assert_eq!(
+            tokens.held_by("one more", T0),
+            Held::Token {
+                hash: "m",
+                key: None
+            }
+        );
     }
 
     #[test]
     fn entries_past_their_end_are_dropped_when_another_is_set() {
         let mut tokens = DeviceTokens::default();
-        tokens.signed_in("old", "o".into(), T0 + 10, T0);
-        tokens.signed_in("new", "n".into(), T0 + DAY_MS, T0 + 20);
+        tokens.signed_in("old", token("o"), T0 + 10, T0);
+        tokens.signed_in("new", token("n"), T0 + DAY_MS, T0 + 20);
         assert_eq!(tokens.devices.len(), 1);
     }
 }

@@ -4,6 +4,7 @@
 //! `now` as an argument, so the edge, the app and the tests all agree on one definition and the
 //! state machine is tested on the host.
 
+pub mod account_live;
 pub mod api;
 pub mod device_tokens;
 pub mod error;

@@ -1,5 +1,6 @@
 //! The live channel, `GET /api/qr/{qr_id}/live` (`shared/API.md`, "Live status (WebSocket)"):
-//! its messages, its close codes, and what the edge does with each frame a client sends.
+//! its messages, its close codes (which the account's channel, `account_live.rs`, shares), and
+//! what the edge does with each frame a client sends.
 //! The status it pushes is [`crate::PollResponse`] without `session`: the socket never carries
 //! a login token.
 
@@ -50,12 +51,12 @@ pub enum Hello {
 /// How the edge ends a live socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseCode {
-    /// After a final status (decided or expired) has been pushed.
+    /// After a final message has been pushed: a decided or expired status, or `signed_out`.
     Done,
     /// A first message that is not a [`LiveHello`], a binary frame, anything but `ping` after
     /// the first message, or a message over [`MAX_MESSAGE_BYTES`].
     BadMessage,
-    /// A wrong poll secret or another device.
+    /// A wrong poll secret, device code or login token, or another device.
     Unauthorized,
     /// The session was collected while the socket was open.
     Collected,
@@ -91,9 +92,9 @@ impl CloseCode {
     /// The close frame's reason: a few words for a person reading a trace, never a detail.
     pub fn reason(self) -> &'static str {
         match self {
-            Self::Done => "final status sent",
+            Self::Done => "final message sent",
             Self::BadMessage => "malformed message",
-            Self::Unauthorized => "wrong poll secret or device",
+            Self::Unauthorized => "wrong secret or device",
             Self::Collected => "session collected",
             Self::HelloTimeout => "no first message in time",
             Self::TooManySockets => "too many sockets",
@@ -114,15 +115,42 @@ pub enum Frame<'a> {
 
 /// What the edge does with a frame.
 #[derive(Debug, Clone)]
-pub enum Reaction {
+pub enum Reaction<H = Hello> {
     Pong,
-    /// A well-formed first message: the edge checks it against the session.
-    Hello(Hello),
+    /// A well-formed first message: the edge checks it against the session (or the account).
+    Hello(H),
     Close(CloseCode),
 }
 
-/// The contract's rules for a client's frame, given whether the socket has authenticated.
+/// The contract's rules for a client's frame on a QR session's channel, given whether the
+/// socket has authenticated.
 pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
+    react_with(frame, authenticated, qr_hello)
+}
+
+/// A QR session's first message, either kind.
+fn qr_hello(text: &str) -> Option<Hello> {
+    let pc = serde_json::from_str::<LiveHello>(text)
+        .ok()
+        .and_then(|hello| {
+            let device_id = crate::validate::device_id(&hello.device_id)?;
+            Some(Hello::Pc(LiveHello { device_id, ..hello }))
+        });
+    pc.or_else(|| {
+        serde_json::from_str::<DeviceHello>(text)
+            .ok()
+            .map(Hello::Device)
+    })
+}
+
+/// The rules every live channel shares: `ping` at any time, then one first message that
+/// `hello` reads from a JSON object, then nothing else; no binary frame, nothing over
+/// [`MAX_MESSAGE_BYTES`].
+pub fn react_with<H>(
+    frame: Frame<'_>,
+    authenticated: bool,
+    hello: impl FnOnce(&str) -> Option<H>,
+) -> Reaction<H> {
     let text = match frame {
         Frame::Binary => return Reaction::Close(CloseCode::BadMessage),
         Frame::Text(text) if text.len() > MAX_MESSAGE_BYTES => {
@@ -139,18 +167,7 @@ pub fn react(frame: Frame<'_>, authenticated: bool) -> Reaction {
     if !crate::validate::is_json_object(text.as_bytes()) {
         return Reaction::Close(CloseCode::BadMessage);
     }
-    let pc = serde_json::from_str::<LiveHello>(text)
-        .ok()
-        .and_then(|hello| {
-            let device_id = crate::validate::device_id(&hello.device_id)?;
-            Some(Hello::Pc(LiveHello { device_id, ..hello }))
-        });
-    let hello = pc.or_else(|| {
-        serde_json::from_str::<DeviceHello>(text)
-            .ok()
-            .map(Hello::Device)
-    });
-    match hello {
+    match hello(text) {
         Some(hello) => Reaction::Hello(hello),
         None => Reaction::Close(CloseCode::BadMessage),
     }

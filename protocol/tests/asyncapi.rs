@@ -7,6 +7,7 @@
 mod common;
 
 use common::{object_keys as keys, string_set as strings};
+use qrgate_protocol::account_live::{self, AccountEvent, AccountHello};
 use qrgate_protocol::live::{
     CloseCode, DeviceHello, HELLO_TIMEOUT_MS, LiveHello, MAX_AUTHENTICATED_SOCKETS,
     MAX_MESSAGE_BYTES, MAX_WAITING_SOCKETS, PING, PONG,
@@ -153,4 +154,50 @@ fn the_limits_keep_alive_and_close_codes_are_the_code_s() {
         .map(|code| (u64::from(code.code()), code.reason().to_owned()))
         .collect();
     assert_eq!(described, defined);
+}
+
+#[test]
+fn the_account_channel_s_hello_and_events_are_the_wire_types() {
+    let document = asyncapi();
+    let hello = AccountHello {
+        token: Secret::new("a.b"),
+        device_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        proof: Some("a.b.c".into()),
+    };
+    let hello = serde_json::to_value(&hello).expect("serialises");
+    let schema = at(&document, "/components/schemas/AccountHello");
+    assert_eq!(keys(&schema["properties"]), keys(&hello));
+    assert_eq!(
+        strings(&schema["required"]),
+        BTreeSet::from(["token".to_owned(), "device_id".to_owned()]),
+        "all but the proof"
+    );
+    let types: BTreeSet<String> = [AccountEvent::Ready, AccountEvent::SignedOut]
+        .iter()
+        .map(|event| serde_json::to_value(event).expect("serialises")["type"].clone())
+        .chain([serde_json::json!("sign_in")])
+        .map(|t| t.as_str().expect("a type").to_owned())
+        .collect();
+    assert_eq!(
+        strings(at(
+            &document,
+            "/components/schemas/AccountEvent/properties/type/enum"
+        )),
+        types
+    );
+    let openapi = yaml(include_str!("../../openapi.yaml"));
+    assert_eq!(
+        keys(at(
+            &document,
+            "/components/schemas/AccountEvent/properties/sign_in/properties"
+        )),
+        keys(at(
+            &openapi,
+            "/components/schemas/SignInsResponse/properties/sign_ins/items/properties"
+        )),
+    );
+    assert_eq!(
+        at(&document, "/info/x-account-max-authenticated-sockets").as_u64(),
+        u64::try_from(account_live::MAX_AUTHENTICATED_SOCKETS).ok()
+    );
 }

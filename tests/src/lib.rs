@@ -443,6 +443,24 @@ pub async fn scan_and_confirm(phone: &Device, token: &Secret, qr_id: &str) {
     decide(phone, token, qr_id, "confirm", &scanned.scan_token).await;
 }
 
+/// `pc` signed in by QR by `phone`, signed in as `login`: the PC's token, picked up at `pc`'s
+/// location (so it is in that location's KV only).
+pub async fn qr_signed_in(pc: &Device, phone: &Device, login: &LoginSession) -> LoginSession {
+    let qr = create_qr(pc).await;
+    scan_and_confirm(phone, &login.token, &qr.qr_id).await;
+    poll(pc, &qr)
+        .await
+        .session
+        .expect("the confirmed session's pick-up carries the PC's token")
+}
+
+/// `phone`, signed in as `login`, signs `device` out (`DELETE /api/devices/{device_id}`).
+pub fn sign_out_device_call(phone: &Device, login: &LoginSession, device: &Device) -> Call {
+    phone
+        .call(Method::DELETE, &format!("/api/devices/{}", device.id))
+        .bearer(&login.token)
+}
+
 /// The PC withdraws its session with its poll secret.
 pub fn cancel_call(pc: &Device, qr: &CreateQrResponse) -> Call {
     pc.call(Method::DELETE, &format!("/api/qr/{}", qr.qr_id))

@@ -1,9 +1,11 @@
-//! A real WebSocket client for the live channel, `GET /api/qr/{qr_id}/live`.
+//! A real WebSocket client for the live channels: a QR session's, `GET /api/qr/{qr_id}/live`,
+//! and an account's, `GET /api/accounts/{account_id}/live`.
 
-use crate::{Device, Location};
+use crate::{Device, Location, dpop};
 use futures::{SinkExt, StreamExt};
+use qrgate_protocol::account_live::{AccountEvent, AccountHello};
 use qrgate_protocol::live::{CloseCode, LiveHello};
-use qrgate_protocol::{CreateQrResponse, PollResponse, QrStatus, Secret};
+use qrgate_protocol::{CreateQrResponse, LoginSession, PollResponse, QrStatus, Secret};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,14 +33,80 @@ pub fn live_url(location: Location, qr_id: &str) -> String {
     format!("{base}/api/qr/{qr_id}/live")
 }
 
+/// `ws://host/api/accounts/{account_id}/live` at `location`.
+pub fn account_url(location: Location, account_id: &str) -> String {
+    let base = location.base_url().replacen("http", "ws", 1);
+    format!("{base}/api/accounts/{account_id}/live")
+}
+
 impl LiveSocket {
     /// Opens the live channel of `qr_id` at `location` (no device headers: none are needed).
     pub async fn open(location: Location, qr_id: &str) -> Self {
-        let (stream, response) = tokio_tungstenite::connect_async(live_url(location, qr_id))
+        Self::connect(&live_url(location, qr_id)).await
+    }
+
+    /// Opens the channel at `url`.
+    pub async fn connect(url: &str) -> Self {
+        let (stream, response) = tokio_tungstenite::connect_async(url)
             .await
             .expect("the live channel opens");
         assert_eq!(response.status(), 101);
         Self { stream }
+    }
+
+    /// Opens the account's channel at `device`'s location and authenticates with `login`'s
+    /// token (with a proof by `key` if it is bound to one): `ready` has arrived.
+    pub async fn listen(device: &Device, login: &LoginSession, key: Option<&dpop::Key>) -> Self {
+        let account_id = &login.account.account_id;
+        let mut socket = Self::connect(&account_url(device.location, account_id)).await;
+        socket.account_hello(device, login, key).await;
+        socket.expect_event(&AccountEvent::Ready).await;
+        socket
+    }
+
+    /// The account channel's first message: the device's token and id, and a proof by `key`.
+    pub async fn account_hello(
+        &mut self,
+        device: &Device,
+        login: &LoginSession,
+        key: Option<&dpop::Key>,
+    ) {
+        let url = format!(
+            "{}/api/accounts/{}/live",
+            device.location.base_url(),
+            login.account.account_id
+        );
+        let hello = AccountHello {
+            token: login.token.clone(),
+            device_id: device.id.clone(),
+            proof: key.map(|key| key.proof("GET", &url, Some(&login.token))),
+        };
+        let text = serde_json::to_string(&hello).expect("a hello serialises");
+        self.send_text(&text).await;
+    }
+
+    /// The next message is this event of the account.
+    pub async fn expect_event(&mut self, expected: &AccountEvent) -> String {
+        match self.next().await {
+            Event::Text(text) => {
+                let event: AccountEvent = serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("{e}: not an account event: {text}"));
+                assert_eq!(&event, expected, "{text}");
+                text
+            }
+            other => panic!("expected {expected:?}, got {other:?}"),
+        }
+    }
+
+    /// The next message is an account's `sign_in`: its entry.
+    pub async fn expect_sign_in(&mut self) -> qrgate_protocol::SignInEntry {
+        match self.next().await {
+            Event::Text(text) => match serde_json::from_str(&text) {
+                Ok(AccountEvent::SignIn { sign_in }) => sign_in,
+                _ => panic!("not a sign-in: {text}"),
+            },
+            other => panic!("expected a sign-in, got {other:?}"),
+        }
     }
 
     /// Opens the channel of the session `pc` created, at `pc`'s location, and authenticates.

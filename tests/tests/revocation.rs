@@ -7,7 +7,6 @@
 use futures::future::join_all;
 use qrgate_protocol::{ErrorCode, LoginSession, MeResponse};
 use qrgate_tests::*;
-use reqwest::Method;
 
 /// A PC at `location` signed in by QR by `phone`: its token is in that location's KV only.
 async fn pc_signed_in_at(
@@ -16,24 +15,8 @@ async fn pc_signed_in_at(
     login: &LoginSession,
 ) -> (Device, LoginSession) {
     let pc = Device::pc().at(location);
-    let session = qr_sign_in(&pc, phone, login).await;
+    let session = qr_signed_in(&pc, phone, login).await;
     (pc, session)
-}
-
-/// `pc` signed in by QR by `phone`.
-async fn qr_sign_in(pc: &Device, phone: &Device, login: &LoginSession) -> LoginSession {
-    let qr = create_qr(pc).await;
-    scan_and_confirm(phone, &login.token, &qr.qr_id).await;
-    poll(pc, &qr)
-        .await
-        .session
-        .expect("the confirmed session's pick-up carries the PC's token")
-}
-
-fn sign_out_call(phone: &Device, login: &LoginSession, device: &Device) -> Call {
-    phone
-        .call(Method::DELETE, &format!("/api/devices/{}", device.id))
-        .bearer(&login.token)
 }
 
 #[tokio::test]
@@ -47,14 +30,14 @@ async fn a_device_signed_out_at_b_is_refused_at_a_on_its_next_request() {
         .expect::<MeResponse>(200);
 
     // B's KV never held the PC's record: the account's object knows it was signed in.
-    sign_out_call(&phone, &login, &pc)
+    sign_out_device_call(&phone, &login, &pc)
         .send()
         .await
         .expect_empty(204);
     me_call(&pc, &pc_login.token)
         .fails(401, ErrorCode::Unauthorized)
         .await;
-    sign_out_call(&phone, &login, &pc)
+    sign_out_device_call(&phone, &login, &pc)
         .fails(404, ErrorCode::NotFound)
         .await;
 }
@@ -65,7 +48,7 @@ async fn a_device_signed_in_again_elsewhere_leaves_its_earlier_token_refused_eve
     let login = signed_in(&phone).await;
     let (pc, first) = pc_signed_in_at(Location::B, &phone, &login).await;
     // The same PC signs in again at A: B's KV still holds the first token's record.
-    let second = qr_sign_in(&pc.clone().at(Location::A), &phone, &login).await;
+    let second = qr_signed_in(&pc.clone().at(Location::A), &phone, &login).await;
     me_call(&pc, &first.token)
         .fails(401, ErrorCode::Unauthorized)
         .await;
@@ -85,7 +68,7 @@ async fn a_sign_out_racing_the_device_s_requests_at_two_locations_ends_them_all_
         let requests = (0..RACING).map(|_| me_call(&pc, &pc_login.token).send());
         let (replies, signed_out) = tokio::join!(
             join_all(requests),
-            sign_out_call(&phone, &login, &pc).send()
+            sign_out_device_call(&phone, &login, &pc).send()
         );
         signed_out.expect_empty(204);
         for reply in &replies {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod authorizations;
 pub mod grants;
+pub mod live;
 pub mod passkeys;
 pub mod qr;
 pub mod user_codes;

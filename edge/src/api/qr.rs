@@ -18,8 +18,6 @@ use crate::oauth::{self, Registry};
 use crate::objects::qr_session::rpc::{
     self, Command, NewSession, Outcome, PcProof, PickUp, PresentedKey, Step,
 };
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use qrgate_protocol::QrStatus;
 use qrgate_protocol::location::warnings;
 use qrgate_protocol::oauth::{Amr, OAuthErrorCode, RedirectTo};
@@ -321,56 +319,9 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     }
 }
 
-/// `GET /api/qr/{qr_id}/live`: the checks the contract makes before the upgrade (the id's form
-/// `400`, `Upgrade: websocket` `426`, a valid handshake `400`, the session `404`), then the
-/// session's object takes the socket. No device headers: the first message carries them.
+/// `GET /api/qr/{qr_id}/live`: the id's form (`400`), then the upgrade's checks
+/// (`api/live.rs`); the session's object takes the socket, or answers `404`.
 pub async fn live(req: Request, env: &Env, raw_id: &str) -> AppResult<Response> {
     let qr_id = checked_qr_id(raw_id)?;
-    let header = |name: &str| req.headers().get(name).ok().flatten();
-    let upgrade = header("Upgrade");
-    if !upgrade.is_some_and(|value| value.trim().eq_ignore_ascii_case("websocket")) {
-        return Err(AppError::UpgradeRequired);
-    }
-    let version_ok = header("Sec-WebSocket-Version").is_some_and(|v| v.trim() == "13");
-    if !(version_ok && is_websocket_key(header("Sec-WebSocket-Key").as_deref())) {
-        return Err(AppError::invalid(
-            "A WebSocket upgrade needs Sec-WebSocket-Version 13 and a valid Sec-WebSocket-Key.",
-        ));
-    }
-    let stub = rpc::existing_session(env, qr_id)?;
-    let response = stub
-        .fetch_with_request(req)
-        .await
-        .map_err(AppError::unavailable)?;
-    if response.status_code() == 101 {
-        return Ok(response);
-    }
-    // The object's own answer (`404`): copied into a response whose headers can be set.
-    let status = response.status_code();
-    let mut response = response;
-    let body = response.bytes().await.map_err(AppError::unavailable)?;
-    Ok(Response::builder()
-        .with_status(status)
-        .with_header("Content-Type", "application/json")?
-        .fixed(body))
-}
-
-/// RFC 6455 §4.1: the key is 16 random bytes, base64-encoded.
-fn is_websocket_key(key: Option<&str>) -> bool {
-    key.and_then(|key| STANDARD.decode(key.trim()).ok())
-        .is_some_and(|bytes| bytes.len() == 16)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn websocket_keys_are_sixteen_bytes_of_base64() {
-        assert!(is_websocket_key(Some("dGhlIHNhbXBsZSBub25jZQ==")));
-        assert!(!is_websocket_key(None));
-        assert!(!is_websocket_key(Some("")));
-        assert!(!is_websocket_key(Some("not base64!")));
-        assert!(!is_websocket_key(Some("dGhlIHNhbXBsZQ==")), "11 bytes");
-    }
+    crate::api::live::upgrade(req, || rpc::existing_session(env, qr_id)).await
 }

@@ -9,6 +9,7 @@ pub mod keyring;
 pub mod passkey_challenge;
 pub mod qr_session;
 pub mod sign_in_history;
+pub mod sockets;
 pub mod username_claim;
 
 use crate::error::{AppError, AppResult};

@@ -2,7 +2,7 @@
 //! `expires_at` with no request, and collection, after which nothing of the session is left.
 
 use super::QrSessionObject;
-use super::live::close;
+use crate::objects::sockets::close;
 use qrgate_protocol::live::{self, CloseCode};
 use qrgate_protocol::qr::{QrSession, is_final};
 use worker::{Response, Result, ScheduledTime};

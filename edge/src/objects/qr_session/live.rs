@@ -1,7 +1,6 @@
-//! The live channel: hibernatable sockets accepted by the runtime, `ping` answered by its
-//! auto-response without waking the object, and what the object must remember about a socket
-//! (has it authenticated, when did it open) in the socket's attachment, which survives
-//! hibernation where fields of the object do not.
+//! The live channel: hibernatable sockets (`objects/sockets.rs`), `ping` answered by the
+//! runtime's auto-response without waking the object, and what the object must remember about
+//! a socket (has it authenticated, when did it open) in the socket's attachment.
 
 use super::rpc::{PcProof, PresentedKey};
 use super::steps::{is_creator, presents_secret};
@@ -9,14 +8,14 @@ use super::{QrSessionObject, now_ms};
 use crate::context::DeviceHeaders;
 use crate::crypto::hash_secret;
 use crate::error::AppError;
-use crate::logs;
+use crate::objects::sockets::{self, close};
 use qrgate_protocol::live::{
     self, CloseCode, Frame, Hello, MAX_AUTHENTICATED_SOCKETS, PONG, Reaction,
 };
 use qrgate_protocol::qr::{Audience, QrSession, is_final};
 use qrgate_protocol::{PollResponse, QrStatus};
 use serde::{Deserialize, Serialize};
-use worker::{Response, Result, WebSocket, WebSocketIncomingMessage, WebSocketPair};
+use worker::{Response, Result, WebSocket, WebSocketIncomingMessage};
 
 /// What the object remembers about one socket, in its hibernation-proof attachment.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -36,7 +35,7 @@ impl QrSessionObject {
             WebSocketIncomingMessage::String(text) => Frame::Text(text),
             WebSocketIncomingMessage::Binary(_) => Frame::Binary,
         };
-        let Some(socket_state) = attachment(&ws) else {
+        let Some(socket_state) = sockets::attachment::<SocketState>(&ws) else {
             // Every socket this object accepts gets an attachment first; one without is not ours.
             close(&ws, CloseCode::BadMessage);
             return Ok(());
@@ -60,18 +59,19 @@ impl QrSessionObject {
         let Some(session) = self.session.load(&self.state).await? else {
             return Ok(AppError::NotFound("QR session").into_response());
         };
-        let pair = WebSocketPair::new()?;
-        self.state.accept_web_socket(&pair.server);
-        pair.server.serialize_attachment(SocketState {
-            authenticated: false,
-            opened_at_ms: now_ms,
-        })?;
+        let opened = sockets::accept(
+            &self.state,
+            SocketState {
+                authenticated: false,
+                opened_at_ms: now_ms,
+            },
+        )?;
         for socket in live::crowded_out(self.waiting_sockets()) {
             close(&socket, CloseCode::HelloTimeout);
         }
         // Wake at this socket's deadline, if it comes before the session's next moment.
         self.schedule(&session, now_ms).await?;
-        Response::from_websocket(pair.client)
+        Ok(opened)
     }
 
     /// The first message: the creating PC's poll secret and device, or a device's device code,
@@ -148,16 +148,7 @@ impl QrSessionObject {
 
     /// The sockets still open, with what the object knows of each.
     pub(super) fn open_sockets(&self) -> Vec<(WebSocket, SocketState)> {
-        const OPEN: u16 = 1;
-        self.state
-            .get_websockets()
-            .into_iter()
-            .filter(|socket| socket.as_ref().ready_state() == OPEN)
-            .filter_map(|socket| {
-                let socket_state = attachment(&socket)?;
-                Some((socket, socket_state))
-            })
-            .collect()
+        sockets::open(&self.state)
     }
 
     /// The open sockets still waiting for their first message, each with when it opened.
@@ -170,17 +161,6 @@ impl QrSessionObject {
     }
 }
 
-/// The client closed `ws`: logged, and the closing handshake completed.
-pub(super) fn closed_by_client(ws: &WebSocket, code: usize) {
-    logs::write(&logs::Line::LiveClose {
-        by: logs::Closer::Client,
-        code: u16::try_from(code).unwrap_or(u16::MAX),
-    });
-    // Complete the closing handshake; where the runtime already answered it, this fails
-    // harmlessly. Nothing else is kept per socket.
-    let _ = ws.close(Some(CloseCode::Done.code()), Some("closed"));
-}
-
 fn status_message(session: &QrSession, status: QrStatus) -> Result<String> {
     Ok(serde_json::to_string(&PollResponse {
         status,
@@ -189,18 +169,4 @@ fn status_message(session: &QrSession, status: QrStatus) -> Result<String> {
         session: None,
         authorization: None,
     })?)
-}
-
-fn attachment(ws: &WebSocket) -> Option<SocketState> {
-    ws.deserialize_attachment().ok().flatten()
-}
-
-pub(super) fn close(ws: &WebSocket, code: CloseCode) {
-    // A socket that is already closing cannot be closed again; that is fine.
-    if ws.close(Some(code.code()), Some(code.reason())).is_ok() {
-        logs::write(&logs::Line::LiveClose {
-            by: logs::Closer::Edge,
-            code: code.code(),
-        });
-    }
 }

@@ -71,7 +71,7 @@ impl DurableObject for QrSessionObject {
         _reason: String,
         _was_clean: bool,
     ) -> Result<()> {
-        live::closed_by_client(&ws, code);
+        crate::objects::sockets::closed_by_client(&ws, code);
         Ok(())
     }
 

@@ -3,16 +3,25 @@
 //! recorded; the one that tells a sign-in its account is due a renewal; the list of the apps
 //! the account is connected to; and the authority on which token each device holds
 //! (`qrgate_protocol::device_tokens`), so that a device signed out anywhere is refused at once
-//! everywhere. When its newest sign-in is 90 days old, its last app's grant and its last
-//! device's token have expired, its alarm forgets everything.
+//! everywhere; which is why it also holds the account's live channel (`live.rs`), where each
+//! signed-in page hears of a sign-out of its device and of the account's new sign-ins. When its
+//! newest sign-in is 90 days old, its last app's grant and its last device's token have
+//! expired, and no socket waits for its first message, its alarm forgets everything.
+
+mod live;
 
 use crate::crypto::constant_time_eq;
 use crate::objects::{self, Stored};
 use qrgate_protocol::SignInEntry;
+use qrgate_protocol::account_live::AccountEvent;
 use qrgate_protocol::device_tokens::Held;
 use qrgate_protocol::history::{ConnectedApp, SignInLog};
+use qrgate_protocol::live::{PING, PONG};
 use serde::{Deserialize, Serialize};
-use worker::{Date, DurableObject, Env, Request, Response, Result, State, durable_object};
+use worker::{
+    Date, DurableObject, Env, Request, Response, Result, Socket, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketRequestResponsePair, durable_object,
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum HistoryCommand {
@@ -22,6 +31,8 @@ pub enum HistoryCommand {
     Record {
         entry: SignInEntry,
         token_hash: String,
+        /// The thumbprint of the key the token is bound to (DPoP), if it is bound.
+        key: Option<String>,
         expires_at_ms: u64,
     },
     /// The renewal a sign-in was told of did not happen: answers `()`.
@@ -59,8 +70,7 @@ pub enum TokenStanding {
     Unknown,
 }
 
-/// Only `fetch` and `alarm` are bound: this class takes no socket or connection.
-#[cfg_attr(feature = "objects", durable_object(alarm))]
+#[cfg_attr(feature = "objects", durable_object)]
 pub struct SignInHistory {
     state: State,
     log: Stored<SignInLog>,
@@ -69,6 +79,10 @@ pub struct SignInHistory {
 #[cfg(feature = "objects")]
 impl DurableObject for SignInHistory {
     fn new(state: State, _env: Env) -> Self {
+        // Answered by the runtime, even while the object hibernates.
+        if let Ok(pair) = WebSocketRequestResponsePair::new(PING, PONG) {
+            state.set_websocket_auto_response(&pair);
+        }
         Self {
             state,
             log: Stored::new("log"),
@@ -77,6 +91,9 @@ impl DurableObject for SignInHistory {
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         let now_ms = Date::now().as_millis();
+        if req.headers().get("Upgrade")?.is_some() {
+            return self.open_live(req.url()?.as_ref(), now_ms).await;
+        }
         match objects::command(req).await? {
             // Reads, answered from the instance's copy without copying it: a token's standing
             // is asked at every authenticated request.
@@ -92,22 +109,40 @@ impl DurableObject for SignInHistory {
             HistoryCommand::Record {
                 entry,
                 token_hash,
+                key,
                 expires_at_ms,
             } => {
-                self.change(|log| {
-                    log.tokens
-                        .signed_in(&entry.device_id, token_hash, expires_at_ms, now_ms);
-                    log.record(entry, now_ms)
-                })
-                .await
+                let device_id = entry.device_id.clone();
+                let held = (token_hash.clone(), key);
+                let told = entry.clone();
+                let answer = self
+                    .change(|log| {
+                        log.tokens
+                            .signed_in(&device_id, held, expires_at_ms, now_ms);
+                        log.record(entry, now_ms)
+                    })
+                    .await?;
+                // The device's earlier token ends here: its pages are told, and the account's
+                // other devices hear of the sign-in.
+                self.signed_out(&device_id, Some(&token_hash));
+                self.tell_others(&told);
+                Ok(answer)
             }
             HistoryCommand::RenewalStillDue => self.change(SignInLog::renewal_still_due).await,
             HistoryCommand::SignOut { device_id } => {
-                self.change(|log| log.tokens.signed_out(&device_id, now_ms))
-                    .await
+                let answer = self
+                    .change(|log| log.tokens.signed_out(&device_id, now_ms))
+                    .await?;
+                self.signed_out(&device_id, None);
+                Ok(answer)
             }
             HistoryCommand::RecordApp { entry, app } => {
-                self.change(|log| log.record_app(entry, app, now_ms)).await
+                let told = entry.clone();
+                let answer = self
+                    .change(|log| log.record_app(entry, app, now_ms))
+                    .await?;
+                self.tell_others(&told);
+                Ok(answer)
             }
             HistoryCommand::Disconnect { grant_id } => {
                 self.change(|log| log.disconnect(&grant_id)).await
@@ -119,19 +154,49 @@ impl DurableObject for SignInHistory {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.log
-            .keep_until(&self.state, |log| log.empty_after_ms())
-            .await?;
+        let now_ms = Date::now().as_millis();
+        self.close_overdue(now_ms);
+        self.schedule(now_ms).await?;
         Response::empty()
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        self.receive(ws, message).await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> Result<()> {
+        objects::sockets::closed_by_client(&ws, code);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
+        // The socket is gone; its page reconnects.
+        Ok(())
+    }
+
+    async fn connect(&self, _socket: Socket) -> Result<()> {
+        Err(worker::Error::RustError(
+            "an account's history serves no TCP connections".into(),
+        ))
     }
 }
 
 fn standing(log: &SignInLog, device_id: &str, token_hash: &str, now_ms: u64) -> TokenStanding {
     match log.tokens.held_by(device_id, now_ms) {
-        Held::Token(held) if constant_time_eq(held.as_bytes(), token_hash.as_bytes()) => {
+        Held::Token { hash, .. } if constant_time_eq(hash.as_bytes(), token_hash.as_bytes()) => {
             TokenStanding::Current
         }
-        Held::Token(_) | Held::SignedOut => TokenStanding::Revoked,
+        Held::Token { .. } | Held::SignedOut => TokenStanding::Revoked,
         Held::Unknown => TokenStanding::Unknown,
     }
 }
@@ -155,10 +220,38 @@ impl SignInHistory {
         let mut log = self.log.load(&self.state).await?.unwrap_or_default();
         let answer = change(&mut log);
         // The alarm first: entries stored without one would never be deleted.
-        if let Some(at_ms) = log.empty_after_ms() {
+        if let Some(at_ms) = next_alarm_ms(Some(&log), self.hello_deadlines()) {
             objects::wake_at(&self.state, at_ms).await?;
         }
         self.log.store(&self.state, &log).await?;
         Response::from_json(&answer)
     }
+
+    /// Wakes at the next moment something is due (the log's end, a socket's deadline for its
+    /// first message); with nothing due, forgets everything, and the object is gone.
+    async fn schedule(&self, now_ms: u64) -> Result<()> {
+        let deadlines = self.hello_deadlines();
+        let next = self
+            .log
+            .read(&self.state, |log| next_alarm_ms(log, deadlines))
+            .await?;
+        match next {
+            Some(at_ms) if at_ms > now_ms => objects::wake_at(&self.state, at_ms).await,
+            _ => self.log.forget(&self.state).await,
+        }
+    }
+
+    /// Tells the pages of every device but the one that signed in of `entry`.
+    fn tell_others(&self, entry: &SignInEntry) {
+        let event = AccountEvent::SignIn {
+            sign_in: entry.clone(),
+        };
+        self.tell(|device_id| device_id != entry.device_id, &event);
+    }
+}
+
+/// The earliest of the log's end and the sockets' deadlines.
+fn next_alarm_ms(log: Option<&SignInLog>, hello_deadlines: Vec<u64>) -> Option<u64> {
+    let log_end = log.and_then(SignInLog::empty_after_ms);
+    hello_deadlines.into_iter().chain(log_end).min()
 }
