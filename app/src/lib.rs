@@ -9,6 +9,7 @@
 //! fetched only when a phone opens the camera on a browser without `BarcodeDetector`. Every
 //! navigation between pages is a full page load, so there is no router.
 
+pub mod account_channel;
 pub mod api;
 pub mod decoder;
 pub mod device;
@@ -16,6 +17,7 @@ pub mod dpop;
 pub mod i18n;
 pub mod json;
 pub mod live;
+pub mod notices;
 pub mod passkey;
 pub mod pc;
 pub mod phone;

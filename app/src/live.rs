@@ -9,6 +9,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{MessageEvent, WebSocket};
 
+/// A dropped live channel (a code's, or the account's) is reopened after this long, doubling up
+/// to the maximum.
+pub const RECONNECT_FIRST_MS: u32 = 1_000;
+pub const RECONNECT_MAX_MS: u32 = 30_000;
+
 /// What the live channel tells the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveEvent {

@@ -8,6 +8,7 @@
 //! the phone's decision hands over is the redirect back to the app, which the page follows. A
 //! browser that holds a token already is offered "Continue as" beside the code.
 
+use crate::account_channel;
 use crate::api;
 use crate::device::{self, SignedInAs, clear_token, keep_sign_in, user_agent};
 use crate::i18n::{Localized, Message, PcText, Text, tr, use_lang, via_text};
@@ -15,7 +16,7 @@ use crate::role::Role;
 
 /// A message of this page: its own text or a shared one.
 type Msg = Message<PcText>;
-use crate::live::{LiveChannel, LiveEvent};
+use crate::live::{LiveChannel, LiveEvent, RECONNECT_FIRST_MS, RECONNECT_MAX_MS};
 use crate::qr_code::QrCodeView;
 use crate::{Frame, NotFound, current_path, go, is_page_hidden, now_seconds, redirect, sleep_ms};
 use futures::StreamExt;
@@ -37,11 +38,6 @@ use wasm_bindgen::prelude::wasm_bindgen;
 pub const MAX_AUTO_RENEWALS: u32 = 3;
 /// The least wait before a code's creation that failed for a reason that may pass is retried.
 const CREATE_RETRY_MS: u32 = 2_000;
-/// How often a signed-in PC checks that its token still works (a revoke brings the QR back).
-const SIGNED_IN_CHECK_MS: u32 = 5_000;
-/// A dropped live channel is reopened after this long, doubling up to the maximum.
-const RECONNECT_FIRST_MS: u32 = 1_000;
-const RECONNECT_MAX_MS: u32 = 30_000;
 /// The live channel's keep-alive (the contract asks for about every 20 s).
 const PING_EVERY_MS: f64 = 20_000.0;
 /// The PC's password sign-in, served by the phone pages' bundle, which carries the form anyway.
@@ -441,8 +437,8 @@ impl Controller {
         self.show_signed_in().await;
     }
 
-    /// Shows who the PC is signed in as, then keeps checking that its token still works: a
-    /// token signed out elsewhere (or expired) brings the code back.
+    /// Shows who the PC is signed in as, then listens on the account's channel, which says at
+    /// once when this PC is signed out from anywhere: the code comes back.
     async fn show_signed_in(&self) {
         let generation = self.next_generation();
         let Some(who) = device::signed_in_as(Role::Pc) else {
@@ -453,24 +449,10 @@ impl Controller {
         self.state.set(PcState::SignedIn(who));
         // Also for a PC signed in before the page gave the hint, or whose cookie was cleared.
         device::hint_signed_in(Role::Pc, true);
-        loop {
-            let checked = api::check_signed_in(Role::Pc).await;
-            if !self.is_current(generation) {
-                return;
-            }
-            if let Err(error) = checked
-                && error.is(ErrorCode::Unauthorized)
-            {
-                clear_token(Role::Pc);
-                return self.new_code(0);
-            }
-            sleep_ms(SIGNED_IN_CHECK_MS).await;
-            while is_page_hidden() && self.is_current(generation) {
-                sleep_ms(SIGNED_IN_CHECK_MS).await;
-            }
-            if !self.is_current(generation) {
-                return;
-            }
+        let wanted = || self.is_current(generation);
+        if account_channel::until_signed_out(Role::Pc, None, wanted).await {
+            clear_token(Role::Pc);
+            self.new_code(0);
         }
     }
 

@@ -6,6 +6,7 @@
 use crate::api;
 use crate::device::{self, clear_token};
 use crate::i18n::{Localized, Message, PhoneText, Text, tr, use_lang, via_text};
+use crate::notices::SignInNotices;
 use crate::passkey;
 use crate::role::Role;
 
@@ -123,6 +124,7 @@ pub fn PhoneHome() -> impl IntoView {
     };
     view! {
         <main class="phone home">
+            <SignInNotices />
             <h1>{tr(PhoneText::ScanTitle)}</h1>
             <ScanCode />
             <section class="account" aria-labelledby="account-title">
@@ -616,6 +618,7 @@ pub fn PhoneDevices() -> impl IntoView {
     view! {
         <main class="phone">
             <HomeLink />
+            <SignInNotices />
             <h1>{tr(PhoneText::DevicesTitle)}</h1>
             <p class="status" role="status" aria-live="polite">
                 {move || problem.get().map(|t| t.get(lang.get()))}
@@ -812,11 +815,7 @@ fn SignInHistory(
                     .iter()
                     .find(|device| device.device_id == entry.device_id)
                     .cloned();
-                let seen = [place(entry.city, entry.country), entry.network]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" · ");
+                let seen = where_seen(&entry);
                 view! {
                     <li class="sign-in">
                         <p>
@@ -864,6 +863,16 @@ fn place(city: Option<String>, country: Option<String>) -> Option<String> {
         (Some(city), Some(country)) => Some(format!("{city}, {country}")),
         (city, country) => city.or(country),
     }
+}
+
+/// Where the edge saw a sign-in, in words: "city, country · network", or whichever is known.
+pub fn where_seen(entry: &SignInEntry) -> String {
+    let place = place(entry.city.clone(), entry.country.clone());
+    [place, entry.network.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A Unix time as the browser's local date and time.

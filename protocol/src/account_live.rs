@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 /// devices with a few tabs each.
 pub const MAX_AUTHENTICATED_SOCKETS: usize = 32;
 
+/// [`AccountEvent::SignedOut`] as the edge sends it, which a page compares a message with
+/// rather than carry the reader of every event.
+pub const SIGNED_OUT_EVENT: &str = r#"{"type":"signed_out"}"#;
+
 /// The first message: the device's login token, presented as its requests present it. A
 /// token bound to a key (DPoP) comes with `proof`, a DPoP proof by that key for `GET` of the
 /// channel's URL (as `https://`, the URL of its upgrade request) with the token's `ath`.
@@ -97,6 +101,6 @@ mod tests {
     fn events_are_tagged_by_type() {
         let json = |event: &AccountEvent| serde_json::to_string(event).unwrap_or_default();
         assert_eq!(json(&AccountEvent::Ready), r#"{"type":"ready"}"#);
-        assert_eq!(json(&AccountEvent::SignedOut), r#"{"type":"signed_out"}"#);
+        assert_eq!(json(&AccountEvent::SignedOut), SIGNED_OUT_EVENT);
     }
 }

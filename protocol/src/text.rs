@@ -231,6 +231,11 @@ texts! {
     DeviceConfirmTitle => "Sign in on {app}?", "要在 {app} 上登录吗？";
     DeviceCheckCode => "Check that the device shows this same code:", "请确认设备上显示的是同一个代码：";
     DeviceConfirmedOutcome => "Done. {app} is now signed in to your account.", "完成，{app} 已登录你的账号。";
+    NewSignIn => "New sign-in:", "新的登录：";
+    NotYou => "Not you?", "不是你？";
+    SignItOut => "Sign it out", "让它退出登录";
+    SignedItOut => "Signed out.", "已退出登录。";
+    ReviewApps => "Review connected apps", "查看已连接的应用";
     }
 }
 

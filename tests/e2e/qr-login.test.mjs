@@ -340,8 +340,10 @@ test("with polling slowed to 30 s, the push alone signs the PC in", async () => 
   await phonePage.getByRole("button", { name: "Confirm" }).click();
   await page.locator(".display-name").filter({ hasText: displayName }).waitFor({ timeout: 10_000 });
   console.log(`push only: phone confirm → PC shows the account: ${(performance.now() - confirmed).toFixed(0)} ms`);
-  assert.equal(sockets.length, 1, "one live channel");
-  assert.ok(!sockets[0].url().includes("poll_secret"), "the secret is not in the URL");
+  // The code's channel; the account's opens once signed in.
+  const codeChannels = sockets.filter((ws) => ws.url().includes("/api/qr/"));
+  assert.equal(codeChannels.length, 1, "one live channel");
+  assert.ok(!codeChannels[0].url().includes("poll_secret"), "the secret is not in the URL");
   assert.equal(polls.length, 2, "no poll but the one that claimed the first code, and the pick-up");
   assert.ok(polls[0] < confirmed && polls[1] >= confirmed, "the pick-up after the confirmation");
   await pc.close();
@@ -535,7 +537,7 @@ test("the PC's sign-in heads the phone's history, and can be signed out from the
   await staleNewest.getByRole("button", { name: "Sign out this device" }).waitFor();
   // Each such button is named, for a screen reader, by the device it signs out.
   await newest.getByRole("button", { name: /^Sign out this device: Chrom.* on Linux$/ }).click();
-  // The PC learns of it at its next check and shows a code again.
+  // The PC is told on its account's channel and shows a code again.
   await pcPage.locator(PAGE_DRAWN_CODE).waitFor({ timeout: 15_000 });
   // Signing the same device out from the old list finds it gone: the list is brought up to
   // date, with no complaint about the connection.
@@ -544,6 +546,59 @@ test("the PC's sign-in heads the phone's history, and can be signed out from the
   assert.equal((await status(stale).textContent()).trim(), "");
   await stale.close();
   await devices.close();
+  await pc.close();
+});
+
+/** The API requests `page` makes (not its sockets), as they happen. */
+function apiRequests(page) {
+  const made = [];
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (url.pathname.startsWith("/api/")) made.push(`${request.method()} ${url.pathname}`);
+  });
+  return made;
+}
+
+test("signed out from the phone, the PC shows a code again within a second, with no request of its own", async () => {
+  const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-pushed-out.png");
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  const made = apiRequests(pcPage);
+  const devices = await phone.newPage();
+  await devices.goto(BASE + "/m/devices");
+  // This PC's sign-in heads the history.
+  const newest = devices.locator(".sign-ins .sign-in").first();
+  const signedOut = devices.waitForResponse((r) => r.request().method() === "DELETE" && r.status() === 204);
+  await newest.getByRole("button", { name: "Sign out this device" }).click();
+  await signedOut;
+  const answered = performance.now();
+  await pcPage.locator(PAGE_DRAWN_CODE).waitFor({ timeout: 5_000 });
+  const shownMs = performance.now() - answered;
+  console.log(`phone's sign-out answered → PC shows a code: ${shownMs.toFixed(0)} ms`);
+  assert.ok(shownMs < 1000, `the code came back after ${shownMs.toFixed(0)} ms`);
+  // It asked nothing to learn it: its only request is for its new code.
+  assert.deepEqual(made.filter((request) => request !== "POST /api/qr"), []);
+  await devices.close();
+  await pc.close();
+});
+
+test("a new sign-in shows on the phone's home as a notice, and Sign it out there signs it out", async () => {
+  const home = await phone.newPage();
+  await home.goto(BASE + "/m/");
+  await home.locator(".account .display-name").waitFor();
+  const { pc, pcPage, phonePage } = await pcScannedByPhone("pc-qr-notice.png");
+  await phonePage.getByRole("button", { name: "Confirm" }).click();
+  await pcPage.locator(".display-name").filter({ hasText: displayName }).waitFor();
+  const notice = home.locator(".notices .notice").first();
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /New sign-in: Chrom.* on Linux \(pc\) · signed in with a QR code/);
+  assert.match(await notice.textContent(), /Not you\?/);
+  await home.screenshot({ path: join(shots, "phone-new-sign-in.png") });
+  await notice.getByRole("button", { name: "Sign it out" }).click();
+  await notice.getByText("Signed out.").waitFor();
+  await pcPage.locator(PAGE_DRAWN_CODE).waitFor({ timeout: 5_000 });
+  await home.close();
+  await phonePage.close();
   await pc.close();
 });
 
