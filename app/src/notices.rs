@@ -6,14 +6,14 @@
 use crate::account_channel;
 use crate::api;
 use crate::device::clear_token;
-use crate::i18n::{PhoneText, tr, via_text};
+use crate::i18n::{Localized, PhoneText, tr, use_lang, via_text};
 use crate::phone::where_seen;
 use crate::role::Role;
 use crate::{go, json};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qrgate_protocol::SignInEntry;
-use qrgate_protocol::account_live::AccountEvent;
+use qrgate_protocol::account_live::ToldSignIn;
 use wasm_bindgen::closure::Closure;
 
 /// The phone's home, where a signed-out phone signs in.
@@ -32,7 +32,10 @@ pub fn SignInNotices() -> impl IntoView {
     let notices = RwSignal::new(Vec::<Notice>::new());
     spawn_local(async move {
         let on_event = Closure::<dyn FnMut(String)>::new(move |text: String| {
-            if let Some(AccountEvent::SignIn { sign_in }) = json::from_json(&text) {
+            if let Some(ToldSignIn {
+                sign_in: Some(sign_in),
+            }) = json::from_json(&text)
+            {
                 let notice = Notice {
                     sign_in,
                     signed_out: RwSignal::new(false),
@@ -47,54 +50,75 @@ pub fn SignInNotices() -> impl IntoView {
     });
     view! {
         <section class="notices" aria-live="polite">
-            <For each=move || notices.get() key=|notice| notice.signed_out let(notice)>
-                <NewSignIn notice=notice />
-            </For>
+            // Drawn whole at each change: Leptos's keyed <For> weighs more than notices need.
+            {move || {
+                notices
+                    .get()
+                    .into_iter()
+                    .map(|notice| view! { <NewSignIn notice=notice /> })
+                    .collect_view()
+            }}
         </section>
     }
 }
 
+/// One notice. Its texts are written out as strings in one static view: each element and
+/// branch of a Leptos view is code of its own in the page's wasm.
 #[component]
 fn NewSignIn(notice: Notice) -> impl IntoView {
+    let lang = use_lang();
     let Notice {
         sign_in,
         signed_out,
     } = notice;
     let seen = where_seen(&sign_in);
     // A device's sign-in is signed out by its id; an app's access is removed on the apps' list.
-    let action = match sign_in.client_name {
-        Some(_) => view! { <a href="/m/devices">{tr(PhoneText::ReviewApps)}</a> }.into_any(),
-        None => {
-            let device_id = sign_in.device_id.clone();
-            let sign_it_out = move |_| {
-                let device_id = device_id.clone();
-                spawn_local(async move {
-                    if api::revoke_device(&device_id).await.is_ok() {
-                        signed_out.set(true);
-                    }
-                });
-            };
-            view! {
-                <Show
-                    when=move || signed_out.get()
-                    fallback=move || view! { <button class="primary" on:click=sign_it_out.clone()>{tr(PhoneText::SignItOut)}</button> }
-                >
-                    <span class="signed-out">{tr(PhoneText::SignedItOut)}</span>
-                </Show>
-            }
-            .into_any()
+    let app = sign_in.client_name.is_some();
+    let device_id = sign_in.device_id.clone();
+    let line = move || {
+        let lang = lang.get();
+        let mut line = [
+            PhoneText::NewSignIn.get(lang),
+            &sign_in.device_name,
+            &format!("({})", sign_in.device_type.as_str()),
+            "·",
+            via_text(sign_in.via).get(lang),
+        ]
+        .join(" ");
+        if let Some(app) = &sign_in.client_name {
+            line = format!("{line} · {} {app}", PhoneText::ToApp.get(lang));
         }
+        if !seen.is_empty() {
+            line = format!("{line} · {seen}");
+        }
+        line
+    };
+    let act = move |_| {
+        if app {
+            return go("/m/devices");
+        }
+        let device_id = device_id.clone();
+        spawn_local(async move {
+            if api::revoke_device(&device_id).await.is_ok() {
+                signed_out.set(true);
+            }
+        });
+    };
+    let action = move || {
+        let text = match (app, signed_out.get()) {
+            (true, _) => PhoneText::ReviewApps,
+            (false, false) => PhoneText::SignItOut,
+            (false, true) => PhoneText::SignedItOut,
+        };
+        text.get(lang.get())
     };
     view! {
         <div class="notice warning" role="status">
+            <p>{line}</p>
             <p>
-                <strong>{tr(PhoneText::NewSignIn)}</strong> " "
-                <span class="device-name">{sign_in.device_name}</span>
-                " (" {sign_in.device_type.as_str()} ") · " {tr(via_text(sign_in.via))}
-                {sign_in.client_name.map(|app| view! { " · " {tr(PhoneText::ToApp)} " " <strong class="app-name">{app}</strong> })}
-                {(!seen.is_empty()).then(|| format!(" · {seen}"))}
+                {tr(PhoneText::NotYou)} " "
+                <button class="primary" disabled=move || signed_out.get() on:click=act>{action}</button>
             </p>
-            <p>{tr(PhoneText::NotYou)} " " {action}</p>
         </div>
     }
 }

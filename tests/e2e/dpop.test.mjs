@@ -149,16 +149,21 @@ test("the PC's key cannot be exported, its proofs verify, and its copied token i
   });
   assert.deepEqual(exported, { extractable: false, jwk: "InvalidAccessError", pkcs8: "InvalidAccessError" });
 
-  // The page's own requests with its bound token work: a reload checks it with GET /api/me.
+  // The page's own use of its bound token works: reloaded, it listens on its account's
+  // channel, whose first message carries the token and a proof by the same key for it.
   const stored = await pcStorage(page);
   assert.equal(stored.tokenType, "DPoP");
+  const listened = new Promise((resolve) => page.on("websocket", (socket) => {
+    if (!socket.url().includes("/api/accounts/")) return;
+    socket.on("framesent", ({ payload }) => resolve({ url: socket.url(), hello: JSON.parse(payload) }));
+  }));
   await page.reload();
   await page.locator(".signed-in").waitFor();
-  const check = sent.findLast((r) => r.method === "GET" && r.url === `${BASE}/api/me`);
-  const checkHeaders = await check.headers;
-  assert.equal(checkHeaders.authorization, `DPoP ${stored.token}`);
-  assert.deepEqual(
-    await verifyProof(checkHeaders.dpop, { htm: "GET", htu: check.url, token: stored.token }), key);
+  const { url, hello } = await listened;
+  assert.equal(hello.token, stored.token);
+  assert.equal(hello.device_id, stored.deviceId);
+  const htu = url.replace(/^ws/, "http");
+  assert.deepEqual(await verifyProof(hello.proof, { htm: "GET", htu, token: stored.token }), key);
 
   // Copied out of the page's storage, token and device id get 401 from a plain HTTP client,
   // whichever scheme it tries.
