@@ -152,6 +152,21 @@ step_alone() {
     "$bench" latency "$flows" 1 live
     "$bench" latency "$flows" 10 1.0
     echo
+    echo "## Detect and remediate: a sign-out told to the signed-out device"
+    echo
+    echo "Goal: from the phone's sign-out to the PC's socket being told, p50 ≤ 50 ms. The PC" \
+        "was signed in by QR and listens on its account's channel; the phone signs it out" \
+        "(DELETE /api/devices/{device_id}); timed from the request's sending to signed_out" \
+        "arriving on the PC's socket (the account's object pushes it before the request is" \
+        "answered). What the authority on revocations costs every authenticated request (the" \
+        "account's object asked beside the KV read) is in me's row below, against its row" \
+        "before it (bench-results/results.md's history)."
+    echo
+    echo "| the PC | flows | at a time | p50 | p95 | p99 |"
+    echo "|---|---|---|---|---|---|"
+    "$bench" latency-sign-out "$flows" 10
+    "$bench" latency-sign-out "$flows" 1
+    echo
     echo "## Throughput: each QR step against a trivial route of the same worker"
     echo
     echo "Goal: poll, scan and confirm each at least 0.7 × the trivial route's requests per second."

@@ -38,6 +38,7 @@
 //! verification) and `confirm-passkey` (a scanned session of its own, confirmed with the
 //! passkey's answer to the scan's challenge).
 
+use qrgate_protocol::account_live::AccountEvent;
 use qrgate_protocol::{
     CreateQrResponse, DPOP_HEADER, DecisionRequest, LoginRequest, LoginSession, PasskeyCeremony,
     PasskeyChallenge, PasskeyChallengeRequest, PasskeyEntry, PasskeyLoginRequest, QrStatus,
@@ -267,6 +268,28 @@ async fn device_latency(flows: usize, at_once: usize, live: bool) {
     };
     let flow = |phone, login| timed_device_flow(phone, login, live);
     latency_row(how, flows, at_once, &phones, flow).await;
+}
+
+/// One sign-out pushed: a PC signed in by QR listens on its account's channel, and the phone
+/// signs it out; milliseconds from the phone sending the sign-out to the PC's socket being told.
+async fn timed_sign_out(phone: &Device, login: &LoginSession) -> f64 {
+    let pc = Device::pc();
+    let pc_login = qr_signed_in(&pc, phone, login).await;
+    let mut socket = LiveSocket::listen(&pc, &pc_login, None).await;
+    let sent = Instant::now();
+    let told = async {
+        socket.expect_event(&AccountEvent::SignedOut).await;
+        Instant::now()
+    };
+    let (told, answer) = tokio::join!(told, sign_out_device_call(phone, login, &pc).send());
+    answer.expect_empty(204);
+    told.duration_since(sent).as_secs_f64() * 1000.0
+}
+
+async fn sign_out_latency(flows: usize, at_once: usize) {
+    let phones = signed_in_phones(phones_for(flows, at_once)).await;
+    let how = "the PC's account channel (the phone's sign-out sent → signed_out)";
+    latency_row(how, flows, at_once, &phones, timed_sign_out).await;
 }
 
 async fn signed_in_phones(count: usize) -> Vec<(Device, LoginSession)> {
@@ -817,11 +840,19 @@ async fn main() {
             )
             .await
         }
+        ["latency-sign-out", flows, at_once] => {
+            let at_once: usize = at_once.parse().expect("AT_ONCE is a number");
+            sign_out_latency(
+                flows.parse().expect("FLOWS is a number"),
+                at_once.clamp(1, MOST_AT_ONCE),
+            )
+            .await
+        }
         ["cost"] => cost().await,
         ["pool", step, count] => pool(step, count.parse().expect("COUNT is a number")).await,
         _ => {
             eprintln!(
-                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench latency-app FLOWS AT_ONCE | bench latency-device FLOWS AT_ONCE poll|live | bench cost | bench pool STEP COUNT"
+                "usage: bench latency FLOWS AT_ONCE INTERVAL_SECONDS|live | bench latency-app FLOWS AT_ONCE | bench latency-device FLOWS AT_ONCE poll|live | bench latency-sign-out FLOWS AT_ONCE | bench cost | bench pool STEP COUNT"
             );
             std::process::exit(2);
         }
