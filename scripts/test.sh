@@ -82,7 +82,7 @@ backend_offset=100
 # Locations A and B are one issuer, as every Cloudflare location of one deployment is: the same
 # origin. Here their ports differ, so ISSUER says it (A's, as the tests reach it).
 short_vars=(--var QR_TTL_SECONDS:3 --var DEVICE_CODE_TTL_SECONDS:30
-    --var PASSKEY_CHALLENGE_TTL_SECONDS:3
+    --var PASSKEY_CHALLENGE_TTL_SECONDS:3 --var FRESH_SIGN_IN_SECONDS:3
     --var LOGIN_FAILURES_PER_ADDRESS:20 --var KV_COUNT_HEADER:1
     --var "ISSUER:http://127.0.0.1:$short_port")
 start_wrangler "$((flow_port + backend_offset))" "$states/flow" target/wrangler-flow.log \

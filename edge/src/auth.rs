@@ -17,6 +17,7 @@ use crate::objects::sign_in_history::TokenStanding;
 use crate::store::{AccountRecord, DeviceSessionRecord, DeviceSummary, LastSeen, keys};
 use crate::usernames;
 use futures_util::future::try_join;
+use qrgate_protocol::device_tokens::needs_step_up;
 use qrgate_protocol::history::RENEWAL_INTERVAL_SECONDS;
 use qrgate_protocol::{Account, LoginSession, Secret, TokenType, Via, validate};
 use std::borrow::Cow;
@@ -95,6 +96,24 @@ pub async fn authenticate(ctx: &Ctx) -> AppResult<Authenticated> {
         device_id: device_id.clone(),
         session: record.device,
     })
+}
+
+impl Authenticated {
+    /// `403 step_up_required` for a token from a recent QR sign-in
+    /// (`device_tokens::needs_step_up`): what only a settled token may do.
+    pub fn settled(&self, ctx: &Ctx) -> AppResult<()> {
+        let session = &self.session;
+        let fresh_seconds = ctx.config.fresh_sign_in_seconds;
+        match needs_step_up(
+            session.via,
+            session.created_at,
+            ctx.now_seconds(),
+            fresh_seconds,
+        ) {
+            true => Err(AppError::StepUpRequired),
+            false => Ok(()),
+        }
+    }
 }
 
 /// Records that the device was seen now, if this isolate has not done so within the last

@@ -27,6 +27,8 @@ pub struct Config {
     /// `ISSUER`: the provider's issuer, where it is not the origin the edge is served from
     /// (behind a custom domain, say).
     pub issuer: Option<String>,
+    /// How long a token from a QR sign-in keeps reduced rights (a day by default).
+    pub fresh_sign_in_seconds: u64,
     /// How long a passkey challenge can be answered (WebAuthn's recommended ceremony timeout,
     /// 5 minutes, by default).
     pub passkey_challenge_ttl_seconds: u64,
@@ -71,6 +73,7 @@ impl Config {
                 .ok()
                 .map(|value| value.to_string())
                 .filter(|issuer| !issuer.trim().is_empty()),
+            fresh_sign_in_seconds: number("FRESH_SIGN_IN_SECONDS", 24 * 3600)?,
             passkey_challenge_ttl_seconds: number("PASSKEY_CHALLENGE_TTL_SECONDS", 300)?,
             passkey_rp_id: env
                 .var("PASSKEY_RP_ID")

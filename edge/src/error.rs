@@ -17,6 +17,8 @@ pub enum AppError {
     InvalidDpopProof,
     /// Authenticated, but not allowed: why, in a sentence.
     Forbidden(&'static str),
+    /// A token from a recent QR sign-in, asking for what only a settled one may do.
+    StepUpRequired,
     NotFound(&'static str),
     MethodNotAllowed(&'static [&'static str]),
     Conflict(&'static str),
@@ -56,6 +58,7 @@ impl AppError {
                 ErrorCode::Unauthorized
             }
             Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::StepUpRequired => ErrorCode::StepUpRequired,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             Self::Conflict(_) => ErrorCode::Conflict,
@@ -80,6 +83,9 @@ impl AppError {
                 "The DPoP proof is missing, malformed or does not match this request.".into()
             }
             Self::Forbidden(why) => (*why).into(),
+            Self::StepUpRequired => "This device signed in with a QR code only recently: sign in \
+                on it again with your password or a passkey to do this."
+                .into(),
             Self::NotFound(what) => format!("No such {what}."),
             Self::MethodNotAllowed(allowed) => {
                 format!("This path accepts only {}.", allowed.join(", "))

@@ -5,7 +5,17 @@
 //! object first, so it always knows the newest: a token it does not hold is refused at once,
 //! wherever it is presented. `now` is passed in.
 
+use crate::Via;
 use serde::{Deserialize, Serialize};
+
+/// A token from a QR sign-in made less than `fresh_seconds` ago (`FRESH_SIGN_IN_SECONDS`) has
+/// reduced rights (RFC 10027's limited rights for a cross-device sign-in, which a phished code
+/// would have made): it cannot approve another QR sign-in, sign other devices out, or remove
+/// passkeys or connected apps, until its device signs in again by password or passkey. So a
+/// session born from a phished QR cannot at once sign its owner's phone out.
+pub fn needs_step_up(via: Via, created_at: u64, now: u64, fresh_seconds: u64) -> bool {
+    via == Via::Qr && now < created_at.saturating_add(fresh_seconds)
+}
 
 /// How long a sign-out is remembered: far beyond the time KV takes to carry the deleted record
 /// everywhere, after which KV alone refuses the token.
@@ -123,6 +133,19 @@ mod tests {
 
     fn token(hash: &str) -> (String, Option<String>) {
         (hash.to_owned(), None)
+    }
+
+    #[test]
+    fn a_qr_sign_in_needs_a_step_up_until_it_is_settled_and_no_other_does() {
+        const DAY: u64 = 24 * 3600;
+        let at = 1_700_000_000;
+        assert!(needs_step_up(Via::Qr, at, at, DAY));
+        assert!(needs_step_up(Via::Qr, at, at + DAY - 1, DAY));
+        assert!(!needs_step_up(Via::Qr, at, at + DAY, DAY));
+        for via in [Via::Password, Via::Passkey] {
+            assert!(!needs_step_up(via, at, at, DAY));
+        }
+        assert!(!needs_step_up(Via::Qr, at, at, 0), "0 turns it off");
     }
 
     #[test]

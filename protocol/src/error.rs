@@ -8,6 +8,9 @@ pub enum ErrorCode {
     InvalidRequest,
     Unauthorized,
     Forbidden,
+    /// A token from a recent QR sign-in asked for what only a settled one may do
+    /// (`device_tokens::needs_step_up`): sign in on that device again, by password or passkey.
+    StepUpRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -26,7 +29,7 @@ impl ErrorCode {
         match self {
             Self::InvalidRequest => 400,
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::StepUpRequired => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
@@ -58,6 +61,7 @@ mod tests {
             (ErrorCode::InvalidRequest, "invalid_request", 400),
             (ErrorCode::Unauthorized, "unauthorized", 401),
             (ErrorCode::Forbidden, "forbidden", 403),
+            (ErrorCode::StepUpRequired, "step_up_required", 403),
             (ErrorCode::NotFound, "not_found", 404),
             (ErrorCode::MethodNotAllowed, "method_not_allowed", 405),
             (ErrorCode::Conflict, "conflict", 409),

@@ -800,6 +800,7 @@ fn every_enum_lists_exactly_the_variants() {
         E::InvalidRequest,
         E::Unauthorized,
         E::Forbidden,
+        E::StepUpRequired,
         E::NotFound,
         E::MethodNotAllowed,
         E::Conflict,
@@ -816,6 +817,7 @@ fn every_enum_lists_exactly_the_variants() {
             E::InvalidRequest
             | E::Unauthorized
             | E::Forbidden
+            | E::StepUpRequired
             | E::NotFound
             | E::MethodNotAllowed
             | E::Conflict

@@ -215,6 +215,10 @@ pub async fn revoke_device(ctx: &Ctx, device_id: &str) -> AppResult<Response> {
     let device_id = validate::device_id(device_id)
         .ok_or_else(|| AppError::invalid("The device id in the path must be a UUID."))?;
     let auth = authenticate(ctx).await?;
+    // Signing itself out is always allowed; another device, only with a settled token.
+    if device_id != auth.device_id {
+        auth.settled(ctx)?;
+    }
     let account_id = &auth.account.account_id;
     let target = ctx
         .store

@@ -30,6 +30,7 @@ pub async fn revoke(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         ));
     }
     let auth = authenticate(ctx).await?;
+    auth.settled(ctx)?;
     let account_id = auth.account.account_id;
     let revoker = Revoker::Account {
         account_id: account_id.clone(),

@@ -327,6 +327,7 @@ pub async fn rename(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
 /// sign-in and approval no longer has it.
 pub async fn remove(ctx: &Ctx, passkey_id: &str) -> AppResult<Response> {
     let auth = authenticate(ctx).await?;
+    auth.settled(ctx)?;
     let command = KeyringCommand::Remove {
         passkey_id: passkey_id.to_owned(),
     };

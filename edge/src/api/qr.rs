@@ -259,6 +259,8 @@ pub async fn scan(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let qr_id = checked_qr_id(raw_id)?;
     let _: ScanRequest = ctx.json()?;
     let auth = authenticate(ctx).await?;
+    // A token from a recent QR sign-in approves no other.
+    auth.settled(ctx)?;
     let account_id = auth.account.account_id.clone();
     let stub = rpc::existing_session(&ctx.env, qr_id)?;
     // A new token on every scan: a reload retires the one before.
@@ -305,6 +307,7 @@ pub async fn decide(ctx: &Ctx, raw_id: &str, verdict: Verdict) -> AppResult<Resp
     let stub = rpc::existing_session(&ctx.env, qr_id)?;
     let scan_token_hash = hash_secret(request.scan_token.expose());
     if verdict == Verdict::Confirmed {
+        auth.settled(ctx)?;
         let account_id = &auth.account.account_id;
         passkeys::check_approval(ctx, account_id, qr_id, &scan_token_hash, request.passkey).await?;
     }
