@@ -4,10 +4,29 @@
 //! with the contract's codes.
 
 use crate::logs;
-use qrgate_protocol::live::CloseCode;
+use qrgate_protocol::live::{CloseCode, Frame, PING, PONG};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use worker::{Response, Result, State, WebSocket, WebSocketPair};
+use worker::{
+    Response, Result, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    WebSocketRequestResponsePair,
+};
+
+/// Has the runtime answer `ping` with `pong` on the object's sockets, even while it hibernates,
+/// without waking it: called as the object is made.
+pub fn answer_pings(state: &State) {
+    if let Ok(pair) = WebSocketRequestResponsePair::new(PING, PONG) {
+        state.set_websocket_auto_response(&pair);
+    }
+}
+
+/// A received message as the contract's rules read it.
+pub fn frame(message: &WebSocketIncomingMessage) -> Frame<'_> {
+    match message {
+        WebSocketIncomingMessage::String(text) => Frame::Text(text),
+        WebSocketIncomingMessage::Binary(_) => Frame::Binary,
+    }
+}
 
 /// Accepts a new hibernatable socket that starts with `attachment`: the response that opens it.
 pub fn accept<A: Serialize>(state: &State, attachment: A) -> Result<Response> {

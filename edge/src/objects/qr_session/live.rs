@@ -9,9 +9,7 @@ use crate::context::DeviceHeaders;
 use crate::crypto::hash_secret;
 use crate::error::AppError;
 use crate::objects::sockets::{self, close};
-use qrgate_protocol::live::{
-    self, CloseCode, Frame, Hello, MAX_AUTHENTICATED_SOCKETS, PONG, Reaction,
-};
+use qrgate_protocol::live::{self, CloseCode, Hello, MAX_AUTHENTICATED_SOCKETS, PONG, Reaction};
 use qrgate_protocol::qr::{Audience, QrSession, is_final};
 use qrgate_protocol::{PollResponse, QrStatus};
 use serde::{Deserialize, Serialize};
@@ -31,10 +29,7 @@ impl QrSessionObject {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        let frame = match &message {
-            WebSocketIncomingMessage::String(text) => Frame::Text(text),
-            WebSocketIncomingMessage::Binary(_) => Frame::Binary,
-        };
+        let frame = sockets::frame(&message);
         let Some(socket_state) = sockets::attachment::<SocketState>(&ws) else {
             // Every socket this object accepts gets an attachment first; one without is not ours.
             close(&ws, CloseCode::BadMessage);

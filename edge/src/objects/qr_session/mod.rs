@@ -17,11 +17,10 @@ pub mod rpc;
 mod steps;
 
 use crate::objects::{self, Stored};
-use qrgate_protocol::live::{PING, PONG};
 use qrgate_protocol::qr::QrSession;
 use worker::{
     Date, DurableObject, Env, Request, Response, Result, Socket, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketRequestResponsePair, durable_object,
+    WebSocketIncomingMessage, durable_object,
 };
 
 #[cfg_attr(feature = "objects", durable_object)]
@@ -33,10 +32,7 @@ pub struct QrSessionObject {
 #[cfg(feature = "objects")]
 impl DurableObject for QrSessionObject {
     fn new(state: State, _env: Env) -> Self {
-        // Answered by the runtime, even while the object hibernates.
-        if let Ok(pair) = WebSocketRequestResponsePair::new(PING, PONG) {
-            state.set_websocket_auto_response(&pair);
-        }
+        objects::sockets::answer_pings(&state);
         Self {
             state,
             session: Stored::new("session"),

@@ -11,7 +11,7 @@ use crate::dpop;
 use crate::objects::sockets::{self, close};
 use qrgate_protocol::account_live::{self, AccountEvent, AccountHello, MAX_AUTHENTICATED_SOCKETS};
 use qrgate_protocol::device_tokens::Held;
-use qrgate_protocol::live::{self, CloseCode, Frame, HELLO_TIMEOUT_MS, PONG, Reaction};
+use qrgate_protocol::live::{self, CloseCode, HELLO_TIMEOUT_MS, PONG, Reaction};
 use serde::{Deserialize, Serialize};
 use worker::{Response, Result, WebSocket, WebSocketIncomingMessage};
 
@@ -55,10 +55,7 @@ impl SignInHistory {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         let now_ms = worker::Date::now().as_millis();
-        let frame = match &message {
-            WebSocketIncomingMessage::String(text) => Frame::Text(text),
-            WebSocketIncomingMessage::Binary(_) => Frame::Binary,
-        };
+        let frame = sockets::frame(&message);
         let Some(listener) = sockets::attachment::<Listener>(&ws) else {
             close(&ws, CloseCode::BadMessage);
             return Ok(());

@@ -16,11 +16,10 @@ use qrgate_protocol::SignInEntry;
 use qrgate_protocol::account_live::AccountEvent;
 use qrgate_protocol::device_tokens::Held;
 use qrgate_protocol::history::{ConnectedApp, SignInLog};
-use qrgate_protocol::live::{PING, PONG};
 use serde::{Deserialize, Serialize};
 use worker::{
     Date, DurableObject, Env, Request, Response, Result, Socket, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketRequestResponsePair, durable_object,
+    WebSocketIncomingMessage, durable_object,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -79,10 +78,7 @@ pub struct SignInHistory {
 #[cfg(feature = "objects")]
 impl DurableObject for SignInHistory {
     fn new(state: State, _env: Env) -> Self {
-        // Answered by the runtime, even while the object hibernates.
-        if let Ok(pair) = WebSocketRequestResponsePair::new(PING, PONG) {
-            state.set_websocket_auto_response(&pair);
-        }
+        objects::sockets::answer_pings(&state);
         Self {
             state,
             log: Stored::new("log"),
