@@ -88,7 +88,9 @@ impl DurableObject for SignInHistory {
     async fn fetch(&self, req: Request) -> Result<Response> {
         let now_ms = Date::now().as_millis();
         if req.headers().get("Upgrade")?.is_some() {
-            return self.open_live(req.url()?.as_ref(), now_ms).await;
+            // The URL as the runtime has it: worker's `Request::url` parses it with the `url`
+            // crate, whose tables would weigh about 100 KiB in this bundle.
+            return self.open_live(&req.inner().url(), now_ms).await;
         }
         match objects::command(req).await? {
             // Reads, answered from the instance's copy without copying it: a token's standing
