@@ -1,4 +1,4 @@
-//! Each account's history in its own Durable Object (`objects/sign_in_history.rs`): its
+//! Each account's history in its own Durable Object (`objects/sign_in_history/`): its
 //! sign-ins (`GET /api/sign-ins`), recorded when a token or an app's code is issued, with what
 //! the edge saw of the device that signed in; and the apps it is connected to
 //! (`GET /api/grants`), each listed by the sign-in that made its grant; and which token each
