@@ -218,24 +218,32 @@ impl SignInHistory {
         let mut log = self.log.load(&self.state).await?.unwrap_or_default();
         let answer = change(&mut log);
         // The alarm first: entries stored without one would never be deleted.
-        if let Some(at_ms) = next_alarm_ms(Some(&log), self.hello_deadlines()) {
+        let log_end = log.empty_after_ms();
+        if let Some(at_ms) = self.hello_deadlines().into_iter().chain(log_end).min() {
             objects::wake_at(&self.state, at_ms).await?;
         }
         self.log.store(&self.state, &log).await?;
         Response::from_json(&answer)
     }
 
-    /// Wakes at the next moment something is due (the log's end, a socket's deadline for its
-    /// first message); with nothing due, forgets everything, and the object is gone.
+    /// Forgets the log once it has ended (or if there is none), then wakes at the next moment
+    /// something is due: the log's end, a socket's deadline for its first message. With
+    /// neither, nothing is left, and the object is gone. A socket that opens on an ended log
+    /// still gets its deadline.
     async fn schedule(&self, now_ms: u64) -> Result<()> {
-        let deadlines = self.hello_deadlines();
-        let next = self
+        let log_end = self
             .log
-            .read(&self.state, |log| next_alarm_ms(log, deadlines))
+            .read(&self.state, |log| log.and_then(SignInLog::empty_after_ms))
             .await?;
-        match next {
-            Some(at_ms) if at_ms > now_ms => objects::wake_at(&self.state, at_ms).await,
-            _ => self.log.forget(&self.state).await,
+        let log_lasts = log_end.is_some_and(|end_ms| end_ms > now_ms);
+        if !log_lasts {
+            // Its alarm goes too; a socket still waiting for its first message gets one below.
+            self.log.forget(&self.state).await?;
+        }
+        let log_end = log_end.filter(|_| log_lasts);
+        match self.hello_deadlines().into_iter().chain(log_end).min() {
+            Some(at_ms) => objects::wake_at(&self.state, at_ms).await,
+            None => Ok(()),
         }
     }
 
@@ -246,10 +254,4 @@ impl SignInHistory {
         };
         self.tell(|device_id| device_id != entry.device_id, &event);
     }
-}
-
-/// The earliest of the log's end and the sockets' deadlines.
-fn next_alarm_ms(log: Option<&SignInLog>, hello_deadlines: Vec<u64>) -> Option<u64> {
-    let log_end = log.and_then(SignInLog::empty_after_ms);
-    hello_deadlines.into_iter().chain(log_end).min()
 }
