@@ -454,6 +454,19 @@ pub async fn qr_signed_in(pc: &Device, phone: &Device, login: &LoginSession) -> 
         .expect("the confirmed session's pick-up carries the PC's token")
 }
 
+/// A phone signed in at `phone_at`, and a PC at `pc_at` that it signed in by QR: both with
+/// their tokens.
+pub async fn phone_and_qr_pc(
+    phone_at: Location,
+    pc_at: Location,
+) -> (Device, LoginSession, Device, LoginSession) {
+    let phone = Device::phone().at(phone_at);
+    let login = signed_in(&phone).await;
+    let pc = Device::pc().at(pc_at);
+    let pc_login = qr_signed_in(&pc, &phone, &login).await;
+    (phone, login, pc, pc_login)
+}
+
 /// `phone`, signed in as `login`, signs `device` out (`DELETE /api/devices/{device_id}`).
 pub fn sign_out_device_call(phone: &Device, login: &LoginSession, device: &Device) -> Call {
     phone

@@ -10,18 +10,9 @@ use qrgate_tests::live::{LiveSocket, account_url};
 use qrgate_tests::*;
 use std::time::{Duration, Instant};
 
-/// A phone signed in at `location`, and a PC at A it signed in by QR.
-async fn phone_and_pc(location: Location) -> (Device, LoginSession, Device, LoginSession) {
-    let phone = Device::phone().at(location);
-    let login = signed_in(&phone).await;
-    let pc = Device::pc();
-    let pc_login = qr_signed_in(&pc, &phone, &login).await;
-    (phone, login, pc, pc_login)
-}
-
 #[tokio::test]
 async fn a_device_signed_out_at_b_is_told_on_its_socket_at_a_within_a_second() {
-    let (phone, login, pc, pc_login) = phone_and_pc(Location::B).await;
+    let (phone, login, pc, pc_login) = phone_and_qr_pc(Location::B, Location::A).await;
     let mut socket = LiveSocket::listen(&pc, &pc_login, None).await;
     let started = Instant::now();
     sign_out_device_call(&phone, &login, &pc)
@@ -40,7 +31,7 @@ async fn a_device_signed_out_at_b_is_told_on_its_socket_at_a_within_a_second() {
 
 #[tokio::test]
 async fn a_logout_tells_the_device_s_other_pages() {
-    let (_, _, pc, pc_login) = phone_and_pc(Location::A).await;
+    let (_, _, pc, pc_login) = phone_and_qr_pc(Location::A, Location::A).await;
     let mut first_tab = LiveSocket::listen(&pc, &pc_login, None).await;
     let mut second_tab = LiveSocket::listen(&pc.clone().at(Location::B), &pc_login, None).await;
     pc.call(reqwest::Method::DELETE, "/api/sessions/current")
@@ -94,7 +85,7 @@ async fn login_as(device: &Device, login: &LoginSession) -> LoginSession {
 
 #[tokio::test]
 async fn a_device_signing_in_again_signs_its_earlier_pages_out() {
-    let (phone, login, pc, first) = phone_and_pc(Location::A).await;
+    let (phone, login, pc, first) = phone_and_qr_pc(Location::A, Location::A).await;
     let mut old_page = LiveSocket::listen(&pc, &first, None).await;
     let second = qr_signed_in(&pc, &phone, &login).await;
     old_page.expect_event(&AccountEvent::SignedOut).await;

@@ -27,10 +27,7 @@ fn settled_only(pc: &Device, token: &LoginSession, phone: &Device, other_qr: &st
 
 #[tokio::test]
 async fn a_qr_sign_in_cannot_sign_the_phone_out_or_approve_another_until_settled() {
-    let phone = Device::phone();
-    let login = signed_in(&phone).await;
-    let pc = Device::pc();
-    let pc_login = qr_signed_in(&pc, &phone, &login).await;
+    let (phone, _, pc, pc_login) = phone_and_qr_pc(Location::A, Location::A).await;
     let signed_in_at = Instant::now();
     let other = create_qr(&Device::pc()).await;
 
@@ -64,10 +61,7 @@ async fn a_qr_sign_in_cannot_sign_the_phone_out_or_approve_another_until_settled
 
 #[tokio::test]
 async fn a_password_sign_in_on_the_same_device_steps_up_at_once() {
-    let phone = Device::phone();
-    let login = signed_in(&phone).await;
-    let pc = Device::pc();
-    let pc_login = qr_signed_in(&pc, &phone, &login).await;
+    let (phone, login, pc, pc_login) = phone_and_qr_pc(Location::A, Location::A).await;
     sign_out_device_call(&pc, &pc_login, &phone)
         .fails(403, ErrorCode::StepUpRequired)
         .await;
@@ -84,10 +78,7 @@ async fn a_password_sign_in_on_the_same_device_steps_up_at_once() {
 
 #[tokio::test]
 async fn a_qr_sign_in_signs_itself_out_at_once() {
-    let phone = Device::phone();
-    let login = signed_in(&phone).await;
-    let pc = Device::pc();
-    let pc_login = qr_signed_in(&pc, &phone, &login).await;
+    let (_, _, pc, pc_login) = phone_and_qr_pc(Location::A, Location::A).await;
     sign_out_device_call(&pc, &pc_login, &pc)
         .send()
         .await

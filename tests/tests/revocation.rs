@@ -5,25 +5,12 @@
 //! pass only after it.
 
 use futures::future::join_all;
-use qrgate_protocol::{ErrorCode, LoginSession, MeResponse};
+use qrgate_protocol::{ErrorCode, MeResponse};
 use qrgate_tests::*;
-
-/// A PC at `location` signed in by QR by `phone`: its token is in that location's KV only.
-async fn pc_signed_in_at(
-    location: Location,
-    phone: &Device,
-    login: &LoginSession,
-) -> (Device, LoginSession) {
-    let pc = Device::pc().at(location);
-    let session = qr_signed_in(&pc, phone, login).await;
-    (pc, session)
-}
 
 #[tokio::test]
 async fn a_device_signed_out_at_b_is_refused_at_a_on_its_next_request() {
-    let phone = Device::phone().at(Location::B);
-    let login = signed_in(&phone).await;
-    let (pc, pc_login) = pc_signed_in_at(Location::A, &phone, &login).await;
+    let (phone, login, pc, pc_login) = phone_and_qr_pc(Location::B, Location::A).await;
     me_call(&pc, &pc_login.token)
         .send()
         .await
@@ -44,9 +31,7 @@ async fn a_device_signed_out_at_b_is_refused_at_a_on_its_next_request() {
 
 #[tokio::test]
 async fn a_device_signed_in_again_elsewhere_leaves_its_earlier_token_refused_everywhere() {
-    let phone = Device::phone();
-    let login = signed_in(&phone).await;
-    let (pc, first) = pc_signed_in_at(Location::B, &phone, &login).await;
+    let (phone, login, pc, first) = phone_and_qr_pc(Location::A, Location::B).await;
     // The same PC signs in again at A: B's KV still holds the first token's record.
     let second = qr_signed_in(&pc.clone().at(Location::A), &phone, &login).await;
     me_call(&pc, &first.token)
@@ -64,7 +49,8 @@ async fn a_sign_out_racing_the_device_s_requests_at_two_locations_ends_them_all_
     let phone = Device::phone().at(Location::B);
     let login = signed_in(&phone).await;
     for round in 0..4 {
-        let (pc, pc_login) = pc_signed_in_at(Location::A, &phone, &login).await;
+        let pc = Device::pc();
+        let pc_login = qr_signed_in(&pc, &phone, &login).await;
         let requests = (0..RACING).map(|_| me_call(&pc, &pc_login.token).send());
         let (replies, signed_out) = tokio::join!(
             join_all(requests),
